@@ -1,0 +1,34 @@
+from django.db import transaction
+from django.utils.text import slugify
+from django.utils.crypto import get_random_string
+
+from institutions.models import Institution, InstitutionAccess
+from portal.models import Organization
+
+
+def subdomain_for(name: str) -> str:
+    """A unique, readable subdomain derived from the institution's name."""
+    base = slugify(name)[:50].strip("-") or "practice"
+    candidate = base
+    while Institution.objects.filter(subdomain=candidate).exists():
+        candidate = f"{base}-{get_random_string(5, 'abcdefghijkmnpqrstuvwxyz23456789')}"
+    return candidate
+
+
+@transaction.atomic
+def institution_create_sandbox(*, organization: Organization) -> Institution:
+    """Every organization gets its own '<Org> Demo Practice' to try the API against."""
+    name = f"{organization.name} Demo Practice"
+    institution = Institution.objects.create(
+        name=name,
+        subdomain=subdomain_for(f"{organization.name}-demo"),
+        is_sandbox=True,
+        street_address="100 Sample Street",
+        city="Austin",
+        state="TX",
+        zip_code="78701",
+        phone_number="5125550100",
+        contact_name="Demo Practice Manager",
+    )
+    InstitutionAccess.objects.create(organization=organization, institution=institution, via=InstitutionAccess.Via.CREATED)
+    return institution

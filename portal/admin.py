@@ -1,0 +1,112 @@
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from portal.audit import client_ip
+from portal.models import AuditEvent, Invitation, Membership, Organization, OutboundEmail, User
+from portal.services import organization_enable_production
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "first_name", "last_name", "is_staff", "is_active", "last_login", "date_joined"]
+    list_filter = ["is_staff", "is_superuser", "is_active"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Personal info", {"fields": ["first_name", "last_name"]}),
+        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Important dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["user", "created_at"]
+    extra = 0
+    can_delete = False
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "production_enabled", "member_count", "created_at"]
+    list_filter = [("production_enabled_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "memberships__user__email"]
+    readonly_fields = ["public_id", "production_enabled_at", "created_at"]
+    inlines = [MembershipInline]
+    actions = ["enable_production"]
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(member_count=Count("memberships"))
+
+    @admin.display(boolean=True, description="Production")
+    def production_enabled(self, obj):
+        return obj.production_enabled
+
+    @admin.display(ordering="member_count", description="Members")
+    def member_count(self, obj):
+        return obj.member_count
+
+    @admin.action(description="Enable production for the selected organizations")
+    def enable_production(self, request, queryset):
+        for organization in queryset:
+            organization_enable_production(organization=organization, actor=request.user, ip=client_ip(request))
+        messages.success(request, f"Production enabled for {queryset.count()} organization(s).")
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "organization__name"]
+    list_select_related = ["user", "organization"]
+    readonly_fields = ["public_id", "created_at"]
+    autocomplete_fields = ["user", "organization"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "organization", "role", "status", "sent_at", "send_count"]
+    list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter), ("cancelled_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "organization__name"]
+    list_select_related = ["organization"]
+    exclude = ["nonce"]
+    readonly_fields = ["public_id", "organization", "email", "invited_by", "created_at", "sent_at", "send_count",
+                       "accepted_at", "accepted_by", "cancelled_at"]
+
+    @admin.display(description="Status")
+    def status(self, obj):
+        if obj.accepted_at:
+            return "Accepted"
+        if obj.cancelled_at:
+            return "Cancelled"
+        return "Expired" if obj.is_expired() else "Pending"
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "organization", "actor_email", "verb", "target_label", "ip_address"]
+    list_filter = ["verb"]
+    search_fields = ["actor_email", "target_label", "organization__name", "verb"]
+    list_select_related = ["organization"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    list_display = ["kind", "object_id", "created_at", "sent_at", "skipped_at", "attempts"]
+    list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
+    readonly_fields = ["kind", "object_id", "version", "created_at", "sent_at", "skipped_at", "attempts", "last_error"]

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    name = "portal"
+    verbose_name = "Developer organizations"
+
+    def ready(self) -> None:
+        from portal import emails  # noqa: F401  (registers the email builders)

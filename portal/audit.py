@@ -1,0 +1,34 @@
+from django.db import models
+from django.http import HttpRequest
+
+from portal.models import AuditEvent, Organization, User
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The peer address. Behind a proxy, set it up to pass the client address as REMOTE_ADDR."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit_record(
+    *,
+    verb: str,
+    actor: User | None,
+    organization: Organization | None,
+    target: models.Model | None = None,
+    target_label: str = "",
+    ip: str | None = None,
+    details: dict | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        organization=organization,
+        actor=actor,
+        actor_email=getattr(actor, "email", "") or "",
+        verb=verb,
+        target_type=target._meta.label if target is not None else "",
+        target_id=str(getattr(target, "public_id", None) or getattr(target, "pk", "") or ""),
+        target_label=target_label or (str(target) if target is not None else ""),
+        ip_address=ip,
+        details=details or {},
+    )

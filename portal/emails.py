@@ -1,0 +1,38 @@
+"""Emails the portal sends, built at delivery time from ids (tasks never carry secrets)."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from portal.models import Invitation
+from portal.outbox import email_builder
+
+
+def render_email(*, template: str, to: str, context: dict) -> EmailMultiAlternatives:
+    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+    text = render_to_string(f"emails/{template}.txt", context)
+    html = render_to_string(f"emails/{template}.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.PORTAL_BASE_URL}{path}"
+
+
+@email_builder("invitation")
+def invitation_email(object_id: str, version: str) -> EmailMultiAlternatives | None:
+    invitation = Invitation.objects.select_related("organization", "invited_by").filter(public_id=object_id).first()
+    # A resend rotates the nonce: the email queued for the old nonce must not go out with a dead link.
+    if invitation is None or not invitation.is_pending or invitation.nonce != version:
+        return None
+    context = {
+        "invitation": invitation,
+        "organization": invitation.organization,
+        "inviter": invitation.invited_by,
+        "accept_url": absolute_url(reverse("invitation_accept", args=[invitation.token])),
+        "expires_at": invitation.expires_at,
+    }
+    return render_email(template="invitation", to=invitation.email, context=context)

@@ -1,0 +1,48 @@
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+
+from portal.models import Role
+
+
+class SignupForm(forms.Form):
+    """Extra field on allauth's sign-up: the first user of a company names its organization."""
+
+    organization_name = forms.CharField(
+        label="Company name", max_length=120, help_text="Your company's name, as your team knows it."
+    )
+
+    field_order = ["organization_name", "email", "password1", "password2"]
+
+    def signup(self, request, user) -> None:
+        """allauth hook; the organization is created by the adapter, in the same transaction as the user."""
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="Email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.MEMBER,
+                             help_text="Admins can invite and remove users and manage API keys.")
+
+
+class InvitationSignupForm(forms.Form):
+    first_name = forms.CharField(label="First name", max_length=150, required=False)
+    last_name = forms.CharField(label="Last name", max_length=150, required=False)
+    password1 = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(label="Password (again)", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, *args, email: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords don't match.")
+        elif p1:
+            from portal.models import User
+
+            try:
+                validate_password(p1, user=User(email=self.email, first_name=cleaned.get("first_name", "")))
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned

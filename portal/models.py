@@ -1,0 +1,213 @@
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, get_random_string, salted_hmac
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra):
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who signs in with an email address; developers and support staff alike."""
+
+    username = None
+    email = models.EmailField("email address", unique=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Organization(models.Model):
+    """A developer company. Its first user creates it; support enables production."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120)
+    production_enabled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def production_enabled(self) -> bool:
+        return self.production_enabled_at is not None
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+class Membership(models.Model):
+    """A user's place in their organization. One organization per user."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # The portal shows sandbox data until the user switches test mode off (possible once production is enabled).
+    test_mode = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def in_test_mode(self) -> bool:
+        return self.test_mode or not self.organization.production_enabled
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(accepted_at__isnull=True, cancelled_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """An email invitation to join an organization.
+
+    The link carries `<public_id>.<hmac(nonce)>`: the database holds no usable token, resending
+    rotates the nonce (the old link dies), and accepting or cancelling ends it for good.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    nonce = models.CharField(max_length=32, default=get_random_string, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=timezone.now, help_text="Last time the link was (re)sent; it expires a week later.")
+    send_count = models.PositiveIntegerField(default=1)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=Q(accepted_at__isnull=True, cancelled_at__isnull=True),
+                name="invitation_one_pending_per_email",
+            ),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="invitation_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.organization}"
+
+    @property
+    def expires_at(self):
+        return self.sent_at + settings.INVITATION_TTL
+
+    def is_expired(self, now=None) -> bool:
+        return (now or timezone.now()) >= self.expires_at
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.cancelled_at is None
+
+    def _digest(self) -> str:
+        return salted_hmac("portal.invitation", f"{self.public_id}:{self.nonce}", algorithm="sha256").hexdigest()[:40]
+
+    @property
+    def token(self) -> str:
+        return f"{self.public_id.hex}.{self._digest()}"
+
+    def token_matches(self, token: str) -> bool:
+        return constant_time_compare(self.token, token)
+
+    @staticmethod
+    def public_id_from_token(token: str) -> uuid.UUID | None:
+        head, _, _ = token.partition(".")
+        try:
+            return uuid.UUID(hex=head)
+        except ValueError:
+            return None
+
+
+class AuditEvent(models.Model):
+    """Who did what to what, from where, when. Written by services, read by admins and support."""
+
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_email = models.CharField(max_length=254, blank=True, help_text="Kept when the actor's account is deleted.")
+    verb = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_label = models.CharField(max_length=254, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="audit_org_time")]
+
+    def __str__(self) -> str:
+        return f"{self.actor_email or 'system'} {self.verb} {self.target_label}".strip()
+
+
+class OutboundEmail(models.Model):
+    """The outbox: a row per email to send, written in the same transaction as the change that causes it.
+
+    A task delivers it right after commit; if the broker was down, the periodic relay finds it.
+    `sent_at` (set under a row lock) makes delivery idempotent when a task is redelivered.
+    """
+
+    kind = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    version = models.CharField(max_length=64, default="", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    skipped_at = models.DateTimeField(null=True, blank=True, help_text="Nothing left to send (e.g. the invitation was cancelled).")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id", "version"], name="outbound_email_once")]
+        indexes = [models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True, skipped_at__isnull=True), name="outbound_email_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id}"

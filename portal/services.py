@@ -1,0 +1,228 @@
+"""Writes for organizations, memberships and invitations. Each validates, saves, audits and enqueues."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+
+from institutions.services import institution_create_sandbox
+from portal.audit import audit_record
+from portal.models import Invitation, Membership, Organization, Role, User
+from portal.outbox import outbound_email_queue
+
+
+class InvitationInvalid(Exception):
+    """The link cannot be used; `reason` is shown to the person who clicked it."""
+
+    def __init__(self, reason: str, title: str = "This invitation can't be used") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.title = title
+
+
+@transaction.atomic
+def organization_create(*, name: str, admin: User, ip: str | None = None) -> Organization:
+    """The first user of a company creates its organization, becomes its admin and gets a sandbox."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"organization_name": "Enter your company's name."})
+    if Membership.objects.filter(user=admin).exists():
+        raise ValidationError("This account already belongs to an organization.")
+    organization = Organization.objects.create(name=name)
+    Membership.objects.create(user=admin, organization=organization, role=Role.ADMIN)
+    sandbox = institution_create_sandbox(organization=organization)
+    audit_record(verb="organization.created", actor=admin, organization=organization, target=organization, ip=ip)
+    audit_record(verb="institution.sandbox_created", actor=admin, organization=organization, target=sandbox, ip=ip)
+    return organization
+
+
+@transaction.atomic
+def organization_enable_production(*, organization: Organization, actor: User, ip: str | None = None) -> None:
+    updated = Organization.objects.filter(pk=organization.pk, production_enabled_at__isnull=True).update(
+        production_enabled_at=timezone.now()
+    )
+    if updated:
+        organization.refresh_from_db(fields=["production_enabled_at"])
+        audit_record(verb="organization.production_enabled", actor=actor, organization=organization, target=organization, ip=ip)
+
+
+def membership_set_test_mode(*, membership: Membership, test_mode: bool) -> None:
+    if not test_mode and not membership.organization.production_enabled:
+        raise PermissionDenied("Production is not enabled for this organization yet. Contact support to upgrade.")
+    membership.test_mode = test_mode
+    membership.save(update_fields=["test_mode"])
+
+
+def _normalize_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Enter a valid email address, like name@example.com."})
+    return email
+
+
+def _require_admin(actor_membership: Membership) -> None:
+    if not actor_membership.is_admin:
+        raise PermissionDenied("Only admins can manage users.")
+
+
+@transaction.atomic
+def invitation_send(*, actor_membership: Membership, email: str, role: str, ip: str | None = None) -> Invitation:
+    _require_admin(actor_membership)
+    organization = actor_membership.organization
+    email = _normalize_email(email)
+    if role not in Role.values:
+        raise ValidationError({"role": "Choose Admin or Member."})
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise ValidationError({"email": f"{email} is already a member of {organization.name}."})
+    if organization.invitations.pending().filter(email=email).exists():
+        raise ValidationError({"email": f"{email} already has a pending invitation. Resend it from the list below."})
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.create(
+                organization=organization, email=email, role=role, invited_by=actor_membership.user
+            )
+    except IntegrityError:  # a concurrent request invited the same address a moment ago
+        raise ValidationError({"email": f"{email} already has a pending invitation. Resend it from the list below."})
+    outbound_email_queue(kind="invitation", object_id=str(invitation.public_id), version=invitation.nonce)
+    audit_record(
+        verb="invitation.sent", actor=actor_membership.user, organization=organization, target=invitation,
+        target_label=email, ip=ip, details={"role": role},
+    )
+    return invitation
+
+
+def _pending_invitation_for_update(*, actor_membership: Membership, invitation: Invitation) -> Invitation:
+    _require_admin(actor_membership)
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk, organization=actor_membership.organization)
+    if not locked.is_pending:
+        raise ValidationError("This invitation was already accepted or cancelled.")
+    return locked
+
+
+@transaction.atomic
+def invitation_resend(*, actor_membership: Membership, invitation: Invitation, ip: str | None = None) -> Invitation:
+    """A fresh link (the old one stops working) and a fresh week."""
+    invitation = _pending_invitation_for_update(actor_membership=actor_membership, invitation=invitation)
+    invitation.nonce = get_random_string(32)
+    invitation.sent_at = timezone.now()
+    invitation.send_count += 1
+    invitation.save(update_fields=["nonce", "sent_at", "send_count"])
+    outbound_email_queue(kind="invitation", object_id=str(invitation.public_id), version=invitation.nonce)
+    audit_record(verb="invitation.resent", actor=actor_membership.user, organization=invitation.organization,
+                 target=invitation, target_label=invitation.email, ip=ip)
+    return invitation
+
+
+@transaction.atomic
+def invitation_cancel(*, actor_membership: Membership, invitation: Invitation, ip: str | None = None) -> None:
+    invitation = _pending_invitation_for_update(actor_membership=actor_membership, invitation=invitation)
+    invitation.cancelled_at = timezone.now()
+    invitation.save(update_fields=["cancelled_at"])
+    audit_record(verb="invitation.cancelled", actor=actor_membership.user, organization=invitation.organization,
+                 target=invitation, target_label=invitation.email, ip=ip)
+
+
+def invitation_for_token(token: str) -> Invitation:
+    """The pending, unexpired invitation this link belongs to, or InvitationInvalid saying why not."""
+    public_id = Invitation.public_id_from_token(token)
+    invitation = (
+        Invitation.objects.select_related("organization", "invited_by").filter(public_id=public_id).first()
+        if public_id else None
+    )
+    if invitation is None:
+        raise InvitationInvalid("We couldn't find this invitation. Check that you copied the whole link.")
+    if invitation.accepted_at:
+        raise InvitationInvalid("This invitation was already used. Sign in to reach your organization.",
+                                title="This invitation was already used")
+    if invitation.cancelled_at:
+        raise InvitationInvalid(f"This invitation was cancelled. Ask an admin of {invitation.organization.name} for a new one.",
+                                title="This invitation was cancelled")
+    if not invitation.token_matches(token):
+        raise InvitationInvalid(
+            f"A newer invitation was sent to {invitation.email}; only the link in the latest email works.",
+            title="This link was replaced")
+    if invitation.is_expired():
+        raise InvitationInvalid(f"This invitation expired. Ask an admin of {invitation.organization.name} to resend it.",
+                                title="This invitation expired")
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User, ip: str | None = None) -> Membership:
+    invitation = invitation_for_token(token)
+    if user.email.lower() != invitation.email:
+        raise InvitationInvalid(
+            f"This invitation is for {invitation.email}, but you are signed in as {user.email}. "
+            "Sign out and open the link again.", title="This invitation is for someone else")
+    if Membership.objects.filter(user=user).exists():
+        raise InvitationInvalid("Your account already belongs to an organization. Ask support to move it.",
+                                title="You already belong to an organization")
+    # Single use even under concurrency: only one request flips accepted_at.
+    claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, cancelled_at__isnull=True).update(
+        accepted_at=timezone.now(), accepted_by=user
+    )
+    if not claimed:
+        raise InvitationInvalid("This invitation was already used.", title="This invitation was already used")
+    membership = Membership.objects.create(user=user, organization=invitation.organization, role=invitation.role)
+    audit_record(verb="invitation.accepted", actor=user, organization=invitation.organization, target=invitation,
+                 target_label=invitation.email, ip=ip, details={"role": invitation.role})
+    return membership
+
+
+@transaction.atomic
+def user_create_from_invitation(*, token: str, password: str, first_name: str = "", last_name: str = "", ip: str | None = None) -> User:
+    """Sign-up through an invitation: the email is the invitation's, and proven by the link."""
+    from allauth.account.models import EmailAddress
+
+    invitation = invitation_for_token(token)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise InvitationInvalid(f"An account for {invitation.email} already exists. Sign in to accept the invitation.",
+                                title="Sign in to accept")
+    user = User.objects.create_user(email=invitation.email, password=password, first_name=first_name, last_name=last_name)
+    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+    invitation_accept(token=token, user=user, ip=ip)
+    return user
+
+
+def _admins_locked(organization: Organization) -> list[int]:
+    """Lock the organization's admin rows so two concurrent demotions can't remove the last admin."""
+    return list(
+        Membership.objects.select_for_update().filter(organization=organization, role=Role.ADMIN).values_list("pk", flat=True)
+    )
+
+
+@transaction.atomic
+def membership_set_role(*, actor_membership: Membership, membership: Membership, role: str, ip: str | None = None) -> None:
+    _require_admin(actor_membership)
+    if role not in Role.values:
+        raise ValidationError("Choose Admin or Member.")
+    if membership.organization_id != actor_membership.organization_id:
+        raise PermissionDenied
+    admins = _admins_locked(membership.organization)
+    if role == Role.MEMBER and admins == [membership.pk]:
+        raise ValidationError("An organization needs at least one admin. Make someone else an admin first.")
+    if membership.role == role:
+        return
+    previous = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(verb="membership.role_changed", actor=actor_membership.user, organization=membership.organization,
+                 target=membership, target_label=membership.user.email, ip=ip, details={"from": previous, "to": role})
+
+
+@transaction.atomic
+def membership_delete(*, actor_membership: Membership, membership: Membership, ip: str | None = None) -> None:
+    """Remove a user from the organization; their account goes with it (one organization per account)."""
+    _require_admin(actor_membership)
+    if membership.organization_id != actor_membership.organization_id:
+        raise PermissionDenied
+    admins = _admins_locked(membership.organization)
+    if admins == [membership.pk]:
+        raise ValidationError("An organization needs at least one admin. Make someone else an admin first.")
+    email = membership.user.email
+    audit_record(verb="membership.deleted", actor=actor_membership.user, organization=membership.organization,
+                 target=membership, target_label=email, ip=ip, details={"role": membership.role})
+    membership.user.delete()

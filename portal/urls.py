@@ -1,0 +1,29 @@
+from allauth.account.decorators import secure_admin_login
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views
+from syncs.views import sync_status
+
+# Staff sign in through allauth (its rate limits and two-factor step), not the admin's own form.
+admin.autodiscover()
+admin.site.login = secure_admin_login(admin.site.login)
+admin.site.site_header = "Chairside support console"
+admin.site.site_title = "Chairside support"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("mode/", views.mode_switch, name="mode_switch"),
+    path("users/", views.users, name="users"),
+    path("users/invite/", views.invite, name="invite"),
+    path("users/invitations/<uuid:public_id>/resend/", views.invitation_resend, name="invitation_resend"),
+    path("users/invitations/<uuid:public_id>/cancel/", views.invitation_cancel, name="invitation_cancel"),
+    path("users/<uuid:public_id>/role/", views.member_set_role, name="member_set_role"),
+    path("users/<uuid:public_id>/delete/", views.member_delete, name="member_delete"),
+    path("audit/", views.audit_log, name="audit_log"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("institutions/", include("institutions.urls")),
+    path("sync-status/", sync_status, name="sync_status"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,185 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from institutions.models import Institution
+from portal import services
+from portal.audit import client_ip
+from portal.forms import InvitationForm, InvitationSignupForm
+from portal.models import AuditEvent, Invitation, Membership, Role, User
+from portal.permissions import admin_required, membership_required
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+@membership_required
+def home(request):
+    membership = request.membership
+    organization = membership.organization
+    institutions = Institution.objects.reachable_by(organization)
+    steps = [
+        {"title": "Explore your sandbox institution", "done": True,
+         "text": f"{organization.name} Demo Practice holds sample data to try the API against.",
+         "url": reverse("institutions:list")},
+        {"title": "Invite your team", "done": organization.memberships.count() > 1 or organization.invitations.exists(),
+         "text": "Admins invite teammates from the Users tab.", "url": reverse("users")},
+        {"title": "Create an institution", "done": institutions.in_mode(sandbox=False).exists(),
+         "text": "Once production is enabled, onboard your first practice.", "url": reverse("institutions:list")},
+    ]
+    return render(request, "portal/home.html", {"steps": steps, "steps_done": sum(s["done"] for s in steps)})
+
+
+@membership_required
+@require_POST
+def mode_switch(request):
+    wants_test_mode = request.POST.get("test_mode") == "on"
+    try:
+        services.membership_set_test_mode(membership=request.membership, test_mode=wants_test_mode)
+    except PermissionDenied as error:
+        messages.error(request, str(error))
+    next_url = request.POST.get("next") or reverse("home")
+    if not next_url.startswith("/") or next_url.startswith("//"):
+        next_url = reverse("home")
+    return HttpResponseRedirect(next_url)
+
+
+@membership_required
+def users(request):
+    organization = request.membership.organization
+    members = Membership.objects.filter(organization=organization).select_related("user").order_by("user__email")
+    invitations = organization.invitations.pending().select_related("invited_by").order_by("-sent_at")
+    form = InvitationForm()
+    admin_count = sum(1 for m in members if m.role == Role.ADMIN)
+    return render(request, "portal/users.html", {
+        "members": members, "invitations": invitations, "form": form, "admin_count": admin_count,
+    })
+
+
+@admin_required
+def invite(request):
+    form = InvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invitation = services.invitation_send(
+                actor_membership=request.membership, email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"], ip=client_ip(request),
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+            return redirect("users")
+    return render(request, "portal/invite.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _invitation_of(request, public_id) -> Invitation:
+    return get_object_or_404(Invitation, public_id=public_id, organization=request.membership.organization)
+
+
+def _membership_of(request, public_id) -> Membership:
+    return get_object_or_404(Membership.objects.select_related("user"), public_id=public_id,
+                             organization=request.membership.organization)
+
+
+@admin_required
+@require_POST
+def invitation_resend(request, public_id):
+    invitation = _invitation_of(request, public_id)
+    try:
+        services.invitation_resend(actor_membership=request.membership, invitation=invitation, ip=client_ip(request))
+        messages.success(request, f"A new invitation link was sent to {invitation.email}. The old link no longer works.")
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    return redirect("users")
+
+
+@admin_required
+@require_POST
+def invitation_cancel(request, public_id):
+    invitation = _invitation_of(request, public_id)
+    try:
+        services.invitation_cancel(actor_membership=request.membership, invitation=invitation, ip=client_ip(request))
+        messages.success(request, f"The invitation for {invitation.email} was cancelled.")
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    return redirect("users")
+
+
+@admin_required
+@require_POST
+def member_set_role(request, public_id):
+    membership = _membership_of(request, public_id)
+    role = request.POST.get("role", "")
+    try:
+        services.membership_set_role(actor_membership=request.membership, membership=membership, role=role, ip=client_ip(request))
+        messages.success(request, f"{membership.user.email} is now {membership.get_role_display().lower()}.")
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+    return redirect("users")
+
+
+@admin_required
+@require_POST
+def member_delete(request, public_id):
+    membership = _membership_of(request, public_id)
+    deleting_self = membership.pk == request.membership.pk
+    try:
+        services.membership_delete(actor_membership=request.membership, membership=membership, ip=client_ip(request))
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return redirect("users")
+    if deleting_self:
+        return redirect("account_login")
+    messages.success(request, f"{membership.user.email} was removed from {request.membership.organization.name}.")
+    return redirect("users")
+
+
+@admin_required
+def audit_log(request):
+    events = AuditEvent.objects.filter(organization=request.membership.organization).order_by("-created_at", "-id")
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "portal/audit_log.html", {"page": page})
+
+
+def invitation_accept(request, token: str):
+    """The link in the invitation email: sign up, sign in, or join straight away."""
+    try:
+        invitation = services.invitation_for_token(token)
+    except services.InvitationInvalid as error:
+        return render(request, "portal/invitation_invalid.html", {"error": error}, status=410)
+
+    if request.user.is_authenticated:
+        if request.method == "POST":
+            try:
+                services.invitation_accept(token=token, user=request.user, ip=client_ip(request))
+            except services.InvitationInvalid as error:
+                return render(request, "portal/invitation_invalid.html", {"error": error}, status=409)
+            messages.success(request, f"Welcome to {invitation.organization.name}.")
+            return redirect("home")
+        return render(request, "portal/invitation_join.html", {"invitation": invitation})
+
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        return render(request, "portal/invitation_signin.html", {"invitation": invitation})
+
+    form = InvitationSignupForm(request.POST or None, email=invitation.email)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create_from_invitation(
+                token=token, password=form.cleaned_data["password1"], first_name=form.cleaned_data["first_name"],
+                last_name=form.cleaned_data["last_name"], ip=client_ip(request),
+            )
+        except services.InvitationInvalid as error:
+            return render(request, "portal/invitation_invalid.html", {"error": error}, status=409)
+        login(request, user, backend="allauth.account.auth_backends.AuthenticationBackend")
+        messages.success(request, f"Welcome to {invitation.organization.name}.")
+        return redirect("home")
+    return render(request, "portal/invitation_signup.html", {"invitation": invitation, "form": form},
+                  status=400 if form.errors else 200)
