@@ -95,6 +95,10 @@ class Membership(models.Model):
         return self.test_mode or not self.organization.production_enabled
 
 
+def new_nonce() -> str:
+    return get_random_string(32)
+
+
 class InvitationQuerySet(models.QuerySet):
     def pending(self):
         return self.filter(accepted_at__isnull=True, cancelled_at__isnull=True)
@@ -112,7 +116,7 @@ class Invitation(models.Model):
     email = models.EmailField()
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    nonce = models.CharField(max_length=32, default=get_random_string, editable=False)
+    nonce = models.CharField(max_length=32, default=new_nonce, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(default=timezone.now, help_text="Last time the link was (re)sent; it expires a week later.")
     send_count = models.PositiveIntegerField(default=1)

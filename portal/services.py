@@ -4,11 +4,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.crypto import get_random_string
 
 from institutions.services import institution_create_sandbox
 from portal.audit import audit_record
-from portal.models import Invitation, Membership, Organization, Role, User
+from portal.models import Invitation, Membership, Organization, Role, User, new_nonce
 from portal.outbox import outbound_email_queue
 
 
@@ -106,7 +105,7 @@ def _pending_invitation_for_update(*, actor_membership: Membership, invitation: 
 def invitation_resend(*, actor_membership: Membership, invitation: Invitation, ip: str | None = None) -> Invitation:
     """A fresh link (the old one stops working) and a fresh week."""
     invitation = _pending_invitation_for_update(actor_membership=actor_membership, invitation=invitation)
-    invitation.nonce = get_random_string(32)
+    invitation.nonce = new_nonce()
     invitation.sent_at = timezone.now()
     invitation.send_count += 1
     invitation.save(update_fields=["nonce", "sent_at", "send_count"])

@@ -1,0 +1,86 @@
+"""A standing cast, set up once per test: Alice (admin) and Bob (member) of Acme; Olivia, admin of Other Co."""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from portal.models import Membership, Organization, Role, User
+from portal.services import organization_create
+from tests.factories import MembershipFactory, UserFactory
+
+PASSWORD = "correct-horse-battery"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def require_service(name: str, available: bool, why: str = "") -> None:
+    """Skip locally when a real service is missing; in CI a missing service is a failure, never a skip."""
+    if available:
+        return
+    message = f"{name} is not available{': ' + why if why else ''}"
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@dataclass
+class Cast:
+    acme: Organization
+    other: Organization
+    alice: User
+    bob: User
+    olivia: User
+
+    @property
+    def alice_membership(self) -> Membership:
+        return self.alice.membership
+
+    @property
+    def bob_membership(self) -> Membership:
+        return self.bob.membership
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    alice = UserFactory(email="alice@acme.example")
+    acme = organization_create(name="Acme Dental Apps", admin=alice)
+    bob = UserFactory(email="bob@acme.example")
+    MembershipFactory(user=bob, organization=acme, role=Role.MEMBER)
+    olivia = UserFactory(email="olivia@other.example")
+    other = organization_create(name="Other Co", admin=olivia)
+    return Cast(acme=acme, other=other, alice=alice, bob=bob, olivia=olivia)
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def alice_client(cast) -> Client:
+    return client_for(cast.alice)
+
+
+@pytest.fixture
+def bob_client(cast) -> Client:
+    return client_for(cast.bob)
+
+
+@pytest.fixture
+def olivia_client(cast) -> Client:
+    return client_for(cast.olivia)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
