@@ -187,19 +187,23 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Email --------------------------------------------------------------------------------------
 def email_settings(url: str) -> dict:
-    """EMAIL_URL: smtp://user:pass@host:587 (STARTTLS), smtps://... (TLS), console://, locmem://, or empty."""
+    """EMAIL_URL: smtp://user:pass@host:587 (STARTTLS), smtps://... (TLS), console://, locmem://,
+    file:///absolute/folder (one file per email), or empty for the local default (console + var/mail/)."""
     if not url:
-        return {"EMAIL_BACKEND": "portal.mail.ConsoleAndFileBackend"}
+        return {"EMAIL_BACKEND": "portal.mail.ConsoleAndFileBackend", "EMAIL_FILE_PATH": VAR_DIR / "mail"}
     parts = urlsplit(url)
     backends = {
         "console": "django.core.mail.backends.console.EmailBackend",
         "locmem": "django.core.mail.backends.locmem.EmailBackend",
         "smtp": "django.core.mail.backends.smtp.EmailBackend",
         "smtps": "django.core.mail.backends.smtp.EmailBackend",
+        "file": "django.core.mail.backends.filebased.EmailBackend",
     }
     if parts.scheme not in backends:
         raise ImproperlyConfigured(f"EMAIL_URL scheme must be one of {sorted(backends)}")
     config = {"EMAIL_BACKEND": backends[parts.scheme]}
+    if parts.scheme == "file":
+        config["EMAIL_FILE_PATH"] = unquote(parts.path)
     if parts.scheme.startswith("smtp"):
         config.update(
             EMAIL_HOST=parts.hostname or "localhost",
@@ -214,7 +218,6 @@ def email_settings(url: str) -> dict:
 
 
 globals().update(email_settings(env("EMAIL_URL")))
-EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Chairside <no-reply@chairside.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
