@@ -1,4 +1,7 @@
+import hashlib
+import re
 import uuid
+import zlib
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -215,3 +218,100 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id}"
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def usable(self, now=None):
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class ApiKey(models.Model):
+    """A developer API key. The database keeps a lookup prefix and a SHA-256 of the key, never the key.
+
+    Format: `chs_test_` or `chs_live_`, 32 base62 characters (~190 random bits), then 6 base62
+    characters of CRC32 checksum, so secret scanners can recognise a real key without a lookup:
+    `chs_(test|live)_[0-9A-Za-z]{38}`. A fast hash is enough: the key itself has 190 bits of entropy.
+    """
+
+    class Mode(models.TextChoices):
+        SANDBOX = "sandbox", "Sandbox"
+        PRODUCTION = "production", "Production"
+
+    PREFIXES = {Mode.SANDBOX: "chs_test_", Mode.PRODUCTION: "chs_live_"}
+    RANDOM_LENGTH = 32
+    CHECKSUM_LENGTH = 6
+    LOOKUP_LENGTH = 8
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    lookup = models.CharField(max_length=32, unique=True, help_text="The visible start of the key, used to find it.")
+    secret_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Set when a rotation keeps the old key alive for a while.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "mode"],
+                condition=Q(revoked_at__isnull=True, expires_at__isnull=True),
+                name="api_key_one_current_per_mode",
+            ),
+            models.CheckConstraint(condition=Q(mode__in=["sandbox", "production"]), name="api_key_mode_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_prefix} ({self.get_mode_display()}, {self.organization})"
+
+    @property
+    def display_prefix(self) -> str:
+        return f"{self.lookup}…"
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+    @staticmethod
+    def hash_secret(raw_key: str) -> str:
+        return hashlib.sha256(raw_key.encode()).hexdigest()
+
+    @classmethod
+    def generate(cls, mode: str) -> tuple[str, str, str]:
+        """A new raw key, its lookup prefix and its hash."""
+        body = get_random_string(cls.RANDOM_LENGTH, BASE62)
+        raw = f"{cls.PREFIXES[mode]}{body}{_checksum(body)}"
+        return raw, cls.lookup_of(raw), cls.hash_secret(raw)
+
+    @classmethod
+    def lookup_of(cls, raw_key: str) -> str:
+        prefix = raw_key[: len("chs_test_")]
+        return raw_key[: len(prefix) + cls.LOOKUP_LENGTH]
+
+    @classmethod
+    def is_well_formed(cls, raw_key: str) -> bool:
+        """Shape and checksum, checked before touching the database."""
+        match = API_KEY_PATTERN.fullmatch(raw_key or "")
+        return bool(match) and _checksum(match["body"]) == match["checksum"]
+
+    def matches(self, raw_key: str) -> bool:
+        return constant_time_compare(self.secret_hash, self.hash_secret(raw_key))
+
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+API_KEY_PATTERN = re.compile(r"chs_(?:test|live)_(?P<body>[0-9A-Za-z]{32})(?P<checksum>[0-9A-Za-z]{6})")
+
+
+def _checksum(body: str) -> str:
+    value = zlib.crc32(body.encode())
+    digits = []
+    for _ in range(ApiKey.CHECKSUM_LENGTH):
+        value, digit = divmod(value, 62)
+        digits.append(BASE62[digit])
+    return "".join(reversed(digits))

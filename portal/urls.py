@@ -20,6 +20,7 @@ urlpatterns = [
     path("users/invitations/<uuid:public_id>/cancel/", views.invitation_cancel, name="invitation_cancel"),
     path("users/<uuid:public_id>/role/", views.member_set_role, name="member_set_role"),
     path("users/<uuid:public_id>/delete/", views.member_delete, name="member_delete"),
+    path("api-keys/", views.api_keys, name="api_keys"),
     path("audit/", views.audit_log, name="audit_log"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("institutions/", include("institutions.urls")),

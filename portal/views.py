@@ -8,10 +8,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from institutions.models import Institution
+from portal import api_keys as api_key_service
 from portal import services
 from portal.audit import client_ip
 from portal.forms import InvitationForm, InvitationSignupForm
-from portal.models import AuditEvent, Invitation, Membership, Role, User
+from portal.models import ApiKey, AuditEvent, Invitation, Membership, Role, User
 from portal.permissions import admin_required, membership_required
 
 
@@ -28,6 +29,9 @@ def home(request):
         {"title": "Explore your sandbox institution", "done": True,
          "text": f"{organization.name} Demo Practice holds sample data to try the API against.",
          "url": reverse("institutions:list")},
+        {"title": "Create a sandbox API key", "done": organization.api_keys.filter(mode=ApiKey.Mode.SANDBOX).exists(),
+         "text": "Admins create keys in the API Keys tab; your software trades a key for a bearer token.",
+         "url": reverse("api_keys") if membership.is_admin else reverse("users")},
         {"title": "Invite your team", "done": organization.memberships.count() > 1 or organization.invitations.exists(),
          "text": "Admins invite teammates from the Users tab.", "url": reverse("users")},
         {"title": "Create an institution", "done": institutions.in_mode(sandbox=False).exists(),
@@ -183,3 +187,37 @@ def invitation_accept(request, token: str):
         return redirect("home")
     return render(request, "portal/invitation_signup.html", {"invitation": invitation, "form": form},
                   status=400 if form.errors else 200)
+
+
+@admin_required
+def api_keys(request):
+    """One card per mode. A new key appears in the response to the POST that made it, and only there."""
+    organization = request.membership.organization
+    issued, error = None, None
+    if request.method == "POST":
+        mode = request.POST.get("mode", "")
+        try:
+            if request.POST.get("action") == "rotate":
+                issued = api_key_service.api_key_rotate(actor_membership=request.membership, mode=mode,
+                                                        grace=request.POST.get("grace", ""), ip=client_ip(request))
+            else:
+                issued = api_key_service.api_key_create(actor_membership=request.membership, mode=mode, ip=client_ip(request))
+        except (ValidationError, PermissionDenied) as exc:
+            error = _error_text(exc) if isinstance(exc, ValidationError) else str(exc)
+    modes = [ApiKey.Mode.SANDBOX] + ([ApiKey.Mode.PRODUCTION] if organization.production_enabled else [])
+    keys = list(ApiKey.objects.usable().filter(organization=organization).select_related("created_by").order_by("-created_at"))
+    cards = [
+        {
+            "mode": mode,
+            "label": ApiKey.Mode(mode).label,
+            "current": next((k for k in keys if k.mode == mode and k.expires_at is None), None),
+            "retiring": [k for k in keys if k.mode == mode and k.expires_at is not None],
+        }
+        for mode in modes
+    ]
+    response = render(request, "portal/api_keys.html", {
+        "cards": cards, "issued": issued, "error": error,
+        "grace_choices": api_key_service.ROTATION_GRACE_LABELS.items(),
+    }, status=400 if error else 200)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -2,6 +2,7 @@ from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from portal.api_keys import api_key_replace_for_demo
 from portal.models import Membership, User
 from portal.services import organization_create
 
@@ -41,3 +42,6 @@ class Command(BaseCommand):
         else:
             org = membership.organization
         self.stdout.write(f"Developer admin {email} in organization {org.name} ({'created' if created else 'reused'})")
+        issued = api_key_replace_for_demo(organization=org, created_by=user)
+        # Last line, by contract: scripts read the sandbox key from here.
+        self.stdout.write(f"API_KEY={issued.raw}")

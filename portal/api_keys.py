@@ -1,0 +1,123 @@
+"""API key lifecycle: create, rotate (with a grace window for the old key), revoke, authenticate."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from portal.audit import audit_record
+from portal.models import ApiKey, Membership, Organization, User
+
+# How long the old key keeps working after a rotation: the admin's choice.
+ROTATION_GRACE = {
+    "now": timedelta(0),
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+ROTATION_GRACE_LABELS = {"now": "Now", "1h": "In 1 hour", "24h": "In 24 hours", "7d": "In 7 days"}
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    raw: str  # shown to the admin once, never stored
+
+
+def _check_mode_allowed(organization: Organization, mode: str) -> None:
+    if mode not in ApiKey.Mode.values:
+        raise ValidationError("Choose sandbox or production.")
+    if mode == ApiKey.Mode.PRODUCTION and not organization.production_enabled:
+        raise PermissionDenied("Production keys are available once support enables production for your organization.")
+
+
+def _issue(*, organization: Organization, mode: str, created_by: User | None) -> IssuedKey:
+    raw, lookup, secret_hash = ApiKey.generate(mode)
+    api_key = ApiKey.objects.create(
+        organization=organization, mode=mode, lookup=lookup, secret_hash=secret_hash, created_by=created_by
+    )
+    return IssuedKey(api_key=api_key, raw=raw)
+
+
+def current_key(organization: Organization, mode: str) -> ApiKey | None:
+    return ApiKey.objects.filter(organization=organization, mode=mode, revoked_at__isnull=True, expires_at__isnull=True).first()
+
+
+@transaction.atomic
+def api_key_create(*, actor_membership: Membership, mode: str, ip: str | None = None) -> IssuedKey:
+    if not actor_membership.is_admin:
+        raise PermissionDenied("Only admins can manage API keys.")
+    organization = actor_membership.organization
+    _check_mode_allowed(organization, mode)
+    if current_key(organization, mode):
+        raise ValidationError("This organization already has a key for this mode. Rotate it to get a new one.")
+    try:
+        with transaction.atomic():
+            issued = _issue(organization=organization, mode=mode, created_by=actor_membership.user)
+    except IntegrityError:  # a concurrent create won
+        raise ValidationError("This organization already has a key for this mode. Rotate it to get a new one.")
+    audit_record(verb="api_key.created", actor=actor_membership.user, organization=organization,
+                 target=issued.api_key, target_label=issued.api_key.display_prefix, ip=ip, details={"mode": mode})
+    return issued
+
+
+@transaction.atomic
+def api_key_rotate(*, actor_membership: Membership, mode: str, grace: str, ip: str | None = None) -> IssuedKey:
+    """A new key now; the old one stops working now or after the chosen grace window."""
+    if not actor_membership.is_admin:
+        raise PermissionDenied("Only admins can manage API keys.")
+    if grace not in ROTATION_GRACE:
+        raise ValidationError("Choose when the old key stops working.")
+    organization = actor_membership.organization
+    _check_mode_allowed(organization, mode)
+    old = (
+        ApiKey.objects.select_for_update()
+        .filter(organization=organization, mode=mode, revoked_at__isnull=True, expires_at__isnull=True)
+        .first()
+    )
+    if old is None:
+        raise ValidationError("There is no key to rotate. Create one instead.")
+    now = timezone.now()
+    if ROTATION_GRACE[grace]:
+        old.expires_at = now + ROTATION_GRACE[grace]
+    else:
+        old.revoked_at = now
+    old.save(update_fields=["expires_at", "revoked_at"])
+    issued = _issue(organization=organization, mode=mode, created_by=actor_membership.user)
+    audit_record(verb="api_key.rotated", actor=actor_membership.user, organization=organization,
+                 target=issued.api_key, target_label=issued.api_key.display_prefix, ip=ip,
+                 details={"mode": mode, "old_key": old.display_prefix, "old_key_stops": grace})
+    return issued
+
+
+@transaction.atomic
+def api_key_replace_for_demo(*, organization: Organization, created_by: User | None) -> IssuedKey:
+    """seed_demo: revoke every sandbox key of the organization and issue a fresh one."""
+    ApiKey.objects.filter(organization=organization, mode=ApiKey.Mode.SANDBOX, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    issued = _issue(organization=organization, mode=ApiKey.Mode.SANDBOX, created_by=created_by)
+    audit_record(verb="api_key.created", actor=created_by, organization=organization, target=issued.api_key,
+                 target_label=issued.api_key.display_prefix, details={"mode": "sandbox", "by": "seed_demo"})
+    return issued
+
+
+def api_key_authenticate(raw_key: str, now=None) -> ApiKey | None:
+    """The usable key this string is, or None. Malformed strings never reach the database."""
+    raw_key = (raw_key or "").strip()
+    if not ApiKey.is_well_formed(raw_key):
+        return None
+    api_key = ApiKey.objects.select_related("organization").filter(lookup=ApiKey.lookup_of(raw_key)).first()
+    if api_key is None or not api_key.matches(raw_key) or not api_key.is_usable(now):
+        return None
+    return api_key
+
+
+def api_key_touch(api_key: ApiKey, now=None) -> None:
+    """Record use, at most once a minute per key, so the hot path rarely writes."""
+    now = now or timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
