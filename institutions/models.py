@@ -69,3 +69,57 @@ class InstitutionAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} → {self.institution} ({self.status})"
+
+
+class LocationQuerySet(models.QuerySet):
+    def reachable_by(self, organization: Organization, *, sandbox: bool):
+        """Locations the organization's API key (of that mode) may read and write."""
+        return self.filter(
+            institution__is_sandbox=sandbox,
+            institution__accesses__organization=organization,
+            institution__accesses__status=InstitutionAccess.Status.ACTIVE,
+            active=True,
+            deactivated_at__isnull=True,
+        )
+
+
+class Location(models.Model):
+    """A practice office. Reachable through the API once active (selected or activated) and not deactivated."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="locations")
+    sync = models.ForeignKey("syncs.Sync", null=True, blank=True, on_delete=models.SET_NULL, related_name="locations")
+    name = models.CharField(max_length=200)
+    street_address = models.CharField(max_length=200, blank=True)
+    street_address_2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=50, blank=True)
+    zip_code = models.CharField(max_length=20, blank=True)
+    country_code = models.CharField(max_length=2, default="US")
+    phone_number = models.CharField(max_length=30, blank=True)
+    email = models.EmailField(blank=True)
+    tz = models.CharField("time zone", max_length=64, default="America/New_York")
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    foreign_id = models.CharField(max_length=64, blank=True)
+    foreign_id_type = models.CharField(max_length=64, blank=True)
+    map_by_operatory = models.BooleanField(default=False)
+    insert_appt_client = models.BooleanField(default=False)
+    appt_types_map_by_operatory = models.BooleanField(default=False)
+    set_availability_by_operatory = models.BooleanField(default=False)
+    active = models.BooleanField(default=False, help_text="Selected or activated for API access.")
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LocationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["institution", "active"], name="location_institution_active")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def inactive(self) -> bool:
+        return not self.active or self.deactivated_at is not None

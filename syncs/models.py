@@ -1,1 +1,209 @@
-# Syncs, their lifecycle and the synced practice records arrive with the sync-onboarding issues.
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from institutions.models import Institution, Location
+from syncs.catalog import CATALOG, EHR_CHOICES
+
+# A healthy Synchronizer reads and writes every 0-20 minutes; past that plus a grace window it is red.
+HEALTHY_CADENCE = timedelta(minutes=20)
+HEALTH_GRACE = timedelta(minutes=10)
+
+
+def new_sync_code() -> str:
+    return uuid.uuid4().hex
+
+
+class SyncStatus(models.TextChoices):
+    AWAITING_INSTALL = "awaiting_install", "Awaiting installation"
+    HISTORICAL_READ = "historical_read", "Reading history"
+    SELECT_LOCATIONS = "select_locations", "Select locations"
+    AWAITING_SCHEDULE = "awaiting_schedule", "Schedule installation"
+    INSTALL_SCHEDULED = "install_scheduled", "Installation scheduled"
+    AWAITING_CREDENTIALS = "awaiting_credentials", "Provide credentials"
+    CREDENTIALS_SUBMITTED = "credentials_submitted", "Credentials submitted"
+    CREDENTIAL_ERROR = "credential_error", "Credentials rejected"
+    ACTIVE = "active", "Active"
+    FAILED = "failed", "Failed"
+    DEACTIVATED = "deactivated", "Deactivated"
+
+
+class Sync(models.Model):
+    """One Synchronizer installation (one practice database); it may serve many locations."""
+
+    Status = SyncStatus
+
+    code = models.CharField(max_length=32, unique=True, default=new_sync_code, editable=False)
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="syncs")
+    ehr = models.CharField("health record system", max_length=32, choices=EHR_CHOICES)
+    status = models.CharField(max_length=32, choices=Status.choices)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+    last_write_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=SyncStatus.values), name="sync_status_valid"),
+            models.CheckConstraint(condition=Q(ehr__in=list(CATALOG)), name="sync_ehr_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_ehr_display()} sync of {self.institution}"
+
+    @property
+    def catalog_entry(self):
+        return CATALOG[self.ehr]
+
+    def health(self, now: datetime | None = None) -> dict:
+        """read/write status derived at read time. The sandbox has no agent and is always healthy."""
+        now = now or timezone.now()
+        if self.institution.is_sandbox:
+            return {"read_status": "green", "read_status_at": now, "write_status": "green", "write_status_at": now}
+        deadline = HEALTHY_CADENCE + HEALTH_GRACE
+        return {
+            "read_status": _colour(self.last_read_at, now, deadline),
+            "read_status_at": self.last_read_at,
+            "write_status": _colour(self.last_write_at, now, deadline),
+            "write_status_at": self.last_write_at,
+        }
+
+
+def _colour(last: datetime | None, now: datetime, deadline: timedelta) -> str:
+    return "green" if last is not None and now - last <= deadline else "red"
+
+
+class PracticeRecord(models.Model):
+    """Common shape of records synced from the health record system, scoped to a location."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    foreign_id = models.CharField(max_length=64, blank=True)
+    foreign_id_type = models.CharField(max_length=64, blank=True)
+    last_sync_time = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["id"]
+
+    def save(self, *args, **kwargs):
+        self.updated_at = timezone.now()
+        super().save(*args, **kwargs)
+
+
+class Provider(PracticeRecord):
+    first_name = models.CharField(max_length=100, blank=True)
+    middle_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    display_name = models.CharField(max_length=200, blank=True)
+    npi = models.CharField(max_length=20, blank=True)
+    tin = models.CharField(max_length=20, blank=True)
+    state_license = models.CharField(max_length=40, blank=True)
+    specialty_code = models.CharField(max_length=40, blank=True)
+    bio = models.JSONField(default=dict, blank=True)
+    inactive = models.BooleanField(default=False)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="provider_location_id")]
+
+    @property
+    def name(self) -> str:
+        return " ".join(p for p in [self.first_name, self.last_name] if p)
+
+
+class Operatory(PracticeRecord):
+    name = models.CharField(max_length=100)
+    display_name = models.CharField(max_length=100, blank=True)
+    active = models.BooleanField(default=True)
+    bookable_online = models.BooleanField(default=True)
+
+    class Meta(PracticeRecord.Meta):
+        verbose_name_plural = "operatories"
+        indexes = [models.Index(fields=["location", "id"], name="operatory_location_id")]
+
+
+class AppointmentType(PracticeRecord):
+    name = models.CharField(max_length=100)
+    minutes = models.PositiveIntegerField()
+    bookable_online = models.BooleanField(default=True)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="appt_type_location_id")]
+
+
+class Patient(PracticeRecord):
+    first_name = models.CharField(max_length=100)
+    middle_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    bio = models.JSONField(default=dict, blank=True)
+    inactive = models.BooleanField(default=False)
+    chart_id = models.CharField(max_length=40, blank=True)
+    billing_type = models.CharField(max_length=60, blank=True)
+    preferred_language = models.CharField(max_length=10, default="en")
+    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    guarantor = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [
+            models.Index(fields=["location", "id"], name="patient_location_id"),
+            models.Index(fields=["location", "last_name", "first_name"], name="patient_location_name"),
+        ]
+
+    @property
+    def name(self) -> str:
+        return " ".join(p for p in [self.first_name, self.last_name] if p)
+
+
+class Appointment(PracticeRecord):
+    class Source(models.TextChoices):
+        SYNC = "sync", "Read from the health record system"
+        API = "api", "Created through the API"
+
+    patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments")
+    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    operatory = models.ForeignKey(Operatory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    appointment_type = models.ForeignKey(AppointmentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField()
+    note = models.TextField(blank=True)
+    confirmed = models.BooleanField(default=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    patient_missed = models.BooleanField(default=False)
+    unavailable = models.BooleanField(default=False)
+    cancelled = models.BooleanField(default=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    checkin_at = models.DateTimeField(null=True, blank=True)
+    checked_out = models.BooleanField(default=False)
+    checked_out_at = models.DateTimeField(null=True, blank=True)
+    sooner_if_possible = models.BooleanField(default=False)
+    is_new_clients_patient = models.BooleanField(default=False)
+    referrer = models.CharField(max_length=200, blank=True)
+    misc = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.SYNC)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "start_time"], name="appointment_location_start")]
+        constraints = [models.CheckConstraint(condition=Q(end_time__gte=models.F("start_time")), name="appointment_ends_after_start")]
+
+
+class WorkingHour(PracticeRecord):
+    """When a provider works at a location (optionally in one operatory), on weekdays or a specific date."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="working_hours")
+    operatory = models.ForeignKey(Operatory, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    begin_time = models.TimeField()
+    end_time = models.TimeField()
+    days = models.JSONField(default=list, blank=True, help_text='Weekday names, e.g. ["Monday", "Tuesday"].')
+    specific_date = models.DateField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    appointment_types = models.ManyToManyField(AppointmentType, blank=True, related_name="+")
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="working_hour_location_id")]
