@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.crypto import get_random_string
@@ -31,4 +32,9 @@ def institution_create_sandbox(*, organization: Organization) -> Institution:
         contact_name="Demo Practice Manager",
     )
     InstitutionAccess.objects.create(organization=organization, institution=institution, via=InstitutionAccess.Via.CREATED)
+    if settings.SANDBOX_SAMPLE_DATA:
+        # In the same transaction (about half a second of bulk inserts): a sandbox is never half-filled.
+        from syncs.sandbox import sandbox_populate
+
+        sandbox_populate(institution=institution)
     return institution

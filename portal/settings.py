@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "portal",
     "institutions",
     "syncs",
@@ -249,12 +250,20 @@ MFA_TOTP_ISSUER = "Chairside"
 ADMIN_REQUIRES_MFA = env_bool("ADMIN_REQUIRES_MFA", default=PRODUCTION)
 
 INVITATION_TTL = timedelta(days=7)
+# New organizations' sandbox institutions get generated sample data (tests switch this off and fill on demand).
+SANDBOX_SAMPLE_DATA = env_bool("SANDBOX_SAMPLE_DATA", default=True)
+
+# Bearer tokens are HS256 JWTs; by default the signing key is derived from SECRET_KEY.
+API_TOKEN_SIGNING_KEY = env("API_TOKEN_SIGNING_KEY")
 
 # --- REST framework -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser"],
+    "EXCEPTION_HANDLER": "portal.api.envelope.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -262,7 +271,15 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Practice data sync API (wire-compatible with the NexHealth API v20240412).",
     "VERSION": "v20240412",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from our own static files: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"SyncHealthEnum": ["green", "red"]},
 }
+API_RATE_LIMITS = {"records": int(env("API_RATE_LIMIT_RECORDS", "1000")), "default": int(env("API_RATE_LIMIT_DEFAULT", "2000"))}
+API_FAILED_KEY_LIMIT = int(env("API_FAILED_KEY_LIMIT", "20"))  # bad keys per minute per client address
 
 # --- Security ---------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -93,3 +93,13 @@ def test_anonymous_visitors_are_sent_to_sign_in(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_the_sandbox_comes_with_sample_data(client, settings):
+    settings.SANDBOX_SAMPLE_DATA = True
+
+    client.post(reverse("account_signup"), SIGNUP)
+
+    sandbox = Institution.objects.get(is_sandbox=True)
+    assert sandbox.locations.filter(active=True).count() == 2
+    assert sandbox.syncs.get().status == "active"

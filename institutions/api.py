@@ -1,0 +1,84 @@
+"""GET /api/institutions, /api/institutions/{id}, /api/locations, /api/locations/{id}."""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers
+
+from institutions.models import Location
+from institutions.serializers import InstitutionSerializer, InstitutionWithLocationsSerializer, LocationSerializer
+from portal.api.base import NexApiView
+from portal.api.envelope import ok
+from portal.api.schema import envelope_of
+from portal.api.scoping import institution_for, location_in, reachable_institutions
+
+
+def _active_locations(queryset=None):
+    queryset = queryset if queryset is not None else Location.objects.all()
+    return Prefetch(
+        "locations",
+        queryset=queryset.filter(active=True, deactivated_at__isnull=True).select_related("sync").order_by("id"),
+        to_attr="active_locations",
+    )
+
+
+class InstitutionList(NexApiView):
+    version_header_required = False
+
+    @extend_schema(operation_id="getInstitutions", tags=["Institutions"], responses=envelope_of(InstitutionSerializer, many=True))
+    def get(self, request):
+        institutions = reachable_institutions(self.client).prefetch_related(_active_locations(), "syncs").order_by("id")
+        data = InstitutionSerializer(institutions, many=True).data
+        return ok(data, count=len(data))
+
+
+class InstitutionDetail(NexApiView):
+    version_header_required = False
+
+    @extend_schema(operation_id="getInstitutionsId", tags=["Institutions"], responses=envelope_of(InstitutionSerializer))
+    def get(self, request, id: int):
+        institution = (
+            reachable_institutions(self.client).prefetch_related(_active_locations(), "syncs").filter(pk=id).first()
+        )
+        if institution is None:
+            raise exceptions.PermissionDenied(f"You do not have access to the institution {id} with this API key.")
+        return ok(InstitutionSerializer(institution).data, count=1)
+
+
+class LocationListParams(serializers.Serializer):
+    subdomain = serializers.CharField(required=False)
+    inactive = serializers.BooleanField(required=False, allow_null=True, default=None)
+    foreign_id = serializers.CharField(required=False)
+    filter_by_subscription_feature = serializers.CharField(required=False)
+
+
+class LocationList(NexApiView):
+    version_header_required = False
+
+    @extend_schema(operation_id="getLocations", tags=["Locations"], parameters=[LocationListParams],
+                   responses=envelope_of(InstitutionWithLocationsSerializer, many=True))
+    def get(self, request):
+        params = self.query(LocationListParams)
+        institutions = reachable_institutions(self.client)
+        if params.get("subdomain"):
+            institutions = institutions.filter(pk=institution_for(self.client, params["subdomain"]).pk)
+        locations = Location.objects.all()
+        if params.get("foreign_id"):
+            locations = locations.filter(foreign_id=params["foreign_id"])
+        if params.get("inactive"):  # only reachable (active) locations are listed, so none is inactive
+            locations = locations.none()
+        institutions = institutions.prefetch_related(_active_locations(locations)).order_by("id")
+        data = InstitutionWithLocationsSerializer(institutions, many=True).data
+        return ok(data, count=len(data))
+
+
+class LocationDetail(NexApiView):
+    version_header_required = False
+
+    @extend_schema(operation_id="getLocationsId", tags=["Locations"], responses=envelope_of(LocationSerializer))
+    def get(self, request, id: int):
+        location = Location.objects.select_related("institution", "sync").filter(pk=id).first()
+        institution = location and reachable_institutions(self.client).filter(pk=location.institution_id).first()
+        if location is None or institution is None:
+            raise exceptions.NotFound(f"Location {id} was not found.")
+        location_in(self.client, institution, location.pk)
+        return ok(LocationSerializer(location).data, count=1)

@@ -1,0 +1,72 @@
+"""The base of every developer API view: bearer token, version header, rate limits, query validation."""
+
+from rest_framework import exceptions, serializers
+from rest_framework.views import APIView
+
+from portal.api.auth import ApiClient, BearerTokenAuthentication
+from portal.api.pagination import Page, PageParams, paginate
+from portal.api.throttling import ApiKeyRateThrottle
+
+V2 = "v2"
+V20240412 = "v20240412"
+VERSIONS = {"v2": V2, "v20240412": V20240412, "v3.0.0": V20240412}
+LEGACY_ACCEPT = "application/vnd.nexhealth+json;version=2"
+
+
+class IsApiClient:
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, ApiClient)
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return True
+
+
+def api_version(request, *, required: bool) -> str:
+    """Nex-Api-Version: v2, v20240412 or its alias v3.0.0; or the legacy vendor Accept header (v2)."""
+    header = request.META.get("HTTP_NEX_API_VERSION", "").strip()
+    if header:
+        if header not in VERSIONS:
+            raise exceptions.ValidationError(
+                {"Nex-Api-Version": f"'{header}' is not a supported version. Use v20240412 (alias v3.0.0) or v2."})
+        return VERSIONS[header]
+    if LEGACY_ACCEPT in request.META.get("HTTP_ACCEPT", "").replace(" ", "").lower():
+        return V2
+    if required:
+        raise exceptions.ValidationError({"Nex-Api-Version": "This header is required. Use v20240412 (alias v3.0.0) or v2."})
+    return V2
+
+
+class NexApiView(APIView):
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [IsApiClient]
+    throttle_classes = [ApiKeyRateThrottle]
+    rate_bucket = "default"
+    # Operations whose reference declares the Nex-Api-Version header as required.
+    version_header_required = True
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        request.api_version = api_version(request, required=self.version_header_required)
+
+    @property
+    def client(self) -> ApiClient:
+        return self.request.user
+
+    def query(self, serializer_class: type[serializers.Serializer]) -> dict:
+        """Validated query parameters (400 in the envelope otherwise). `x[]` parameters arrive as lists."""
+        data = {}
+        for key in self.request.query_params:
+            values = self.request.query_params.getlist(key)
+            data[key] = values if key.endswith("[]") else values[-1]
+        params = serializer_class(data=data)
+        params.is_valid(raise_exception=True)
+        return params.validated_data
+
+    def page(self, queryset, params: dict) -> Page:
+        return paginate(queryset, params, cursor=self.request.api_version == V20240412)
+
+
+class ListParams(PageParams):
+    """Base for list endpoints: pagination plus the scope."""
+
+    subdomain = serializers.CharField(required=True)

@@ -1,0 +1,75 @@
+"""The NexHealth envelope: {code, description, data, error, count}, on successes and errors alike."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+
+def ok(data: Any, *, description: str = "Success", status_code: int = 200, count: int | None = None,
+       page_info: dict | None = None) -> Response:
+    body: dict[str, Any] = {"code": True, "description": description, "error": [], "data": data}
+    if count is not None:
+        body["count"] = count
+    if page_info is not None:
+        body["page_info"] = page_info
+    return Response(body, status=status_code)
+
+
+def error_body(description: str, errors: list[str]) -> dict:
+    return {"code": False, "description": description, "error": errors, "data": None}
+
+
+def _flatten(detail: Any, field: str = "") -> list[str]:
+    """DRF error details to NexHealth's list of strings: 'location_id: A valid integer is required.'"""
+    if isinstance(detail, dict):
+        return [message for key, value in detail.items() for message in _flatten(value, _join(field, str(key)))]
+    if isinstance(detail, list):
+        return [message for item in detail for message in _flatten(item, field)]
+    return [f"{field}: {detail}" if field else str(detail)]
+
+
+def _join(field: str, key: str) -> str:
+    if key in ("non_field_errors", "detail"):
+        return field
+    return f"{field}.{key}" if field else key
+
+
+DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    415: "Unsupported media type",
+    429: "Too many requests",
+}
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Every API error in the envelope, with the status code the reference uses."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or "Forbidden")
+    if not isinstance(exc, exceptions.APIException):
+        return None
+    code = exc.status_code
+    errors = _flatten(exc.detail)
+    headers = {}
+    if isinstance(exc, (exceptions.AuthenticationFailed, exceptions.NotAuthenticated)):
+        code = status.HTTP_401_UNAUTHORIZED
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(int(exc.wait) + 1)
+    set_rollback()
+    return Response(error_body(DESCRIPTIONS.get(code, "Error"), errors), status=code, headers=headers)
+
+
+def json_error(status_code: int, message: str) -> JsonResponse:
+    """For errors raised outside DRF views (unknown /api/ paths)."""
+    return JsonResponse(error_body(DESCRIPTIONS.get(status_code, "Error"), [message]), status=status_code)

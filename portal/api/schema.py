@@ -1,0 +1,47 @@
+"""OpenAPI helpers: document every response inside the envelope."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+_cache: dict[tuple, serializers.Serializer] = {}
+
+
+class PageInfoSerializer(serializers.Serializer):
+    has_previous_page = serializers.BooleanField()
+    has_next_page = serializers.BooleanField()
+    start_cursor = serializers.CharField(allow_null=True)
+    end_cursor = serializers.CharField(allow_null=True)
+
+
+def envelope_of(item: type[serializers.Serializer], *, many: bool = False, paged: bool = False):
+    key = (item, many, paged)
+    if key not in _cache:
+        fields = {
+            "code": serializers.BooleanField(),
+            "description": serializers.CharField(),
+            "error": serializers.ListField(child=serializers.CharField()),
+            "data": item(many=many),
+            "count": serializers.IntegerField(required=False),
+        }
+        if paged:
+            fields["page_info"] = PageInfoSerializer(required=False)
+        name = f"{item.__name__.removesuffix('Serializer')}{'List' if many else ''}Envelope"
+        _cache[key] = inline_serializer(name=name, fields=fields)
+    return _cache[key]
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    code = serializers.BooleanField()
+    description = serializers.CharField()
+    error = serializers.ListField(child=serializers.CharField())
+    data = serializers.JSONField(allow_null=True)
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "portal.api.auth.BearerTokenAuthentication"
+    name = "BearerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                "description": "A token from POST /api/authenticates (send your API key as the Authorization header there)."}

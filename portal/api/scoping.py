@@ -1,0 +1,48 @@
+"""Which institution and location a request may reach, with the seeds' status codes:
+400 missing or malformed, 403 subdomain (or location) this key cannot reach, 404 location not in the institution."""
+
+from dataclasses import dataclass
+
+from rest_framework import exceptions
+
+from institutions.models import Institution, Location
+from portal.api.auth import ApiClient
+
+
+@dataclass(frozen=True)
+class Scope:
+    institution: Institution
+    location: Location | None = None
+
+
+def reachable_institutions(client: ApiClient):
+    return Institution.objects.reachable_by(client.organization).in_mode(sandbox=client.sandbox)
+
+
+def institution_for(client: ApiClient, subdomain: str) -> Institution:
+    institution = reachable_institutions(client).filter(subdomain=subdomain).first()
+    if institution is None:
+        # Unknown, another organization's, or the other mode's: the same answer, so nothing leaks.
+        raise exceptions.PermissionDenied(f"You do not have access to the institution '{subdomain}' with this API key.")
+    return institution
+
+
+def location_in(client: ApiClient, institution: Institution, location_id: int) -> Location:
+    location = Location.objects.filter(institution=institution, pk=location_id).first()
+    if location is None:
+        raise exceptions.NotFound(f"Location {location_id} was not found in the institution '{institution.subdomain}'.")
+    if location.inactive:
+        raise exceptions.PermissionDenied(f"Location {location_id} is not active for your organization.")
+    return location
+
+
+def scope_for(client: ApiClient, *, subdomain: str | None, location_id: int | None) -> Scope:
+    if not subdomain:
+        raise exceptions.ValidationError({"subdomain": "This parameter is required."})
+    institution = institution_for(client, subdomain)
+    location = location_in(client, institution, location_id) if location_id is not None else None
+    return Scope(institution=institution, location=location)
+
+
+def active_locations(institution: Institution):
+    return institution.locations.filter(active=True, deactivated_at__isnull=True)

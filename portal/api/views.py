@@ -1,0 +1,42 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.views import APIView
+
+from portal.api.auth import token_mint
+from portal.api.envelope import json_error, ok
+from portal.api.schema import envelope_of
+from portal.api.throttling import failed_key_attempts_exceeded, record_failed_key_attempt
+from portal.api_keys import api_key_authenticate, api_key_touch
+from portal.audit import client_ip
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class Authenticates(APIView):
+    """Trade an API key (sent as the whole Authorization header) for a bearer token."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(
+        operation_id="postAuthenticates", tags=["Authenticates"], request=None,
+        parameters=[OpenApiParameter("Authorization", str, OpenApiParameter.HEADER, required=True,
+                                     description="Your API key, as is (no 'Bearer').")],
+        responses={201: envelope_of(TokenSerializer)},
+    )
+    def post(self, request):
+        ip = client_ip(request._request)
+        if failed_key_attempts_exceeded(ip):
+            raise exceptions.Throttled(wait=60, detail="Too many failed attempts with invalid API keys. Try again in a minute.")
+        api_key = api_key_authenticate(request.META.get("HTTP_AUTHORIZATION", ""))
+        if api_key is None:
+            record_failed_key_attempt(ip)
+            raise exceptions.AuthenticationFailed("The API key is invalid, revoked or expired.")
+        api_key_touch(api_key)
+        return ok({"token": token_mint(api_key)}, status_code=201)
+
+
+def api_not_found(request, path: str = ""):
+    return json_error(404, f"There is no API endpoint at /api/{path}.")

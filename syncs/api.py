@@ -1,0 +1,574 @@
+"""The practice-data endpoints: sync status, providers, operatories, appointment types, patients,
+appointments, working hours and available slots. Scoping rules live in portal.api.scoping."""
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers
+
+from institutions.models import Location
+from portal.api.base import ListParams, NexApiView
+from portal.api.envelope import ok
+from portal.api.schema import envelope_of
+from portal.api.scoping import Scope, active_locations, reachable_institutions, scope_for
+from syncs import services
+from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider, Sync, WorkingHour
+from syncs.serializers import (
+    AppointmentEnvelopeDataSerializer,
+    AppointmentSerializer,
+    AppointmentTypeSerializer,
+    AppointmentTypeWithDescriptorsSerializer,
+    AvailableSlotsSerializer,
+    CreatedPatientSerializer,
+    OperatorySerializer,
+    PatientDetailSerializer,
+    PatientSerializer,
+    ProviderSerializer,
+    SyncStatusSerializer,
+    WorkingHourSerializer,
+    sync_status_row,
+)
+from syncs.slots import SlotQuery, available_slots
+
+MAX_SLOT_DAYS = 31
+
+
+class IdList(serializers.ListField):
+    child = serializers.IntegerField(min_value=1)
+
+
+class SubdomainParams(serializers.Serializer):
+    subdomain = serializers.CharField()
+
+
+class RecordView(NexApiView):
+    """Records of one institution, optionally one location: only at locations the organization may reach."""
+
+    def scope(self, params: dict) -> Scope:
+        return scope_for(self.client, subdomain=params.get("subdomain"), location_id=params.get("location_id"))
+
+    def records(self, model, scope: Scope):
+        queryset = model.objects.filter(institution=scope.institution)
+        if scope.location is not None:
+            return queryset.filter(location=scope.location)
+        return queryset.filter(location__in=active_locations(scope.institution))
+
+    def record(self, model, scope: Scope, pk: int):
+        obj = self.records(model, scope).filter(pk=pk).first()
+        if obj is None:
+            raise exceptions.NotFound(f"{model._meta.verbose_name.capitalize()} {pk} was not found.")
+        return obj
+
+
+# --- Sync status -------------------------------------------------------------------------------------
+
+class SyncStatusParams(serializers.Serializer):
+    subdomain = serializers.CharField(required=False)
+    read_status = serializers.ChoiceField(choices=["green", "red"], required=False)
+    write_status = serializers.ChoiceField(choices=["green", "red"], required=False)
+    location_ids = IdList(required=False)
+
+    def to_internal_value(self, data):
+        data = dict(data)
+        if "location_ids[]" in data:
+            data["location_ids"] = data.pop("location_ids[]")
+        return super().to_internal_value(data)
+
+
+class SyncStatusList(NexApiView):
+    version_header_required = False
+
+    @extend_schema(operation_id="getSyncStatus", tags=["Sync Status"], parameters=[SyncStatusParams],
+                   responses=envelope_of(SyncStatusSerializer, many=True))
+    def get(self, request):
+        params = self.query(SyncStatusParams)
+        institutions = reachable_institutions(self.client)
+        if params.get("subdomain"):
+            institutions = institutions.filter(subdomain=params["subdomain"])
+            if not institutions.exists():
+                raise exceptions.PermissionDenied(f"You do not have access to the institution '{params['subdomain']}' with this API key.")
+        locations = Location.objects.filter(active=True, deactivated_at__isnull=True).order_by("id")
+        if params.get("location_ids"):
+            locations = locations.filter(pk__in=params["location_ids"])
+        syncs = (
+            Sync.objects.filter(institution__in=institutions, status=Sync.Status.ACTIVE)
+            .select_related("institution")
+            .prefetch_related(Prefetch("locations", queryset=locations, to_attr="active_locations"))
+            .order_by("id")
+        )
+        now = timezone.now()
+        rows = [sync_status_row(sync, now) for sync in syncs if sync.active_locations]
+        rows = [r for r in rows if params.get("read_status", r["read_status"]) == r["read_status"]
+                and params.get("write_status", r["write_status"]) == r["write_status"]]
+        data = SyncStatusSerializer(rows, many=True).data
+        return ok(data, count=len(data))
+
+
+# --- Providers -----------------------------------------------------------------------------------------
+
+class ProviderListParams(ListParams):
+    location_id = serializers.IntegerField(required=False, min_value=1)
+    foreign_id = serializers.CharField(required=False)
+    inactive = serializers.BooleanField(required=False, default=False)
+    updated_since = serializers.DateTimeField(required=False)
+    sort = serializers.ChoiceField(choices=["id"], required=False)
+    requestable = serializers.BooleanField(required=False)
+    ids = IdList(required=False)
+
+    def to_internal_value(self, data):
+        data = dict(data)
+        for key in ("ids", "include"):
+            if f"{key}[]" in data:
+                data[key] = data.pop(f"{key}[]")
+        data.pop("include", None)
+        return super().to_internal_value(data)
+
+
+def providers_with_resources(queryset):
+    hours = WorkingHour.objects.select_related("location").prefetch_related("appointment_types").order_by("id")
+    return queryset.select_related("location__sync").prefetch_related(Prefetch("working_hours", queryset=hours))
+
+
+class ProviderList(RecordView):
+    @extend_schema(operation_id="getProviders", tags=["Providers"], parameters=[ProviderListParams],
+                   responses=envelope_of(ProviderSerializer, many=True, paged=True))
+    def get(self, request):
+        params = self.query(ProviderListParams)
+        providers = self.records(Provider, self.scope(params)).filter(inactive=params["inactive"])
+        if params.get("foreign_id"):
+            providers = providers.filter(foreign_id=params["foreign_id"])
+        if params.get("updated_since"):
+            providers = providers.filter(updated_at__gte=params["updated_since"])
+        if params.get("ids"):
+            providers = providers.filter(pk__in=params["ids"])
+        page = self.page(providers_with_resources(providers), params)
+        return ok(ProviderSerializer(page.items, many=True).data, count=page.count, page_info=page.page_info)
+
+
+class ProviderDetail(RecordView):
+    @extend_schema(operation_id="getProvidersId", tags=["Providers"], parameters=[SubdomainParams],
+                   responses=envelope_of(ProviderSerializer))
+    def get(self, request, id: int):
+        scope = self.scope(self.query(SubdomainParams))
+        provider = providers_with_resources(self.records(Provider, scope)).filter(pk=id).first()
+        if provider is None:
+            raise exceptions.NotFound(f"Provider {id} was not found.")
+        return ok(ProviderSerializer(provider).data, count=1)
+
+
+# --- Operatories --------------------------------------------------------------------------------------
+
+class OperatoryListParams(ListParams):
+    location_id = serializers.IntegerField(min_value=1)
+    search_name = serializers.CharField(required=False)
+    foreign_id = serializers.CharField(required=False)
+    updated_since = serializers.DateTimeField(required=False)
+
+
+class OperatoryList(RecordView):
+    @extend_schema(operation_id="getOperatories", tags=["Operatories"], parameters=[OperatoryListParams],
+                   responses=envelope_of(OperatorySerializer, many=True, paged=True))
+    def get(self, request):
+        params = self.query(OperatoryListParams)
+        operatories = self.records(Operatory, self.scope(params))
+        if params.get("search_name"):
+            operatories = operatories.filter(name__icontains=params["search_name"])
+        if params.get("foreign_id"):
+            operatories = operatories.filter(foreign_id=params["foreign_id"])
+        if params.get("updated_since"):
+            operatories = operatories.filter(updated_at__gte=params["updated_since"])
+        page = self.page(operatories, params)
+        return ok(OperatorySerializer(page.items, many=True).data, count=page.count, page_info=page.page_info)
+
+
+class OperatoryDetail(RecordView):
+    @extend_schema(operation_id="getOperatoriesId", tags=["Operatories"], parameters=[SubdomainParams],
+                   responses=envelope_of(OperatorySerializer))
+    def get(self, request, id: int):
+        scope = self.scope(self.query(SubdomainParams))
+        return ok(OperatorySerializer(self.record(Operatory, scope, id)).data, count=1)
+
+
+# --- Appointment types --------------------------------------------------------------------------------
+
+class AppointmentTypeParams(serializers.Serializer):
+    subdomain = serializers.CharField()
+    location_id = serializers.IntegerField(required=False, min_value=1)
+
+
+class AppointmentTypeInput(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    minutes = serializers.IntegerField(min_value=5, max_value=600)
+    bookable_online = serializers.BooleanField(required=False)
+    parent_type = serializers.ChoiceField(choices=["Institution", "Location"], required=False)
+    parent_id = serializers.IntegerField(required=False)
+    emr_appt_descriptor_ids = IdList(required=False)
+
+
+class AppointmentTypeCreateBody(serializers.Serializer):
+    location_id = serializers.IntegerField(required=False, min_value=1)
+    appointment_type = AppointmentTypeInput()
+
+
+class AppointmentTypePatchBody(serializers.Serializer):
+    appointment_type = AppointmentTypeInput(partial=True)
+
+
+def _body(request, serializer_class) -> dict:
+    body = serializer_class(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data
+
+
+class AppointmentTypeList(RecordView):
+    version_header_required = False
+
+    @extend_schema(operation_id="getAppointmentTypes", tags=["Appointment Types"], parameters=[AppointmentTypeParams],
+                   responses=envelope_of(AppointmentTypeWithDescriptorsSerializer, many=True))
+    def get(self, request):
+        scope = self.scope(self.query(AppointmentTypeParams))
+        types = self.records(AppointmentType, scope).order_by("id")
+        data = AppointmentTypeWithDescriptorsSerializer(types, many=True).data
+        return ok(data, count=len(data))
+
+    @extend_schema(operation_id="postAppointmentTypes", tags=["Appointment Types"], parameters=[SubdomainParams],
+                   request=AppointmentTypeCreateBody, responses={201: envelope_of(AppointmentTypeSerializer)})
+    def post(self, request):
+        params = self.query(SubdomainParams)
+        body = _body(request, AppointmentTypeCreateBody)
+        location_id = body.get("location_id") or (
+            body["appointment_type"].get("parent_id") if body["appointment_type"].get("parent_type") == "Location" else None)
+        if location_id is None:
+            raise exceptions.ValidationError({"location_id": "This field is required."})
+        scope = scope_for(self.client, subdomain=params["subdomain"], location_id=location_id)
+        created = services.appointment_type_create(location=scope.location, data=body["appointment_type"])
+        return ok(AppointmentTypeSerializer(created).data, status_code=201, count=1)
+
+
+class AppointmentTypeDetail(RecordView):
+    version_header_required = False
+
+    def _get(self, id: int) -> AppointmentType:
+        return self.record(AppointmentType, self.scope(self.query(SubdomainParams)), id)
+
+    @extend_schema(operation_id="getAppointmentTypesId", tags=["Appointment Types"], parameters=[SubdomainParams],
+                   responses=envelope_of(AppointmentTypeWithDescriptorsSerializer))
+    def get(self, request, id: int):
+        return ok(AppointmentTypeWithDescriptorsSerializer(self._get(id)).data, count=1)
+
+    @extend_schema(operation_id="patchAppointmentTypesId", tags=["Appointment Types"], parameters=[SubdomainParams],
+                   request=AppointmentTypePatchBody, responses=envelope_of(AppointmentTypeSerializer))
+    def patch(self, request, id: int):
+        appointment_type = self._get(id)
+        body = _body(request, AppointmentTypePatchBody)
+        updated = services.appointment_type_update(appointment_type=appointment_type, data=body["appointment_type"])
+        return ok(AppointmentTypeSerializer(updated).data, count=1)
+
+    @extend_schema(operation_id="deleteAppointmentTypesId", tags=["Appointment Types"], parameters=[SubdomainParams],
+                   responses=envelope_of(AppointmentTypeSerializer))
+    def delete(self, request, id: int):
+        appointment_type = self._get(id)
+        data = AppointmentTypeSerializer(appointment_type).data
+        appointment_type.delete()
+        return ok(data, count=1)
+
+
+# --- Patients ---------------------------------------------------------------------------------------------
+
+class PatientListParams(ListParams):
+    location_id = serializers.IntegerField(min_value=1)
+    sort = serializers.ChoiceField(choices=["id"], required=False)
+    name = serializers.CharField(required=False)
+    email = serializers.CharField(required=False)
+    phone_number = serializers.CharField(required=False)
+    date_of_birth = serializers.DateField(required=False)
+    inactive = serializers.BooleanField(required=False, allow_null=True, default=None)
+    foreign_id = serializers.CharField(required=False)
+    updated_since = serializers.DateTimeField(required=False)
+    new_patient = serializers.BooleanField(required=False, allow_null=True, default=None)
+    non_patient = serializers.BooleanField(required=False, allow_null=True, default=None)
+    location_strict = serializers.BooleanField(required=False)
+
+
+class PatientScopeParams(serializers.Serializer):
+    subdomain = serializers.CharField()
+    location_id = serializers.IntegerField(min_value=1)
+
+
+class PatientBioInput(serializers.Serializer):
+    date_of_birth = serializers.DateField()
+    phone_number = serializers.RegexField(r"^\+?[0-9()\-. ]{7,20}$", error_messages={"invalid": "Enter a phone number."})
+    gender = serializers.ChoiceField(choices=["Male", "Female", "Other"], required=False)
+    street_address = serializers.CharField(required=False, allow_blank=True)
+    address_line_1 = serializers.CharField(required=False, allow_blank=True)
+    address_line_2 = serializers.CharField(required=False, allow_blank=True)
+    city = serializers.CharField(required=False, allow_blank=True)
+    state = serializers.CharField(required=False, allow_blank=True)
+    zip_code = serializers.CharField(required=False, allow_blank=True)
+    cell_phone_number = serializers.CharField(required=False, allow_blank=True)
+    home_phone_number = serializers.CharField(required=False, allow_blank=True)
+    work_phone_number = serializers.CharField(required=False, allow_blank=True)
+
+
+class PatientInput(serializers.Serializer):
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    email = serializers.EmailField()
+    bio = PatientBioInput()
+
+
+class PatientProviderInput(serializers.Serializer):
+    provider_id = serializers.IntegerField(min_value=1)
+
+
+class PatientCreateBody(serializers.Serializer):
+    provider = PatientProviderInput()
+    patient = PatientInput()
+    return_existing_if_match = serializers.BooleanField(required=False, default=False)
+
+
+class PatientList(RecordView):
+    rate_bucket = "records"
+
+    @extend_schema(operation_id="getPatients", tags=["Patients"], parameters=[PatientListParams],
+                   responses=envelope_of(PatientSerializer, many=True, paged=True))
+    def get(self, request):
+        params = self.query(PatientListParams)
+        patients = self.records(Patient, self.scope(params))
+        if params.get("name"):
+            for word in params["name"].split():
+                patients = patients.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
+        if params.get("email"):
+            patients = patients.filter(email__iexact=params["email"])
+        if params.get("phone_number"):
+            patients = patients.filter(bio__phone_number=params["phone_number"])
+        if params.get("date_of_birth"):
+            patients = patients.filter(bio__date_of_birth=params["date_of_birth"].isoformat())
+        if params.get("inactive") is not None:
+            patients = patients.filter(inactive=params["inactive"])
+        if params.get("foreign_id"):
+            patients = patients.filter(foreign_id=params["foreign_id"])
+        if params.get("updated_since"):
+            patients = patients.filter(updated_at__gte=params["updated_since"])
+        page = self.page(patients, params)
+        return ok(PatientSerializer(page.items, many=True).data, count=page.count, page_info=page.page_info)
+
+    @extend_schema(operation_id="postPatients", tags=["Patients"], parameters=[PatientScopeParams],
+                   request=PatientCreateBody, responses={201: envelope_of(CreatedPatientSerializer)})
+    def post(self, request):
+        scope = self.scope(self.query(PatientScopeParams))
+        body = _body(request, PatientCreateBody)
+        data = body["patient"]
+        if body["return_existing_if_match"]:
+            existing = self.records(Patient, scope).filter(
+                first_name__iexact=data["first_name"], last_name__iexact=data["last_name"],
+                bio__date_of_birth=data["bio"]["date_of_birth"].isoformat()).first()
+            if existing:
+                return ok({"user": PatientDetailSerializer(existing).data}, status_code=200, count=1)
+        data = {**data, "bio": {**data["bio"], "date_of_birth": data["bio"]["date_of_birth"].isoformat()}}
+        patient = services.patient_create(location=scope.location, provider_id=body["provider"]["provider_id"], data=data)
+        return ok({"user": PatientDetailSerializer(patient).data}, status_code=201, count=1)
+
+
+class PatientDetail(RecordView):
+    rate_bucket = "records"
+
+    @extend_schema(operation_id="getPatientsId", tags=["Patients"], parameters=[SubdomainParams],
+                   responses=envelope_of(PatientDetailSerializer))
+    def get(self, request, id: int):
+        scope = self.scope(self.query(SubdomainParams))
+        return ok(PatientDetailSerializer(self.record(Patient, scope, id)).data, count=1)
+
+
+# --- Appointments ------------------------------------------------------------------------------------------
+
+class AppointmentListParams(ListParams):
+    location_id = serializers.IntegerField(required=False, min_value=1)
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    cancelled = serializers.BooleanField(required=False, allow_null=True, default=None)
+    unavailable = serializers.BooleanField(required=False, allow_null=True, default=None)
+    updated_since = serializers.DateTimeField(required=False)
+    appointment_type_id = serializers.IntegerField(required=False)
+    foreign_id = serializers.CharField(required=False)
+    sort = serializers.ChoiceField(choices=["id"], required=False)
+    patient_ids = IdList(required=False)
+    provider_ids = IdList(required=False)
+    operatory_ids = IdList(required=False)
+
+    def to_internal_value(self, data):
+        data = dict(data)
+        for key in ("patient_ids", "provider_ids", "operatory_ids"):
+            if f"{key}[]" in data:
+                data[key] = data.pop(f"{key}[]")
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        if not attrs.get("location_id") and not attrs.get("foreign_id"):
+            raise serializers.ValidationError({"location_id": "Provide location_id or foreign_id."})
+        if attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": "Must not be before start."})
+        return attrs
+
+
+class AppointmentInput(serializers.Serializer):
+    patient_id = serializers.IntegerField(min_value=1)
+    provider_id = serializers.IntegerField(min_value=1)
+    start_time = serializers.DateTimeField()
+    end_time = serializers.DateTimeField(required=False)
+    operatory_id = serializers.IntegerField(required=False, min_value=1)
+    appointment_type_id = serializers.IntegerField(required=False, min_value=1)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    unavailable = serializers.BooleanField(required=False)
+    is_new_clients_patient = serializers.BooleanField(required=False)
+    is_guardian = serializers.BooleanField(required=False)
+    referrer = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class AppointmentCreateBody(serializers.Serializer):
+    appt = AppointmentInput()
+
+
+class AppointmentPatchInput(serializers.Serializer):
+    cancelled = serializers.BooleanField(required=False)
+    confirmed = serializers.BooleanField(required=False)
+    checkin_at = serializers.DateTimeField(required=False)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    start_time = serializers.DateTimeField(required=False)
+    end_time = serializers.DateTimeField(required=False)
+    operatory_id = serializers.IntegerField(required=False, min_value=1)
+
+
+class AppointmentPatchBody(serializers.Serializer):
+    appt = AppointmentPatchInput()
+
+
+def appointments_with_resources(queryset):
+    return queryset.select_related("location", "provider")
+
+
+class AppointmentList(RecordView):
+    rate_bucket = "records"
+
+    @extend_schema(operation_id="getAppointments", tags=["Appointments"], parameters=[AppointmentListParams],
+                   responses=envelope_of(AppointmentSerializer, many=True, paged=True))
+    def get(self, request):
+        params = self.query(AppointmentListParams)
+        appointments = self.records(Appointment, self.scope(params)).filter(
+            start_time__gte=params["start"], start_time__lte=params["end"])
+        filters = {
+            "cancelled": params.get("cancelled"), "unavailable": params.get("unavailable"),
+            "appointment_type_id": params.get("appointment_type_id"), "foreign_id": params.get("foreign_id"),
+            "updated_at__gte": params.get("updated_since"), "patient_id__in": params.get("patient_ids"),
+            "provider_id__in": params.get("provider_ids"), "operatory_id__in": params.get("operatory_ids"),
+        }
+        appointments = appointments.filter(**{k: v for k, v in filters.items() if v is not None and v != []})
+        page = self.page(appointments_with_resources(appointments), params)
+        return ok(AppointmentSerializer(page.items, many=True).data, count=page.count, page_info=page.page_info)
+
+    @extend_schema(operation_id="postAppointments", tags=["Appointments"], parameters=[PatientScopeParams],
+                   request=AppointmentCreateBody, responses={201: envelope_of(AppointmentEnvelopeDataSerializer)})
+    def post(self, request):
+        scope = self.scope(self.query(PatientScopeParams))
+        body = _body(request, AppointmentCreateBody)
+        appointment = services.appointment_create(location=scope.location, data=body["appt"])
+        appointment = appointments_with_resources(Appointment.objects).get(pk=appointment.pk)
+        return ok({"appt": AppointmentSerializer(appointment).data}, status_code=201, count=1)
+
+
+class AppointmentDetail(RecordView):
+    rate_bucket = "records"
+
+    def _get(self, id: int) -> Appointment:
+        scope = self.scope(self.query(SubdomainParams))
+        appointment = appointments_with_resources(self.records(Appointment, scope)).filter(pk=id).first()
+        if appointment is None:
+            raise exceptions.NotFound(f"Appointment {id} was not found.")
+        return appointment
+
+    @property
+    def version_header_required(self) -> bool:  # GET follows v2 (no header), PATCH v20240412
+        return self.request.method != "GET"
+
+    @extend_schema(operation_id="getAppointmentsId", tags=["Appointments"], parameters=[SubdomainParams],
+                   responses=envelope_of(AppointmentSerializer))
+    def get(self, request, id: int):
+        return ok(AppointmentSerializer(self._get(id)).data, count=1)
+
+    @extend_schema(operation_id="patchAppointmentsId", tags=["Appointments"], parameters=[SubdomainParams],
+                   request=AppointmentPatchBody, responses=envelope_of(AppointmentEnvelopeDataSerializer))
+    def patch(self, request, id: int):
+        appointment = self._get(id)
+        body = _body(request, AppointmentPatchBody)
+        updated = services.appointment_update(appointment=appointment, data=body["appt"])
+        return ok({"appt": AppointmentSerializer(updated).data}, count=1)
+
+
+# --- Working hours and available slots ---------------------------------------------------------------------
+
+class WorkingHourListParams(ListParams):
+    location_id = serializers.IntegerField(min_value=1)
+    provider_id = serializers.IntegerField(required=False, min_value=1)
+    operatory_id = serializers.IntegerField(required=False, min_value=1)
+    active = serializers.BooleanField(required=False, default=True)
+
+
+class WorkingHourList(RecordView):
+    @extend_schema(operation_id="getWorkingHours", tags=["Working Hours"], parameters=[WorkingHourListParams],
+                   responses=envelope_of(WorkingHourSerializer, many=True, paged=True))
+    def get(self, request):
+        params = self.query(WorkingHourListParams)
+        hours = self.records(WorkingHour, self.scope(params)).filter(active=params["active"])
+        if params.get("provider_id"):
+            hours = hours.filter(provider_id=params["provider_id"])
+        if params.get("operatory_id"):
+            hours = hours.filter(operatory_id=params["operatory_id"])
+        page = self.page(hours.select_related("location").prefetch_related("appointment_types"), params)
+        data = WorkingHourSerializer(page.items, many=True, context={"now": timezone.now()}).data
+        return ok(data, count=page.count, page_info=page.page_info)
+
+
+class AvailableSlotParams(serializers.Serializer):
+    subdomain = serializers.CharField()
+    start_date = serializers.DateField()
+    days = serializers.IntegerField(min_value=1, max_value=MAX_SLOT_DAYS)
+    lids = IdList(allow_empty=False)
+    pids = IdList(required=False)
+    operatory_ids = IdList(required=False)
+    appointment_type_id = serializers.IntegerField(required=False, min_value=1)
+    slot_length = serializers.IntegerField(required=False, min_value=5, max_value=480)
+    slot_interval = serializers.IntegerField(required=False, min_value=5, max_value=480)
+
+    def to_internal_value(self, data):
+        data = dict(data)
+        for key in ("lids", "pids", "operatory_ids"):
+            if f"{key}[]" in data:
+                data[key] = data.pop(f"{key}[]")
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        if not attrs.get("pids") and not attrs.get("appointment_type_id"):
+            raise serializers.ValidationError({"pids": "Provide pids[] or appointment_type_id."})
+        return attrs
+
+
+class AvailableSlots(RecordView):
+    @extend_schema(operation_id="getAvailableSlots", tags=["Available Slots"], parameters=[AvailableSlotParams],
+                   responses=envelope_of(AvailableSlotsSerializer, many=True))
+    def get(self, request):
+        params = self.query(AvailableSlotParams)
+        scope = scope_for(self.client, subdomain=params["subdomain"], location_id=None)
+        locations = [scope_for(self.client, subdomain=params["subdomain"], location_id=lid).location for lid in params["lids"]]
+        minutes = params.get("slot_length")
+        if minutes is None and params.get("appointment_type_id"):
+            appointment_type = self.record(AppointmentType, scope, params["appointment_type_id"])
+            minutes = appointment_type.minutes
+        minutes = minutes or 15
+        query = SlotQuery(
+            locations=locations, start_date=params["start_date"], days=params["days"],
+            provider_ids=params.get("pids"), operatory_ids=params.get("operatory_ids"),
+            appointment_type_id=params.get("appointment_type_id"), slot_length=minutes,
+            slot_interval=params.get("slot_interval") or minutes,
+        )
+        data = AvailableSlotsSerializer(available_slots(query, now=timezone.now()), many=True).data
+        return ok(data, count=len(data))

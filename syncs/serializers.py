@@ -1,0 +1,202 @@
+"""Output and input shapes of the NexHealth API for synced practice records (field names as in the reference)."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from rest_framework import serializers
+
+from institutions.serializers import LocationBasicSerializer, LocationSerializer
+from syncs.catalog import CATALOG
+from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider, Sync, WorkingHour
+
+
+def utc_offset(tz: str, at: datetime) -> str:
+    """'-06:00' for America/Chicago in winter."""
+    offset = at.astimezone(ZoneInfo(tz)).utcoffset()
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+class AppointmentTypeSerializer(serializers.ModelSerializer):
+    parent_type = serializers.SerializerMethodField()
+    parent_id = serializers.IntegerField(source="location_id")
+
+    class Meta:
+        model = AppointmentType
+        fields = ["id", "name", "parent_type", "parent_id", "minutes", "bookable_online"]
+
+    def get_parent_type(self, obj) -> str:
+        return "Location"
+
+
+class AppointmentTypeWithDescriptorsSerializer(AppointmentTypeSerializer):
+    descriptors = serializers.SerializerMethodField()
+
+    class Meta(AppointmentTypeSerializer.Meta):
+        fields = AppointmentTypeSerializer.Meta.fields + ["descriptors"]
+
+    def get_descriptors(self, obj) -> list[dict]:
+        return []
+
+
+class OperatorySerializer(serializers.ModelSerializer):
+    appointment_types = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Operatory
+        fields = ["id", "name", "foreign_id", "foreign_id_type", "location_id", "last_sync_time", "created_at",
+                  "updated_at", "display_name", "active", "bookable_online", "appointment_types"]
+
+    def get_appointment_types(self, obj) -> list[dict]:
+        return []
+
+
+class WorkingHourSerializer(serializers.ModelSerializer):
+    begin_time = serializers.TimeField(format="%H:%M")
+    end_time = serializers.TimeField(format="%H:%M")
+    custom_recurrence = serializers.SerializerMethodField()
+    tz_offset = serializers.SerializerMethodField()
+    source = serializers.SerializerMethodField()
+    appointment_types = AppointmentTypeSerializer(many=True)
+
+    class Meta:
+        model = WorkingHour
+        fields = ["id", "provider_id", "location_id", "operatory_id", "begin_time", "end_time", "days", "specific_date",
+                  "custom_recurrence", "tz_offset", "active", "source", "appointment_types"]
+
+    def get_custom_recurrence(self, obj) -> dict | None:
+        return None
+
+    def get_tz_offset(self, obj) -> str:
+        return utc_offset(obj.location.tz, self.context.get("now") or datetime.now(ZoneInfo("UTC")))
+
+    def get_source(self, obj) -> str:
+        return "synced"
+
+
+class ProviderSerializer(serializers.ModelSerializer):
+    name = serializers.CharField()
+    locations = serializers.SerializerMethodField()
+    availabilities = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Provider
+        fields = ["id", "email", "first_name", "middle_name", "last_name", "name", "created_at", "updated_at",
+                  "institution_id", "foreign_id", "foreign_id_type", "bio", "inactive", "last_sync_time",
+                  "display_name", "npi", "tin", "state_license", "specialty_code", "locations", "availabilities"]
+
+    def get_locations(self, obj) -> list[dict]:
+        return [LocationSerializer(obj.location).data]
+
+    def get_availabilities(self, obj) -> list[dict]:
+        return WorkingHourSerializer(obj.working_hours.all(), many=True, context=self.context).data
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    name = serializers.CharField()
+    guarantor_id = serializers.IntegerField(allow_null=True)
+    provider_id = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        model = Patient
+        fields = ["id", "email", "first_name", "middle_name", "last_name", "name", "created_at", "updated_at",
+                  "institution_id", "foreign_id", "foreign_id_type", "bio", "inactive", "last_sync_time",
+                  "guarantor_id", "billing_type", "chart_id", "preferred_language", "provider_id"]
+
+
+class PatientDetailSerializer(PatientSerializer):
+    location_ids = serializers.SerializerMethodField()
+
+    class Meta(PatientSerializer.Meta):
+        fields = PatientSerializer.Meta.fields + ["location_ids"]
+
+    def get_location_ids(self, obj) -> list[int]:
+        return [obj.location_id]
+
+
+class CreatedPatientSerializer(serializers.Serializer):
+    user = PatientDetailSerializer()
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    provider_name = serializers.SerializerMethodField()
+    timezone = serializers.SerializerMethodField()
+    timezone_offset = serializers.SerializerMethodField()
+    patient_id = serializers.IntegerField(allow_null=True)
+    provider_id = serializers.IntegerField(allow_null=True)
+    operatory_id = serializers.IntegerField(allow_null=True)
+    appointment_type_id = serializers.IntegerField(allow_null=True)
+    created_by_user_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Appointment
+        fields = ["id", "patient_id", "provider_id", "provider_name", "start_time", "end_time", "confirmed",
+                  "confirmed_at", "patient_missed", "created_at", "updated_at", "note", "unavailable", "cancelled",
+                  "cancelled_at", "timezone", "timezone_offset", "institution_id", "appointment_type_id", "checkin_at",
+                  "checked_out", "checked_out_at", "location_id", "foreign_id", "foreign_id_type", "misc",
+                  "last_sync_time", "created_by_user_id", "sooner_if_possible", "operatory_id",
+                  "is_new_clients_patient", "referrer"]
+
+    def get_provider_name(self, obj) -> str | None:
+        return obj.provider.name if obj.provider else None
+
+    def get_timezone(self, obj) -> str:
+        return obj.location.tz
+
+    def get_timezone_offset(self, obj) -> str:
+        return utc_offset(obj.location.tz, obj.start_time)
+
+    def get_created_by_user_id(self, obj) -> int | None:
+        return None
+
+
+class AppointmentEnvelopeDataSerializer(serializers.Serializer):
+    appt = AppointmentSerializer()
+
+
+class EmrSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    display_name = serializers.CharField()
+    type = serializers.ChoiceField(choices=["cloud", "onprem"])
+
+
+class SyncStatusSerializer(serializers.Serializer):
+    institution_id = serializers.IntegerField()
+    sync_source_type = serializers.CharField()
+    sync_source_name = serializers.CharField()
+    emr = EmrSerializer()
+    read_status = serializers.ChoiceField(choices=["green", "red"])
+    read_status_at = serializers.DateTimeField(allow_null=True)
+    write_status = serializers.ChoiceField(choices=["green", "red"])
+    write_status_at = serializers.DateTimeField(allow_null=True)
+    locations = LocationBasicSerializer(many=True)
+
+
+def sync_status_row(sync: Sync, now: datetime) -> dict:
+    entry = sync.catalog_entry
+    return {
+        "institution_id": sync.institution_id,
+        "sync_source_type": "synchronizer" if entry.emr_type == "onprem" else "cloud",
+        "sync_source_name": f"{entry.label} Synchronizer",
+        "emr": {"id": list(CATALOG).index(entry.name) + 1, "name": entry.name,
+                "display_name": entry.label, "type": entry.emr_type},
+        **sync.health(now),
+        "locations": sync.active_locations,
+    }
+
+
+class SlotSerializer(serializers.Serializer):
+    time = serializers.CharField()
+    end_time = serializers.CharField()
+    operatory_id = serializers.IntegerField(allow_null=True)
+    provider_id = serializers.IntegerField()
+
+
+class AvailableSlotsSerializer(serializers.Serializer):
+    lid = serializers.IntegerField()
+    pid = serializers.IntegerField(allow_null=True)
+    operatory_id = serializers.IntegerField(allow_null=True)
+    slots = SlotSerializer(many=True)
+    next_available_date = serializers.DateField(allow_null=True)
