@@ -210,8 +210,13 @@ class AppointmentTypeCreateBody(serializers.Serializer):
     appointment_type = AppointmentTypeInput()
 
 
+class AppointmentTypePatchInput(AppointmentTypeInput):
+    name = serializers.CharField(max_length=100, required=False)
+    minutes = serializers.IntegerField(min_value=5, max_value=600, required=False)
+
+
 class AppointmentTypePatchBody(serializers.Serializer):
-    appointment_type = AppointmentTypeInput(partial=True)
+    appointment_type = AppointmentTypePatchInput()
 
 
 def _body(request, serializer_class) -> dict:

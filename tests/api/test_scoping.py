@@ -1,0 +1,95 @@
+"""The seeds' rules: 400 for a missing subdomain, 403 for an institution or location the key cannot reach,
+404 for a location that is not in the institution."""
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from institutions.models import Location
+from portal.api_keys import api_key_create
+from portal.models import ApiKey
+from portal.services import organization_enable_production
+from syncs.sandbox import sandbox_populate
+from tests.api.conftest import Api, token_for
+from tests.api.test_authentication import assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def other_sandbox(cast):
+    institution = cast.other.institution_accesses.get().institution
+    sandbox_populate(institution=institution)
+    return institution
+
+
+def test_subdomain_is_required(api, locations):
+    assert_error(api.get("patients", {"location_id": locations[0].pk}), 400, "subdomain")
+
+
+def test_another_organizations_institution_is_forbidden(api, other_sandbox):
+    other_location = other_sandbox.locations.first()
+
+    response = api.get("patients", {"subdomain": other_sandbox.subdomain, "location_id": other_location.pk})
+
+    assert_error(response, 403, other_sandbox.subdomain)
+    assert_error(api.get("locations", {"subdomain": other_sandbox.subdomain}), 403)
+    assert_error(api.get(f"institutions/{other_sandbox.pk}"), 403)
+    assert_error(api.get(f"locations/{other_location.pk}", version=None), 404)
+
+
+def test_an_unknown_subdomain_is_forbidden_like_a_foreign_one(api, locations):
+    assert_error(api.get("patients", {"subdomain": "no-such-practice", "location_id": locations[0].pk}), 403)
+
+
+def test_a_location_outside_the_institution_is_404(api, other_sandbox):
+    foreign_location = other_sandbox.locations.first()
+
+    response = api.get("patients", {"subdomain": api.subdomain, "location_id": foreign_location.pk})
+
+    assert_error(response, 404, f"Location {foreign_location.pk} was not found")
+
+
+def test_a_deactivated_or_never_activated_location_is_forbidden(api, locations):
+    Location.objects.filter(pk=locations[0].pk).update(deactivated_at=timezone.now())
+    Location.objects.filter(pk=locations[1].pk).update(active=False)
+
+    for location in locations:
+        assert_error(api.get("patients", {"subdomain": api.subdomain, "location_id": location.pk}), 403, "not active")
+        assert_error(api.get(f"locations/{location.pk}", version=None), 403)
+    listed = api.get("locations", {"subdomain": api.subdomain}).json()["data"][0]["locations"]
+    assert listed == []
+
+
+def test_a_production_key_cannot_reach_the_sandbox(cast, sandbox, locations):
+    organization_enable_production(organization=cast.acme, actor=None)
+    production = api_key_create(actor_membership=cast.alice.membership, mode=ApiKey.Mode.PRODUCTION)
+    api = Api(client=Client(), token=token_for(production.raw), subdomain=sandbox.subdomain)
+
+    assert_error(api.get("patients", {"subdomain": sandbox.subdomain, "location_id": locations[0].pk}), 403)
+    assert api.get("institutions", version=None).json()["data"] == []
+
+
+def test_a_sandbox_key_cannot_reach_a_production_institution(api, sandbox, locations):
+    sandbox.is_sandbox = False
+    sandbox.save(update_fields=["is_sandbox"])
+
+    assert_error(api.get("patients", {"subdomain": sandbox.subdomain, "location_id": locations[0].pk}), 403)
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1", "1.5"])
+def test_a_malformed_location_id_is_400(api, bad):
+    assert_error(api.get("patients", {"subdomain": api.subdomain, "location_id": bad}), 400, "location_id")
+
+
+def test_the_version_header_is_required_where_the_reference_requires_it(api, locations):
+    params = {"subdomain": api.subdomain, "location_id": locations[0].pk}
+
+    assert_error(api.get("patients", params, version=None), 400, "Nex-Api-Version")
+    assert_error(api.get("patients", params, version="v9"), 400, "not a supported version")
+    for version in ("v2", "v20240412", "v3.0.0"):
+        assert api.get("patients", params, version=version).status_code == 200, version
+    legacy = api.get("patients", params, version=None, HTTP_ACCEPT="application/vnd.Nexhealth+json;version=2")
+    assert legacy.status_code == 200
+    assert "page_info" not in legacy.json()
+    assert api.get("institutions", version=None).status_code == 200
