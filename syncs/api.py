@@ -21,7 +21,7 @@ from syncs.serializers import (
     AvailableSlotsSerializer,
     CreatedPatientSerializer,
     OperatorySerializer,
-    PatientDetailSerializer,
+    PatientWithVisitsSerializer,
     PatientSerializer,
     ProviderSerializer,
     SyncStatusSerializer,
@@ -270,7 +270,7 @@ class AppointmentTypeDetail(RecordView):
         return ok(AppointmentTypeSerializer(updated).data, count=1)
 
     @extend_schema(operation_id="deleteAppointmentTypesId", tags=["Appointment Types"], parameters=[SubdomainParams],
-                   responses=envelope_of(AppointmentTypeSerializer))
+                   responses={200: envelope_of(AppointmentTypeSerializer)})
     def delete(self, request, id: int):
         appointment_type = self._get(id)
         data = AppointmentTypeSerializer(appointment_type).data
@@ -369,20 +369,25 @@ class PatientList(RecordView):
                 first_name__iexact=data["first_name"], last_name__iexact=data["last_name"],
                 bio__date_of_birth=data["bio"]["date_of_birth"].isoformat()).first()
             if existing:
-                return ok({"user": PatientDetailSerializer(existing).data}, status_code=200, count=1)
+                return ok(CreatedPatientSerializer({"user": existing}).data, status_code=200, count=1)
         data = {**data, "bio": {**data["bio"], "date_of_birth": data["bio"]["date_of_birth"].isoformat()}}
         patient = services.patient_create(location=scope.location, provider_id=body["provider"]["provider_id"], data=data)
-        return ok({"user": PatientDetailSerializer(patient).data}, status_code=201, count=1)
+        return ok(CreatedPatientSerializer({"user": patient}).data, status_code=201, count=1)
 
 
 class PatientDetail(RecordView):
     rate_bucket = "records"
 
     @extend_schema(operation_id="getPatientsId", tags=["Patients"], parameters=[SubdomainParams],
-                   responses=envelope_of(PatientDetailSerializer))
+                   responses=envelope_of(PatientWithVisitsSerializer))
     def get(self, request, id: int):
         scope = self.scope(self.query(SubdomainParams))
-        return ok(PatientDetailSerializer(self.record(Patient, scope, id)).data, count=1)
+        visits = Appointment.objects.select_related("provider").order_by("-start_time")
+        patient = self.records(Patient, scope).prefetch_related(
+            Prefetch("appointments", queryset=visits, to_attr="visits")).filter(pk=id).first()
+        if patient is None:
+            raise exceptions.NotFound(f"Patient {id} was not found.")
+        return ok(PatientWithVisitsSerializer(patient, context={"now": timezone.now()}).data, count=1)
 
 
 # --- Appointments ------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from institutions.serializers import LocationBasicSerializer, LocationSerializer
@@ -115,8 +116,62 @@ class PatientDetailSerializer(PatientSerializer):
         return [obj.location_id]
 
 
+class AppointmentBasicSerializer(serializers.ModelSerializer):
+    provider_id = serializers.IntegerField(allow_null=True)
+    provider_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Appointment
+        fields = ["id", "start_time", "end_time", "confirmed", "location_id", "provider_id", "provider_name"]
+
+    def get_provider_name(self, obj) -> str | None:
+        return obj.provider.name if obj.provider else None
+
+
+class PatientAddressSerializer(serializers.Serializer):
+    line_1 = serializers.CharField(allow_null=True)
+    line_2 = serializers.CharField(allow_null=True)
+    city = serializers.CharField(allow_null=True)
+    region = serializers.CharField(allow_null=True)
+    postal_code = serializers.CharField(allow_null=True)
+
+
+class PatientWithVisitsSerializer(PatientDetailSerializer):
+    """GET /patients/{id}: the patient with address and visits (callers prefetch `visits`, newest first)."""
+
+    address = serializers.SerializerMethodField()
+    appointments = serializers.SerializerMethodField()
+    upcoming_appts = serializers.SerializerMethodField()
+
+    class Meta(PatientDetailSerializer.Meta):
+        fields = PatientDetailSerializer.Meta.fields + ["address", "appointments", "upcoming_appts"]
+
+    @extend_schema_field(PatientAddressSerializer)
+    def get_address(self, obj) -> dict:
+        bio = obj.bio or {}
+        return {"line_1": bio.get("street_address") or bio.get("address_line_1"), "line_2": bio.get("address_line_2"),
+                "city": bio.get("city"), "region": bio.get("state"), "postal_code": bio.get("zip_code")}
+
+    @extend_schema_field(AppointmentBasicSerializer(many=True))
+    def get_appointments(self, obj) -> list[dict]:
+        return AppointmentBasicSerializer(obj.visits, many=True).data
+
+    @extend_schema_field(AppointmentBasicSerializer(many=True))
+    def get_upcoming_appts(self, obj) -> list[dict]:
+        now = self.context["now"]
+        upcoming = [a for a in reversed(obj.visits) if a.start_time > now and not a.cancelled]
+        return AppointmentBasicSerializer(upcoming, many=True).data
+
+
+class PatientBasicSerializer(PatientDetailSerializer):
+    """What POST /patients answers with: the reference's PatientBasic (no provider_id)."""
+
+    class Meta(PatientDetailSerializer.Meta):
+        fields = [f for f in PatientDetailSerializer.Meta.fields if f != "provider_id"]
+
+
 class CreatedPatientSerializer(serializers.Serializer):
-    user = PatientDetailSerializer()
+    user = PatientBasicSerializer()
 
 
 class AppointmentSerializer(serializers.ModelSerializer):

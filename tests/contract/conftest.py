@@ -1,0 +1,1 @@
+from tests.api.conftest import api, locations, sandbox, sandbox_key  # noqa: F401  (shared API fixtures)
