@@ -1,7 +1,9 @@
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, render
 
-from institutions.models import Institution
+from institutions.models import Institution, Location
 from portal.permissions import membership_required
+from syncs.models import Sync
 
 
 @membership_required
@@ -20,5 +22,11 @@ def institution_list(request):
 
 @membership_required
 def institution_detail(request, subdomain: str):
-    institution = get_object_or_404(Institution.objects.reachable_by(request.membership.organization), subdomain=subdomain)
+    institution = get_object_or_404(
+        Institution.objects.reachable_by(request.membership.organization).prefetch_related(
+            Prefetch("locations", queryset=Location.objects.select_related("sync").order_by("id")),
+            Prefetch("syncs", queryset=Sync.objects.order_by("id")),
+        ),
+        subdomain=subdomain,
+    )
     return render(request, "institutions/detail.html", {"institution": institution})

@@ -1,0 +1,50 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from institutions.models import Institution
+from syncs.sandbox import sandbox_populate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def populated(cast):
+    sandbox = Institution.objects.get(accesses__organization=cast.acme)
+    sandbox_populate(institution=sandbox)
+    return sandbox
+
+
+def test_the_institution_page_lists_syncs_and_locations(alice_client, populated):
+    page = alice_client.get(reverse("institutions:detail", args=[populated.subdomain])).content.decode()
+
+    assert "Open Dental" in page
+    for location in populated.locations.all():
+        assert location.name in page and f"location_id={location.pk}" in page
+
+
+def test_sync_status_shows_the_sandbox_sync_healthy(alice_client, populated):
+    page = alice_client.get(reverse("sync_status")).content.decode()
+
+    assert populated.name in page
+    assert "Read OK" in page and "Write OK" in page
+
+
+def test_list_pages_take_a_constant_number_of_queries(alice_client, populated, cast):
+    def count(url):
+        with CaptureQueriesContext(connection) as queries:
+            assert alice_client.get(url).status_code == 200
+        return len(queries)
+
+    urls = [reverse("institutions:list"), reverse("sync_status"), reverse("audit_log"),
+            reverse("institutions:detail", args=[populated.subdomain])]
+    before = {url: count(url) for url in urls}
+    from institutions.models import InstitutionAccess
+
+    for n in range(3):
+        extra = Institution.objects.create(name=f"Extra {n}", subdomain=f"extra-{n}", is_sandbox=True)
+        InstitutionAccess.objects.create(organization=cast.acme, institution=extra, via="created")
+        sandbox_populate(institution=extra)
+
+    assert {url: count(url) for url in urls} == before
