@@ -42,8 +42,9 @@ test: setup-dev
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: setup-dev
-	$(PY) -m pytest tests/bench -p no:randomly -s -q $(PYTEST_ARGS)
+# Not a test: prints req/s and ratios to a bare Django view (e.g. BENCH_ARGS="--duration 4 --workers 2").
+bench: $(VENV)/.base
+	$(PY) tests/bench/api_bench.py $(BENCH_ARGS)
 
 worker: $(VENV)/.base
 	$(VENV)/bin/celery -A portal worker --loglevel=INFO

@@ -26,7 +26,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the venv's bin: gunicorn is installed next to its python
@@ -123,9 +123,12 @@ def wait_ready(server: subprocess.Popen, port: int, log: Path, timeout: float = 
             break
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/bench/bare")
-            if conn.getresponse().status == 200:
-                return
+            try:
+                conn.request("GET", "/bench/bare")
+                if conn.getresponse().status == 200:
+                    return
+            finally:
+                conn.close()
         except OSError:
             time.sleep(0.2)  # not listening yet
     raise SystemExit(f"gunicorn did not start:\n{log.read_text()[-3000:]}")
@@ -163,7 +166,8 @@ def main() -> None:
         parts = urlsplit(admin_url)
         if parts.scheme not in {"postgres", "postgresql"}:
             raise SystemExit("DATABASE_URL must be PostgreSQL (or unset for SQLite)")
-        env["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+        # Same server and credentials, other database. (Not urlunsplit: it drops the // of postgresql:///name.)
+        env["DATABASE_URL"] = f"{parts.scheme}://{parts.netloc}/{BENCH_DB}" + (f"?{parts.query}" if parts.query else "")
     server: subprocess.Popen | None = None
     try:
         if admin_url:
@@ -198,6 +202,10 @@ def main() -> None:
         print(f"gunicorn {args.workers} sync workers, {args.clients} clients, {args.duration:g} s per endpoint "
               f"after {args.warmup:g} s warm-up, {vendor}, {page_size} patients per page")
         with ProcessPoolExecutor(args.clients) as pool:
+            # Prime every endpoint first (worker imports, DB connections, OS caches) so the first bare run is not
+            # measured against a cold server while the last one is measured against a warm one.
+            for label, path, h in plan[:-1]:
+                measure(pool, args.clients, port, label, path, h, args.warmup, 0.5)
             results = [measure(pool, args.clients, port, label, path, h, args.warmup, args.duration)
                        for label, path, h in plan]
     finally:
