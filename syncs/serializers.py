@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api.fast import FastModelSerializer
 from institutions.serializers import LocationBasicSerializer, LocationSerializer
 from syncs.catalog import CATALOG
 from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider, Sync, WorkingHour
@@ -41,7 +42,7 @@ class AppointmentTypeWithDescriptorsSerializer(AppointmentTypeSerializer):
         return []
 
 
-class OperatorySerializer(serializers.ModelSerializer):
+class OperatorySerializer(FastModelSerializer):
     appointment_types = serializers.SerializerMethodField()
 
     class Meta:
@@ -94,7 +95,7 @@ class ProviderSerializer(serializers.ModelSerializer):
         return WorkingHourSerializer(obj.working_hours.all(), many=True, context=self.context).data
 
 
-class PatientSerializer(serializers.ModelSerializer):
+class PatientSerializer(FastModelSerializer):
     name = serializers.CharField()
     guarantor_id = serializers.IntegerField(allow_null=True)
     provider_id = serializers.IntegerField(allow_null=True)
@@ -116,7 +117,7 @@ class PatientDetailSerializer(PatientSerializer):
         return [obj.location_id]
 
 
-class AppointmentBasicSerializer(serializers.ModelSerializer):
+class AppointmentBasicSerializer(FastModelSerializer):
     provider_id = serializers.IntegerField(allow_null=True)
     provider_name = serializers.SerializerMethodField()
 
@@ -174,7 +175,7 @@ class CreatedPatientSerializer(serializers.Serializer):
     user = PatientBasicSerializer()
 
 
-class AppointmentSerializer(serializers.ModelSerializer):
+class AppointmentSerializer(FastModelSerializer):
     provider_name = serializers.SerializerMethodField()
     timezone = serializers.SerializerMethodField()
     timezone_offset = serializers.SerializerMethodField()
