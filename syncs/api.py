@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 
 from institutions.models import Location
-from portal.api.base import ListParams, NexApiView
+from portal.api.base import IdField, ListParams, NexApiView
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
 from portal.api.scoping import Scope, active_locations, reachable_institutions, scope_for
@@ -34,7 +34,7 @@ MAX_SLOT_DAYS = 31
 
 
 class IdList(serializers.ListField):
-    child = serializers.IntegerField(min_value=1)
+    child = IdField()
 
 
 class SubdomainParams(serializers.Serializer):
@@ -107,7 +107,7 @@ class SyncStatusList(NexApiView):
 # --- Providers -----------------------------------------------------------------------------------------
 
 class ProviderListParams(ListParams):
-    location_id = serializers.IntegerField(required=False, min_value=1)
+    location_id = IdField(required=False)
     foreign_id = serializers.CharField(required=False)
     inactive = serializers.BooleanField(required=False, default=False)
     updated_since = serializers.DateTimeField(required=False)
@@ -159,7 +159,7 @@ class ProviderDetail(RecordView):
 # --- Operatories --------------------------------------------------------------------------------------
 
 class OperatoryListParams(ListParams):
-    location_id = serializers.IntegerField(min_value=1)
+    location_id = IdField()
     search_name = serializers.CharField(required=False)
     foreign_id = serializers.CharField(required=False)
     updated_since = serializers.DateTimeField(required=False)
@@ -193,7 +193,7 @@ class OperatoryDetail(RecordView):
 
 class AppointmentTypeParams(serializers.Serializer):
     subdomain = serializers.CharField()
-    location_id = serializers.IntegerField(required=False, min_value=1)
+    location_id = IdField(required=False)
 
 
 class AppointmentTypeInput(serializers.Serializer):
@@ -201,12 +201,12 @@ class AppointmentTypeInput(serializers.Serializer):
     minutes = serializers.IntegerField(min_value=5, max_value=600)
     bookable_online = serializers.BooleanField(required=False)
     parent_type = serializers.ChoiceField(choices=["Institution", "Location"], required=False)
-    parent_id = serializers.IntegerField(required=False)
+    parent_id = IdField(required=False)
     emr_appt_descriptor_ids = IdList(required=False)
 
 
 class AppointmentTypeCreateBody(serializers.Serializer):
-    location_id = serializers.IntegerField(required=False, min_value=1)
+    location_id = IdField(required=False)
     appointment_type = AppointmentTypeInput()
 
 
@@ -281,7 +281,7 @@ class AppointmentTypeDetail(RecordView):
 # --- Patients ---------------------------------------------------------------------------------------------
 
 class PatientListParams(ListParams):
-    location_id = serializers.IntegerField(min_value=1)
+    location_id = IdField()
     sort = serializers.ChoiceField(choices=["id"], required=False)
     name = serializers.CharField(required=False)
     email = serializers.CharField(required=False)
@@ -297,7 +297,7 @@ class PatientListParams(ListParams):
 
 class PatientScopeParams(serializers.Serializer):
     subdomain = serializers.CharField()
-    location_id = serializers.IntegerField(min_value=1)
+    location_id = IdField()
 
 
 class PatientBioInput(serializers.Serializer):
@@ -323,7 +323,7 @@ class PatientInput(serializers.Serializer):
 
 
 class PatientProviderInput(serializers.Serializer):
-    provider_id = serializers.IntegerField(min_value=1)
+    provider_id = IdField()
 
 
 class PatientCreateBody(serializers.Serializer):
@@ -393,13 +393,13 @@ class PatientDetail(RecordView):
 # --- Appointments ------------------------------------------------------------------------------------------
 
 class AppointmentListParams(ListParams):
-    location_id = serializers.IntegerField(required=False, min_value=1)
+    location_id = IdField(required=False)
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     cancelled = serializers.BooleanField(required=False, allow_null=True, default=None)
     unavailable = serializers.BooleanField(required=False, allow_null=True, default=None)
     updated_since = serializers.DateTimeField(required=False)
-    appointment_type_id = serializers.IntegerField(required=False)
+    appointment_type_id = IdField(required=False)
     foreign_id = serializers.CharField(required=False)
     sort = serializers.ChoiceField(choices=["id"], required=False)
     patient_ids = IdList(required=False)
@@ -422,12 +422,12 @@ class AppointmentListParams(ListParams):
 
 
 class AppointmentInput(serializers.Serializer):
-    patient_id = serializers.IntegerField(min_value=1)
-    provider_id = serializers.IntegerField(min_value=1)
+    patient_id = IdField()
+    provider_id = IdField()
     start_time = serializers.DateTimeField()
     end_time = serializers.DateTimeField(required=False)
-    operatory_id = serializers.IntegerField(required=False, min_value=1)
-    appointment_type_id = serializers.IntegerField(required=False, min_value=1)
+    operatory_id = IdField(required=False)
+    appointment_type_id = IdField(required=False)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     unavailable = serializers.BooleanField(required=False)
     is_new_clients_patient = serializers.BooleanField(required=False)
@@ -446,7 +446,7 @@ class AppointmentPatchInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     start_time = serializers.DateTimeField(required=False)
     end_time = serializers.DateTimeField(required=False)
-    operatory_id = serializers.IntegerField(required=False, min_value=1)
+    operatory_id = IdField(required=False)
 
 
 class AppointmentPatchBody(serializers.Serializer):
@@ -517,9 +517,9 @@ class AppointmentDetail(RecordView):
 # --- Working hours and available slots ---------------------------------------------------------------------
 
 class WorkingHourListParams(ListParams):
-    location_id = serializers.IntegerField(min_value=1)
-    provider_id = serializers.IntegerField(required=False, min_value=1)
-    operatory_id = serializers.IntegerField(required=False, min_value=1)
+    location_id = IdField()
+    provider_id = IdField(required=False)
+    operatory_id = IdField(required=False)
     active = serializers.BooleanField(required=False, default=True)
 
 
@@ -545,7 +545,7 @@ class AvailableSlotParams(serializers.Serializer):
     lids = IdList(allow_empty=False)
     pids = IdList(required=False)
     operatory_ids = IdList(required=False)
-    appointment_type_id = serializers.IntegerField(required=False, min_value=1)
+    appointment_type_id = IdField(required=False)
     slot_length = serializers.IntegerField(required=False, min_value=5, max_value=480)
     slot_interval = serializers.IntegerField(required=False, min_value=5, max_value=480)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
+from portal.celery import app as celery_app
 from portal.models import Membership, Organization, Role, User
 from portal.services import organization_create
 from tests.factories import MembershipFactory, UserFactory
@@ -84,3 +85,20 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def celery_broker():
+    """Point the Celery app at another broker for one test, with its own connection pools."""
+    previous = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager", "task_default_queue")}
+    saved_pools = (celery_app._pool, celery_app.amqp._producer_pool)
+
+    def use(url: str, **conf) -> None:
+        celery_app.conf.update(broker_url=url, task_always_eager=False, **conf)
+        celery_app._pool, celery_app.amqp._producer_pool = None, None
+
+    yield use
+    # No force_close_all(): kombu shares pools per broker URL process-wide (even eager mode takes a
+    # producer from one), so closing one here would break every later test that uses the same URL.
+    celery_app.conf.update(previous)
+    celery_app._pool, celery_app.amqp._producer_pool = saved_pools

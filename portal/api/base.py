@@ -66,6 +66,26 @@ class NexApiView(APIView):
         return paginate(queryset, params, cursor=self.request.api_version == V20240412)
 
 
+MAX_ID = 2**63 - 1  # ids are 64-bit; a larger number must be a 400, not a database error
+
+
+class IdField(serializers.IntegerField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class IdConverter:
+    """`<id:id>` in API paths: digits that fit a 64-bit id (anything else is the envelope's 404)."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
 class ListParams(PageParams):
     """Base for list endpoints: pagination plus the scope."""
 

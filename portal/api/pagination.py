@@ -19,16 +19,17 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = raw.partition(":")
-        if kind != "id":
+        pk = int(value)
+        if kind != "id" or not 0 <= pk < 2**63:
             raise ValueError
-        return int(value)
+        return pk
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise serializers.ValidationError({"cursor": "The cursor is not valid. Use start_cursor or end_cursor from page_info."})
 
 
 class PageParams(serializers.Serializer):
     per_page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PER_PAGE, default=DEFAULT_PER_PAGE)
-    page = serializers.IntegerField(required=False, min_value=1, default=1)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000, default=1)
     start_cursor = serializers.CharField(required=False, allow_blank=True)
     end_cursor = serializers.CharField(required=False, allow_blank=True)
 

@@ -1,27 +1,30 @@
-from django.urls import path, re_path
+from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from institutions import api as institutions_api
 from portal.api import views
+from portal.api.base import IdConverter
 from syncs import api as syncs_api
+
+register_converter(IdConverter, "id")
 
 urlpatterns = [
     path("authenticates", views.Authenticates.as_view(), name="api-authenticates"),
     path("institutions", institutions_api.InstitutionList.as_view(), name="api-institutions"),
-    path("institutions/<int:id>", institutions_api.InstitutionDetail.as_view(), name="api-institution"),
+    path("institutions/<id:id>", institutions_api.InstitutionDetail.as_view(), name="api-institution"),
     path("locations", institutions_api.LocationList.as_view(), name="api-locations"),
-    path("locations/<int:id>", institutions_api.LocationDetail.as_view(), name="api-location"),
+    path("locations/<id:id>", institutions_api.LocationDetail.as_view(), name="api-location"),
     path("sync_status", syncs_api.SyncStatusList.as_view(), name="api-sync-status"),
     path("providers", syncs_api.ProviderList.as_view(), name="api-providers"),
-    path("providers/<int:id>", syncs_api.ProviderDetail.as_view(), name="api-provider"),
+    path("providers/<id:id>", syncs_api.ProviderDetail.as_view(), name="api-provider"),
     path("operatories", syncs_api.OperatoryList.as_view(), name="api-operatories"),
-    path("operatories/<int:id>", syncs_api.OperatoryDetail.as_view(), name="api-operatory"),
+    path("operatories/<id:id>", syncs_api.OperatoryDetail.as_view(), name="api-operatory"),
     path("appointment_types", syncs_api.AppointmentTypeList.as_view(), name="api-appointment-types"),
-    path("appointment_types/<int:id>", syncs_api.AppointmentTypeDetail.as_view(), name="api-appointment-type"),
+    path("appointment_types/<id:id>", syncs_api.AppointmentTypeDetail.as_view(), name="api-appointment-type"),
     path("patients", syncs_api.PatientList.as_view(), name="api-patients"),
-    path("patients/<int:id>", syncs_api.PatientDetail.as_view(), name="api-patient"),
+    path("patients/<id:id>", syncs_api.PatientDetail.as_view(), name="api-patient"),
     path("appointments", syncs_api.AppointmentList.as_view(), name="api-appointments"),
-    path("appointments/<int:id>", syncs_api.AppointmentDetail.as_view(), name="api-appointment"),
+    path("appointments/<id:id>", syncs_api.AppointmentDetail.as_view(), name="api-appointment"),
     path("working_hours", syncs_api.WorkingHourList.as_view(), name="api-working-hours"),
     path("available_slots", syncs_api.AvailableSlots.as_view(), name="api-available-slots"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

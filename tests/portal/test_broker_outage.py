@@ -8,7 +8,6 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from portal.celery import app as celery_app
 from portal.models import Invitation, OutboundEmail
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,19 +40,6 @@ def frozen_redis():
     server.close()
 
 
-@pytest.fixture
-def broker(request):
-    def use(url: str) -> None:
-        celery_app.conf.update(broker_url=url, task_always_eager=False)
-
-    previous = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
-    yield use
-    celery_app.conf.update(previous)
-    celery_app.pool.force_close_all()
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
 def closed_port_url() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -63,9 +49,9 @@ def closed_port_url() -> str:
 
 @pytest.mark.parametrize("outage", ["stopped", "frozen"])
 def test_an_invitation_made_during_a_broker_outage_is_kept_and_the_request_returns(
-    alice_client, cast, broker, frozen_redis, outage
+    alice_client, cast, celery_broker, frozen_redis, outage
 ):
-    broker(closed_port_url() if outage == "stopped" else frozen_redis)
+    celery_broker(closed_port_url() if outage == "stopped" else frozen_redis)
 
     started = time.monotonic()
     response = alice_client.post(reverse("invite"), {"email": "outage@example.com", "role": "member"})

@@ -12,7 +12,6 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from portal.celery import app as celery_app
 from portal.models import OutboundEmail
 from portal.services import invitation_send
 from tests.conftest import require_service
@@ -49,7 +48,7 @@ def broker_queue_name() -> str:
 
 
 @pytest.fixture
-def worker(tmp_path, broker_queue_name):
+def worker(tmp_path, broker_queue_name, celery_broker):
     url = redis_url()
     require_service("Redis", redis_answers(url), url)
     mail_dir = tmp_path / "mail"
@@ -67,12 +66,10 @@ def worker(tmp_path, broker_queue_name):
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", broker_queue_name, "--loglevel=INFO"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    previous = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager", "task_default_queue")}
-    celery_app.conf.update(broker_url=url, task_always_eager=False, task_default_queue=broker_queue_name)
+    celery_broker(url, task_default_queue=broker_queue_name)
     try:
         yield mail_dir, process
     finally:
-        celery_app.conf.update(previous)
         process.terminate()
         try:
             process.wait(timeout=10)
