@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -123,3 +124,24 @@ class Location(models.Model):
     @property
     def inactive(self) -> bool:
         return not self.active or self.deactivated_at is not None
+
+
+class TimelineEvent(models.Model):
+    """One line of an institution's history: who did what, when. Organization-scoped events stay private."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="timeline")
+    sync = models.ForeignKey("syncs.Sync", null=True, blank=True, on_delete=models.CASCADE, related_name="timeline")
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                     help_text="Empty for events every organization with access may see.")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=254, blank=True, help_text="'Chairside support', or the actor's email.")
+    verb = models.CharField(max_length=64)
+    message = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["institution", "-created_at"], name="timeline_institution_time")]
+
+    def __str__(self) -> str:
+        return self.message

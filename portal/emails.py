@@ -5,7 +5,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from portal.models import Invitation
+from portal.models import Invitation, OutboundEmail
 from portal.outbox import email_builder
 
 
@@ -23,10 +23,10 @@ def absolute_url(path: str) -> str:
 
 
 @email_builder("invitation")
-def invitation_email(object_id: str, version: str) -> EmailMultiAlternatives | None:
-    invitation = Invitation.objects.select_related("organization", "invited_by").filter(public_id=object_id).first()
+def invitation_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
+    invitation = Invitation.objects.select_related("organization", "invited_by").filter(public_id=outbound.object_id).first()
     # A resend rotates the nonce: the email queued for the old nonce must not go out with a dead link.
-    if invitation is None or not invitation.is_pending or invitation.nonce != version:
+    if invitation is None or not invitation.is_pending or invitation.nonce != outbound.version:
         return None
     context = {
         "invitation": invitation,

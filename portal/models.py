@@ -205,6 +205,7 @@ class OutboundEmail(models.Model):
     kind = models.CharField(max_length=64)
     object_id = models.CharField(max_length=64)
     version = models.CharField(max_length=64, default="", blank=True)
+    recipient = models.EmailField(blank=True, help_text="Set when the address is chosen at queue time.")
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     skipped_at = models.DateTimeField(null=True, blank=True, help_text="Nothing left to send (e.g. the invitation was cancelled).")

@@ -13,8 +13,8 @@ from portal.models import OutboundEmail
 
 logger = logging.getLogger(__name__)
 
-# kind -> function(object_id, version) returning the message, or None when there is nothing left to send.
-EmailBuilder = Callable[[str, str], EmailMultiAlternatives | None]
+# kind -> function(outbound email row) returning the message, or None when there is nothing left to send.
+EmailBuilder = Callable[[OutboundEmail], EmailMultiAlternatives | None]
 _builders: dict[str, EmailBuilder] = {}
 
 RELAY_AFTER = timedelta(seconds=30)
@@ -44,12 +44,13 @@ def enqueue_on_commit(task, *args) -> None:
     transaction.on_commit(publish)
 
 
-def outbound_email_queue(*, kind: str, object_id: str, version: str = "") -> OutboundEmail:
+def outbound_email_queue(*, kind: str, object_id: str, version: str = "", recipient: str = "") -> OutboundEmail:
     from portal.tasks import deliver_outbound_email
 
     if kind not in _builders:
         raise ValueError(f"No email builder registered for {kind!r}")
-    outbound, _ = OutboundEmail.objects.get_or_create(kind=kind, object_id=str(object_id), version=version)
+    outbound, _ = OutboundEmail.objects.get_or_create(kind=kind, object_id=str(object_id), version=version,
+                                                      defaults={"recipient": recipient})
     enqueue_on_commit(deliver_outbound_email, outbound.pk)
     return outbound
 
@@ -64,7 +65,7 @@ def outbound_email_deliver(outbound_email_id: int) -> bool:
         )
         if outbound is None:  # already sent, skipped, or another worker holds it right now
             return False
-        message = _builders[outbound.kind](outbound.object_id, outbound.version)
+        message = _builders[outbound.kind](outbound)
         now = timezone.now()
         if message is None:
             outbound.skipped_at = now

@@ -254,6 +254,8 @@ MFA_TOTP_ISSUER = "Chairside"
 ADMIN_REQUIRES_MFA = env_bool("ADMIN_REQUIRES_MFA", default=PRODUCTION)
 
 INVITATION_TTL = timedelta(days=7)
+# Fernet keys, newest first, for sync credentials, product keys and extension tokens (see syncs/crypto.py).
+CREDENTIALS_ENCRYPTION_KEYS = env_list("CREDENTIALS_ENCRYPTION_KEYS")
 # New organizations' sandbox institutions get generated sample data (tests switch this off and fill on demand).
 SANDBOX_SAMPLE_DATA = env_bool("SANDBOX_SAMPLE_DATA", default=True)
 

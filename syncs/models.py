@@ -1,6 +1,7 @@
 import uuid
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -31,15 +32,45 @@ class SyncStatus(models.TextChoices):
     DEACTIVATED = "deactivated", "Deactivated"
 
 
+class InstallPath(models.TextChoices):
+    SELF_INSTALLER = "self_installer", "Self-installer"
+    SCHEDULED = "scheduled", "Scheduled engineer install"
+    CLOUD = "cloud", "Cloud credentials"
+
+
+# Board sections are derived from these, never stored (see institutions.selectors).
+WAITING_ON_DEVELOPER = [SyncStatus.AWAITING_INSTALL, SyncStatus.SELECT_LOCATIONS, SyncStatus.AWAITING_SCHEDULE,
+                        SyncStatus.AWAITING_CREDENTIALS, SyncStatus.CREDENTIAL_ERROR]
+WAITING_ON_OTHERS = [SyncStatus.HISTORICAL_READ, SyncStatus.INSTALL_SCHEDULED, SyncStatus.CREDENTIALS_SUBMITTED,
+                     SyncStatus.FAILED]
+
+
 class Sync(models.Model):
-    """One Synchronizer installation (one practice database); it may serve many locations."""
+    """One Synchronizer installation (one practice database); it may serve many locations.
+
+    Secrets (product key, extension token, cloud credentials) are stored encrypted (syncs.crypto) so the
+    portal can show them again to the developer; the keys' SHA-256 lets the agent protocol find a sync.
+    """
 
     Status = SyncStatus
+    InstallPath = InstallPath
 
     code = models.CharField(max_length=32, unique=True, default=new_sync_code, editable=False)
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="syncs")
     ehr = models.CharField("health record system", max_length=32, choices=EHR_CHOICES)
+    install_path = models.CharField(max_length=16, choices=InstallPath.choices, default=InstallPath.SELF_INSTALLER)
     status = models.CharField(max_length=32, choices=Status.choices)
+    status_message = models.TextField(blank=True, help_text="Why credentials were rejected or the installation failed.")
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    product_key_encrypted = models.TextField(blank=True, editable=False)
+    product_key_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    extension_token_encrypted = models.TextField(blank=True, editable=False)
+    extension_token_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    credentials_submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                                 on_delete=models.SET_NULL, related_name="+")
+    credentials_submitted_at = models.DateTimeField(null=True, blank=True)
     last_read_at = models.DateTimeField(null=True, blank=True)
     last_write_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -49,7 +80,9 @@ class Sync(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(status__in=SyncStatus.values), name="sync_status_valid"),
             models.CheckConstraint(condition=Q(ehr__in=list(CATALOG)), name="sync_ehr_valid"),
+            models.CheckConstraint(condition=Q(install_path__in=InstallPath.values), name="sync_install_path_valid"),
         ]
+        indexes = [models.Index(fields=["status", "status_changed_at"], name="sync_status_queue")]
 
     def __str__(self) -> str:
         return f"{self.get_ehr_display()} sync of {self.institution}"
@@ -207,3 +240,30 @@ class WorkingHour(PracticeRecord):
 
     class Meta(PracticeRecord.Meta):
         indexes = [models.Index(fields=["location", "id"], name="working_hour_location_id")]
+
+
+class EngineerSlot(models.Model):
+    """An hour a Chairside engineer can install a Synchronizer; support staff publish them in the admin."""
+
+    engineer = models.CharField(max_length=100)
+    starts_at = models.DateTimeField(db_index=True)
+    ends_at = models.DateTimeField()
+    sync = models.OneToOneField(Sync, null=True, blank=True, on_delete=models.SET_NULL, related_name="install_slot",
+                                help_text="The sync whose installation is booked in this slot.")
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    booked_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="engineer_slot_ends_after_start"),
+            models.UniqueConstraint(fields=["engineer", "starts_at"], name="engineer_slot_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.engineer} {self.starts_at:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def is_open(self) -> bool:
+        return self.sync_id is None

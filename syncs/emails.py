@@ -1,0 +1,40 @@
+"""Emails about syncs, built at delivery time from ids."""
+
+from django.core.mail import EmailMultiAlternatives
+from django.urls import reverse
+
+from institutions.models import TimelineEvent
+from portal.emails import absolute_url, render_email
+from portal.models import Membership, OutboundEmail, Role
+from portal.outbox import email_builder
+from syncs.models import Sync
+
+
+@email_builder("sync_update")
+def sync_update_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
+    """What support did (installed, rejected credentials, failed, activated), to the organization's admins."""
+    event = TimelineEvent.objects.select_related("institution", "sync").filter(pk=outbound.object_id).first()
+    admins = list(Membership.objects.filter(organization_id=outbound.version, role=Role.ADMIN)
+                  .values_list("user__email", flat=True))
+    if event is None or not admins:
+        return None
+    message = render_email(template="sync_update", to=admins[0], context={
+        "event": event, "institution": event.institution, "sync": event.sync,
+        "url": absolute_url(reverse("syncs:detail", args=[event.sync.code]) if event.sync
+                            else reverse("institutions:detail", args=[event.institution.subdomain])),
+    })
+    message.to = admins
+    return message
+
+
+@email_builder("install_instructions")
+def install_instructions_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
+    """The self-installer's steps and product key, for the practice's IT contact."""
+    from syncs.onboarding import product_key_of
+
+    sync = Sync.objects.select_related("institution").filter(code=outbound.object_id).first()
+    if sync is None or sync.status != Sync.Status.AWAITING_INSTALL or not outbound.recipient:
+        return None
+    return render_email(template="install_instructions", to=outbound.recipient, context={
+        "sync": sync, "institution": sync.institution, "product_key": product_key_of(sync),
+    })

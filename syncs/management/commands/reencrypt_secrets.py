@@ -1,0 +1,22 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from syncs.crypto import reencrypt
+from syncs.models import Sync
+
+ENCRYPTED_FIELDS = ["product_key_encrypted", "extension_token_encrypted", "credentials_encrypted"]
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt every stored sync secret under the newest CREDENTIALS_ENCRYPTION_KEYS key."
+
+    def handle(self, *args, **options):
+        count = 0
+        with transaction.atomic():
+            for sync in Sync.objects.select_for_update().only("pk", *ENCRYPTED_FIELDS).iterator(chunk_size=500):
+                for field in ENCRYPTED_FIELDS:
+                    if getattr(sync, field):
+                        setattr(sync, field, reencrypt(getattr(sync, field)))
+                sync.save(update_fields=ENCRYPTED_FIELDS)
+                count += 1
+        self.stdout.write(f"Re-encrypted the secrets of {count} syncs.")

@@ -1,0 +1,216 @@
+"""The sync lifecycle: every transition is one function here, each a conditional update plus a timeline event.
+
+    self_installer: awaiting_install -> historical_read -> select_locations -> active
+    scheduled:      awaiting_schedule -> install_scheduled -> active   (cancel: back to awaiting_schedule)
+    cloud:          awaiting_credentials -> credentials_submitted -> active
+                                            credentials_submitted -> credential_error -> credentials_submitted
+    any install:    -> failed (support, with a reason); failed -> the path's first step again (retry)
+"""
+
+import json
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+
+from institutions.models import Institution, InstitutionAccess, Location, TimelineEvent
+from portal.audit import audit_record
+from portal.models import Organization, User
+from portal.outbox import outbound_email_queue
+from syncs import crypto
+from syncs.catalog import SYNC_OPTIONS
+from syncs.models import InstallPath, Sync, SyncStatus
+
+FIRST_STATUS = {
+    InstallPath.SELF_INSTALLER: SyncStatus.AWAITING_INSTALL,
+    InstallPath.SCHEDULED: SyncStatus.AWAITING_SCHEDULE,
+    InstallPath.CLOUD: SyncStatus.AWAITING_CREDENTIALS,
+}
+SUPPORT = "Chairside support"
+PRODUCT_KEY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
+
+
+class TransitionRefused(ValidationError):
+    """The sync is no longer in the state this action expects (someone else acted first)."""
+
+
+def new_product_key() -> str:
+    groups = [get_random_string(5, PRODUCT_KEY_ALPHABET) for _ in range(5)]
+    return "CHS-" + "-".join(groups)
+
+
+def new_extension_token() -> str:
+    return "chs_ext_" + get_random_string(32)
+
+
+def timeline_record(*, institution: Institution, verb: str, message: str, actor: User | None = None,
+                    sync: Sync | None = None, organization: Organization | None = None,
+                    notify: bool = False) -> TimelineEvent:
+    # Events without an organization are seen by every organization with access: name support, not staff.
+    shown_as = SUPPORT if actor is None or (organization is None and actor.is_staff) else actor.email
+    event = TimelineEvent.objects.create(institution=institution, sync=sync, organization=organization, actor=actor,
+                                         actor_label=shown_as, verb=verb, message=message)
+    if notify:
+        for org_id in _organizations_with_access(institution):
+            outbound_email_queue(kind="sync_update", object_id=str(event.pk), version=str(org_id))
+    return event
+
+
+def _organizations_with_access(institution: Institution) -> list[int]:
+    return list(InstitutionAccess.objects.filter(institution=institution, status=InstitutionAccess.Status.ACTIVE)
+                .values_list("organization_id", flat=True))
+
+
+def _move(sync: Sync, *, from_statuses: list[str], to: str, message: str = "") -> None:
+    """Conditional UPDATE: exactly one caller wins a transition."""
+    now = timezone.now()
+    updated = Sync.objects.filter(pk=sync.pk, status__in=from_statuses).update(
+        status=to, status_message=message, status_changed_at=now)
+    if not updated:
+        raise TransitionRefused(f"This sync is no longer {' or '.join(SyncStatus(s).label.lower() for s in from_statuses)}.")
+    sync.status, sync.status_message, sync.status_changed_at = to, message, now
+
+
+@transaction.atomic
+def sync_create(*, institution: Institution, option_key: str, actor: User, organization: Organization,
+                ip: str | None = None) -> Sync:
+    option = SYNC_OPTIONS.get(option_key)
+    if option is None:
+        raise ValidationError({"system": "Choose the practice's health record system."})
+    sync = Sync(institution=institution, ehr=option.ehr.name, install_path=option.install_path,
+                status=FIRST_STATUS[option.install_path], created_by=actor)
+    if option.install_path == InstallPath.SELF_INSTALLER:
+        _set_product_key(sync, new_product_key())
+    if option.install_path == InstallPath.CLOUD:
+        token = new_extension_token()
+        sync.extension_token_encrypted, sync.extension_token_hash = crypto.encrypt(token), crypto.fingerprint(token)
+    sync.save()
+    timeline_record(institution=institution, sync=sync, actor=actor, organization=organization, verb="sync.created",
+                    message=f"Created a {option.label} sync ({option.ehr.versions})")
+    audit_record(verb="sync.created", actor=actor, organization=organization, target=sync,
+                 target_label=f"{option.label} sync of {institution.name}", ip=ip)
+    return sync
+
+
+def _set_product_key(sync: Sync, key: str) -> None:
+    sync.product_key_encrypted, sync.product_key_hash = crypto.encrypt(key), crypto.fingerprint(key)
+
+
+def product_key_of(sync: Sync) -> str:
+    return crypto.decrypt(sync.product_key_encrypted) if sync.product_key_encrypted else ""
+
+
+def extension_token_of(sync: Sync) -> str:
+    return crypto.decrypt(sync.extension_token_encrypted) if sync.extension_token_encrypted else ""
+
+
+@transaction.atomic
+def sync_mark_installed(*, sync: Sync, actor: User | None) -> None:
+    """The Synchronizer is on the server and reading history (support, until the agent reports it itself)."""
+    _move(sync, from_statuses=[SyncStatus.AWAITING_INSTALL], to=SyncStatus.HISTORICAL_READ)
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.installed", notify=True,
+                    message="The Synchronizer was installed and is reading the practice's history")
+
+
+@transaction.atomic
+def sync_locations_reported(*, sync: Sync, actor: User | None) -> None:
+    if not sync.locations.exists():
+        raise ValidationError("No locations were reported for this sync yet.")
+    _move(sync, from_statuses=[SyncStatus.HISTORICAL_READ], to=SyncStatus.SELECT_LOCATIONS)
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.locations_reported", notify=True,
+                    message=f"The historical read finished: {sync.locations.count()} locations found; select the ones to sync")
+
+
+@transaction.atomic
+def sync_select_locations(*, sync: Sync, location_ids: list[int], actor: User, organization: Organization,
+                          ip: str | None = None) -> list[Location]:
+    chosen = list(sync.locations.filter(pk__in=location_ids))
+    if not chosen:
+        raise ValidationError({"locations": "Select at least one location."})
+    _move(sync, from_statuses=[SyncStatus.SELECT_LOCATIONS], to=SyncStatus.ACTIVE)
+    Location.objects.filter(pk__in=[loc.pk for loc in chosen]).update(active=True, updated_at=timezone.now())
+    names = ", ".join(loc.name for loc in chosen)
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+                    verb="sync.locations_selected", message=f"Selected {len(chosen)} locations: {names}. The sync is active")
+    audit_record(verb="sync.locations_selected", actor=actor, organization=organization, target=sync,
+                 target_label=sync.institution.name, ip=ip, details={"location_ids": [loc.pk for loc in chosen]})
+    return chosen
+
+
+@transaction.atomic
+def sync_submit_credentials(*, sync: Sync, credentials: dict, actor: User, organization: Organization,
+                            ip: str | None = None) -> None:
+    """Encrypted at once; never shown back. A rejected submission can be replaced."""
+    _move(sync, from_statuses=[SyncStatus.AWAITING_CREDENTIALS, SyncStatus.CREDENTIAL_ERROR, SyncStatus.FAILED],
+          to=SyncStatus.CREDENTIALS_SUBMITTED)
+    sync.credentials_encrypted = crypto.encrypt(json.dumps(credentials))
+    sync.credentials_submitted_by, sync.credentials_submitted_at = actor, timezone.now()
+    sync.save(update_fields=["credentials_encrypted", "credentials_submitted_by", "credentials_submitted_at"])
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+                    verb="sync.credentials_submitted", message="Submitted the practice's credentials")
+    audit_record(verb="sync.credentials_submitted", actor=actor, organization=organization, target=sync,
+                 target_label=sync.institution.name, ip=ip)
+
+
+def sync_read_credentials(*, sync: Sync, actor: User, ip: str | None = None) -> dict:
+    """Support reads the credentials to install the sync; every read is an audit event."""
+    if not sync.credentials_encrypted:
+        return {}
+    audit_record(verb="sync.credentials_viewed", actor=actor, organization=None, target=sync,
+                 target_label=sync.institution.name, ip=ip)
+    return json.loads(crypto.decrypt(sync.credentials_encrypted))
+
+
+@transaction.atomic
+def sync_flag_credential_error(*, sync: Sync, message: str, actor: User) -> None:
+    if not message.strip():
+        raise ValidationError("Say what is wrong with the credentials, so the developer can fix them.")
+    _move(sync, from_statuses=[SyncStatus.CREDENTIALS_SUBMITTED], to=SyncStatus.CREDENTIAL_ERROR, message=message.strip())
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.credential_error", notify=True,
+                    message=f"Credentials rejected: {message.strip()}")
+
+
+@transaction.atomic
+def sync_mark_failed(*, sync: Sync, reason: str, actor: User) -> None:
+    if not reason.strip():
+        raise ValidationError("Give the reason the installation failed.")
+    _move(sync, from_statuses=[SyncStatus.AWAITING_INSTALL, SyncStatus.HISTORICAL_READ, SyncStatus.INSTALL_SCHEDULED,
+                               SyncStatus.CREDENTIALS_SUBMITTED], to=SyncStatus.FAILED, message=reason.strip())
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.failed", notify=True,
+                    message=f"Installation failed: {reason.strip()}")
+
+
+@transaction.atomic
+def sync_complete_install(*, sync: Sync, actor: User) -> None:
+    """Support finished a scheduled or cloud installation: the sync and its locations go live."""
+    _move(sync, from_statuses=[SyncStatus.INSTALL_SCHEDULED, SyncStatus.CREDENTIALS_SUBMITTED], to=SyncStatus.ACTIVE)
+    sync.locations.filter(deactivated_at__isnull=True).update(active=True, updated_at=timezone.now())
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.activated", notify=True,
+                    message="Installation complete: the sync is active")
+
+
+@transaction.atomic
+def sync_retry(*, sync: Sync, actor: User, organization: Organization) -> None:
+    """After a failure, start the path again (a fresh product key for the self-installer)."""
+    first = FIRST_STATUS[sync.install_path]
+    _move(sync, from_statuses=[SyncStatus.FAILED], to=first)
+    if sync.install_path == InstallPath.SELF_INSTALLER:
+        _set_product_key(sync, new_product_key())
+        sync.save(update_fields=["product_key_encrypted", "product_key_hash"])
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+                    verb="sync.retried", message=f"Started again: {SyncStatus(first).label.lower()}")
+
+
+def sync_email_instructions(*, sync: Sync, to: str, actor: User, organization: Organization) -> None:
+    to = (to or "").strip().lower()
+    try:
+        validate_email(to)
+    except ValidationError:
+        raise ValidationError({"email": "Enter the IT contact's email address, like it@practice.com."})
+    with transaction.atomic():
+        outbound_email_queue(kind="install_instructions", object_id=sync.code, version=uuid.uuid4().hex, recipient=to)
+        timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+                        verb="sync.instructions_sent", message=f"Emailed the installation instructions to {to}")
