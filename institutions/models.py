@@ -29,6 +29,8 @@ class Institution(models.Model):
     website = models.URLField(blank=True)
     contact_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True)
+    tz = models.CharField("time zone", max_length=64, default="America/New_York",
+                          help_text="The practice's time zone: installation slots are shown in it.")
     is_parent_organization = models.BooleanField(default=False, help_text="A multi-location group (DSO/MSO).")
     is_sandbox = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)

@@ -1,0 +1,11 @@
+from django.shortcuts import get_object_or_404
+
+from institutions.models import Institution
+from syncs.models import Sync
+
+
+def sync_for_member(request, code: str) -> Sync:
+    """The sync behind `code` if the signed-in developer's organization reaches its institution, else 404."""
+    institutions = Institution.objects.reachable_by(request.membership.organization)
+    return get_object_or_404(Sync.objects.select_related("institution", "created_by", "credentials_submitted_by"),
+                             code=code, institution__in=institutions)
