@@ -16,6 +16,31 @@ def subdomain_for(name: str) -> str:
     return candidate
 
 
+def _normalized(name: str) -> str:
+    return " ".join(slugify(name).split("-"))
+
+
+@transaction.atomic
+def institution_create(*, organization: Organization, actor, data: dict, ip: str | None = None) -> Institution:
+    """A practice this organization onboards; it starts in TO DO with "Create sync"."""
+    from django.core.exceptions import ValidationError
+
+    from portal.audit import audit_record
+    from syncs.onboarding import timeline_record
+
+    if organization.production_enabled_at is None:
+        raise ValidationError("Production is not enabled for your organization yet: onboard practices once support upgrades you.")
+    duplicates = Institution.objects.reachable_by(organization).filter(is_sandbox=False, zip_code=data["zip_code"])
+    if any(_normalized(other.name) == _normalized(data["name"]) for other in duplicates):
+        raise ValidationError({"name": f"You already have an institution called {data['name']} at ZIP {data['zip_code']}."})
+    institution = Institution.objects.create(subdomain=subdomain_for(data["name"]), is_sandbox=False, **data)
+    InstitutionAccess.objects.create(organization=organization, institution=institution, via=InstitutionAccess.Via.CREATED)
+    timeline_record(institution=institution, actor=actor, organization=organization, verb="institution.created",
+                    message=f"Created the institution (subdomain {institution.subdomain})")
+    audit_record(verb="institution.created", actor=actor, organization=organization, target=institution, ip=ip)
+    return institution
+
+
 @transaction.atomic
 def institution_create_sandbox(*, organization: Organization) -> Institution:
     """Every organization gets its own '<Org> Demo Practice' to try the API against."""

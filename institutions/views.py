@@ -1,32 +1,71 @@
-from django.db.models import Prefetch
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.shortcuts import get_object_or_404, redirect, render
 
-from institutions.models import Institution, Location
+from institutions import services
+from institutions.forms import InstitutionForm
+from institutions.models import Institution, Location, TimelineEvent
+from institutions.selectors import NO_SYNC, SECTIONS, institution_board
+from portal.audit import client_ip
 from portal.permissions import membership_required
-from syncs.models import Sync
+from syncs.models import Sync, SyncStatus, institution_next_step
+
+BOARD_PAGE_SIZE = 25
+STATUS_FILTERS = [(NO_SYNC, "No sync yet")] + [(s.value, s.label) for s in SyncStatus if s != SyncStatus.DEACTIVATED]
 
 
 @membership_required
 def institution_list(request):
     membership = request.membership
-    institutions = (
-        Institution.objects.reachable_by(membership.organization)
-        .in_mode(sandbox=membership.in_test_mode)
-        .order_by("name")
+    # The sandbox's sync is always active: in test mode there is nothing "to do", so show ALL first.
+    default_section = "all" if membership.in_test_mode else "todo"
+    board = institution_board(
+        organization=membership.organization, sandbox=membership.in_test_mode,
+        section=request.GET.get("section", default_section), query=request.GET.get("q", "").strip(),
+        status=request.GET.get("status", "") if request.GET.get("status", "") in dict(STATUS_FILTERS) else "",
     )
-    query = request.GET.get("q", "").strip()
-    if query:
-        institutions = institutions.filter(name__icontains=query)
-    return render(request, "institutions/list.html", {"institutions": institutions, "query": query})
+    page = Paginator(board.institutions, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(institution, *institution_next_step(list(institution.syncs.all()))) for institution in page.object_list]
+    return render(request, "institutions/list.html", {
+        "board": board, "page": page, "rows": rows, "sections": SECTIONS, "status_filters": STATUS_FILTERS,
+        "query": request.GET.get("q", "").strip(), "status": request.GET.get("status", ""),
+    })
+
+
+@membership_required
+def institution_create(request):
+    form = InstitutionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            institution = services.institution_create(organization=request.membership.organization, actor=request.user,
+                                                      data=form.cleaned_data, ip=client_ip(request))
+        except ValidationError as error:
+            for field, errors in error.message_dict.items() if hasattr(error, "error_dict") else [(None, error.messages)]:
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"{institution.name} was created with the subdomain {institution.subdomain}. Next: create its sync.")
+            return redirect("institutions:detail", institution.subdomain)
+    return render(request, "institutions/create.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @membership_required
 def institution_detail(request, subdomain: str):
+    organization = request.membership.organization
+    syncs = Sync.objects.select_related("install_slot", "credentials_submitted_by").order_by("id")
     institution = get_object_or_404(
-        Institution.objects.reachable_by(request.membership.organization).prefetch_related(
+        Institution.objects.reachable_by(organization).prefetch_related(
             Prefetch("locations", queryset=Location.objects.select_related("sync").order_by("id")),
-            Prefetch("syncs", queryset=Sync.objects.order_by("id")),
+            Prefetch("syncs", queryset=syncs),
         ),
         subdomain=subdomain,
     )
-    return render(request, "institutions/detail.html", {"institution": institution})
+    timeline = (TimelineEvent.objects.filter(institution=institution)
+                .filter(Q(organization__isnull=True) | Q(organization=organization))
+                .select_related("sync")[:100])
+    sync_steps = [(sync, sync.next_step) for sync in institution.syncs.all()]
+    return render(request, "institutions/detail.html", {
+        "institution": institution, "timeline": timeline, "sync_steps": sync_steps,
+        "next_step": institution_next_step(list(institution.syncs.all()))[0],
+    })

@@ -25,6 +25,7 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("institutions/", include("institutions.urls")),
     path("sync-status/", sync_status, name="sync_status"),
+    path("syncs/", include("syncs.urls")),
     path("api/", include("portal.api.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

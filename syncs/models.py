@@ -1,5 +1,7 @@
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
@@ -91,6 +93,10 @@ class Sync(models.Model):
     def catalog_entry(self):
         return CATALOG[self.ehr]
 
+    @property
+    def next_step(self) -> "NextStep":
+        return sync_next_step(self)
+
     def health(self, now: datetime | None = None) -> dict:
         """read/write status derived at read time. The sandbox has no agent and is always healthy."""
         now = now or timezone.now()
@@ -103,6 +109,56 @@ class Sync(models.Model):
             "write_status": _colour(self.last_write_at, now, deadline),
             "write_status_at": self.last_write_at,
         }
+
+
+@dataclass(frozen=True)
+class NextStep:
+    text: str
+    kind: str  # "todo" (needs the developer), "waiting", "failed", "active", "deactivated"
+
+    @property
+    def pill(self) -> str:
+        return {"todo": "pill-blue", "waiting": "pill-amber", "failed": "pill-red", "active": "pill-green"}.get(
+            self.kind, "pill-grey")
+
+    @property
+    def label(self) -> str:
+        return {"todo": "Needs you", "waiting": "In progress", "failed": "Failed", "active": "Active"}.get(
+            self.kind, "Deactivated")
+
+
+def sync_next_step(sync: "Sync") -> NextStep:
+    """What happens next, in words, for the board, the institution page and the sync page."""
+    status = sync.status
+    if status == SyncStatus.INSTALL_SCHEDULED:
+        slot = getattr(sync, "install_slot", None)
+        when = slot.starts_at.astimezone(ZoneInfo(sync.institution.tz)).strftime("%a %-d %b, %H:%M") if slot else "soon"
+        return NextStep(f"Installation scheduled for {when}", "waiting")
+    if status == SyncStatus.FAILED:
+        return NextStep(f"Installation failed: {sync.status_message}" if sync.status_message else "Installation failed", "failed")
+    return NextStep(*{
+        SyncStatus.AWAITING_INSTALL: ("Install the Synchronizer", "todo"),
+        SyncStatus.HISTORICAL_READ: ("Reading the practice's history", "waiting"),
+        SyncStatus.SELECT_LOCATIONS: ("Select locations", "todo"),
+        SyncStatus.AWAITING_SCHEDULE: ("Schedule installation", "todo"),
+        SyncStatus.AWAITING_CREDENTIALS: ("Provide credentials", "todo"),
+        SyncStatus.CREDENTIALS_SUBMITTED: ("Waiting for installation", "waiting"),
+        SyncStatus.CREDENTIAL_ERROR: ("Credentials rejected: update them", "todo"),
+        SyncStatus.ACTIVE: ("Active", "active"),
+        SyncStatus.DEACTIVATED: ("Deactivated", "deactivated"),
+    }[status])
+
+
+def institution_next_step(syncs: list["Sync"]) -> tuple[NextStep, "Sync | None"]:
+    """The most urgent sync's next step: the developer's to-dos first, then failures, then waits."""
+    if not syncs:
+        return NextStep("Create sync", "todo"), None
+    steps = [(sync_next_step(sync), sync) for sync in syncs]
+    for kind in ("todo", "failed", "waiting", "active", "deactivated"):
+        for step, sync in steps:
+            if step.kind == kind:
+                return step, sync
+    return steps[0]
 
 
 def _colour(last: datetime | None, now: datetime, deadline: timedelta) -> str:

@@ -117,9 +117,9 @@ def sync_mark_installed(*, sync: Sync, actor: User | None) -> None:
 
 @transaction.atomic
 def sync_locations_reported(*, sync: Sync, actor: User | None) -> None:
-    if not sync.locations.exists():
-        raise ValidationError("No locations were reported for this sync yet.")
     _move(sync, from_statuses=[SyncStatus.HISTORICAL_READ], to=SyncStatus.SELECT_LOCATIONS)
+    if not sync.locations.exists():  # raising rolls the move back
+        raise ValidationError("No locations were reported for this sync yet.")
     timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.locations_reported", notify=True,
                     message=f"The historical read finished: {sync.locations.count()} locations found; select the ones to sync")
 

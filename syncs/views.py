@@ -1,9 +1,25 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from institutions.models import Institution
+from portal.audit import client_ip
 from portal.permissions import membership_required
-from syncs.models import Sync
+from syncs import onboarding
+from syncs.catalog import SYNC_OPTIONS
+from syncs.forms import CreateSyncForm, InstructionsEmailForm, SelectLocationsForm, credentials_form_class
+from syncs.models import InstallPath, Sync, SyncStatus
+from syncs.selectors import sync_for_member
+
+
+def _errors_into(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
 
 
 @membership_required
@@ -16,3 +32,109 @@ def sync_status(request):
     rows = [{"sync": sync, **sync.health(now)} for sync in syncs.order_by("institution__name", "id")]
     rows.sort(key=lambda row: (row["read_status"] == "green" and row["write_status"] == "green"))
     return render(request, "syncs/sync_status.html", {"rows": rows})
+
+
+@membership_required
+def sync_create(request, subdomain: str):
+    institution = get_object_or_404(Institution.objects.reachable_by(request.membership.organization), subdomain=subdomain)
+    form = CreateSyncForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            sync = onboarding.sync_create(institution=institution, option_key=form.cleaned_data["system"],
+                                          actor=request.user, organization=request.membership.organization,
+                                          ip=client_ip(request))
+        except ValidationError as error:
+            _errors_into(form, error)
+        else:
+            return redirect("syncs:detail", sync.code)
+    groups = [("On the practice's server", [o for o in SYNC_OPTIONS.values() if o.ehr.hosting == "server"]),
+              ("In the cloud", [o for o in SYNC_OPTIONS.values() if o.ehr.hosting == "cloud"])]
+    return render(request, "syncs/create.html", {"institution": institution, "form": form, "groups": groups},
+                  status=400 if form.errors else 200)
+
+
+def _detail_context(request, sync: Sync, **forms) -> dict:
+    context = {"sync": sync, "institution": sync.institution, "step": sync.next_step, "ehr": sync.catalog_entry}
+    if sync.install_path == InstallPath.SELF_INSTALLER and sync.status == SyncStatus.AWAITING_INSTALL:
+        context["product_key"] = onboarding.product_key_of(sync)
+        context["instructions_form"] = forms.get("instructions_form") or InstructionsEmailForm(
+            initial={"email": sync.institution.contact_email})
+    if sync.install_path == InstallPath.CLOUD:
+        context["extension_token"] = onboarding.extension_token_of(sync)
+        if sync.status in (SyncStatus.AWAITING_CREDENTIALS, SyncStatus.CREDENTIAL_ERROR, SyncStatus.FAILED):
+            context["credentials_form"] = forms.get("credentials_form") or credentials_form_class(sync.catalog_entry)()
+    if sync.status == SyncStatus.SELECT_LOCATIONS:
+        context["locations_form"] = forms.get("locations_form") or SelectLocationsForm(sync=sync)
+    return context
+
+
+@membership_required
+def sync_detail(request, code: str):
+    sync = sync_for_member(request, code)
+    return render(request, "syncs/detail.html", _detail_context(request, sync))
+
+
+@membership_required
+@require_POST
+def sync_email_instructions(request, code: str):
+    sync = sync_for_member(request, code)
+    form = InstructionsEmailForm(request.POST)
+    if form.is_valid():
+        try:
+            onboarding.sync_email_instructions(sync=sync, to=form.cleaned_data["email"], actor=request.user,
+                                               organization=request.membership.organization)
+        except ValidationError as error:
+            _errors_into(form, error)
+        else:
+            messages.success(request, f"The instructions were emailed to {form.cleaned_data['email']}.")
+            return redirect("syncs:detail", sync.code)
+    return render(request, "syncs/detail.html", _detail_context(request, sync, instructions_form=form), status=400)
+
+
+@membership_required
+@require_POST
+def sync_submit_credentials(request, code: str):
+    sync = sync_for_member(request, code)
+    if sync.install_path != InstallPath.CLOUD:
+        messages.error(request, "This sync is not a cloud sync: it needs no credentials.")
+        return redirect("syncs:detail", sync.code)
+    form = credentials_form_class(sync.catalog_entry)(request.POST)
+    if form.is_valid():
+        try:
+            onboarding.sync_submit_credentials(sync=sync, credentials=form.cleaned_data, actor=request.user,
+                                               organization=request.membership.organization, ip=client_ip(request))
+        except ValidationError as error:
+            _errors_into(form, error)
+        else:
+            messages.success(request, "Credentials submitted. A Chairside engineer installs the sync and lets you know.")
+            return redirect("syncs:detail", sync.code)
+    return render(request, "syncs/detail.html", _detail_context(request, sync, credentials_form=form), status=400)
+
+
+@membership_required
+@require_POST
+def sync_select_locations(request, code: str):
+    sync = sync_for_member(request, code)
+    form = SelectLocationsForm(request.POST, sync=sync)
+    if form.is_valid():
+        try:
+            chosen = onboarding.sync_select_locations(
+                sync=sync, location_ids=[int(pk) for pk in form.cleaned_data["locations"]], actor=request.user,
+                organization=request.membership.organization, ip=client_ip(request))
+        except ValidationError as error:
+            _errors_into(form, error)
+        else:
+            messages.success(request, f"{len(chosen)} locations selected. The sync is active.")
+            return redirect("syncs:detail", sync.code)
+    return render(request, "syncs/detail.html", _detail_context(request, sync, locations_form=form), status=400)
+
+
+@membership_required
+@require_POST
+def sync_retry(request, code: str):
+    sync = sync_for_member(request, code)
+    try:
+        onboarding.sync_retry(sync=sync, actor=request.user, organization=request.membership.organization)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("syncs:detail", sync.code)

@@ -20,3 +20,8 @@ def when(value, empty: str = "Never"):
 def nav_class(context, *prefixes: str) -> str:
     path = context["request"].path
     return "active" if any(path == p or (p != "/" and path.startswith(p)) for p in prefixes) else ""
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    return mapping.get(key, "")

@@ -10,6 +10,11 @@ document.addEventListener("click", (event) => {
     closer.closest("dialog")?.close();
     return;
   }
+  const checkAll = event.target.closest("[data-check-all]");
+  if (checkAll) {
+    document.querySelectorAll(`input[name="${checkAll.dataset.checkAll}"]`).forEach((box) => { box.checked = true; });
+    return;
+  }
   const copy = event.target.closest("[data-copy]");
   if (copy) {
     const source = document.getElementById(copy.dataset.copy);

@@ -1,0 +1,65 @@
+"""The institution board: TO DO / IN PROGRESS / ALL, derived from sync states, never stored."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from institutions.models import Institution
+from portal.models import Organization
+from syncs.models import WAITING_ON_DEVELOPER, WAITING_ON_OTHERS, Sync
+
+SECTIONS = {"todo": "TO DO", "in_progress": "IN PROGRESS", "all": "ALL"}
+NO_SYNC = "no_sync"
+
+
+def _annotated(organization: Organization, *, sandbox: bool) -> QuerySet:
+    syncs = Sync.objects.filter(institution=OuterRef("pk"))
+    return (
+        Institution.objects.reachable_by(organization)
+        .in_mode(sandbox=sandbox)
+        .annotate(
+            has_sync=Exists(syncs),
+            needs_developer=Exists(syncs.filter(status__in=WAITING_ON_DEVELOPER)),
+            waits_on_others=Exists(syncs.filter(status__in=WAITING_ON_OTHERS)),
+        )
+    )
+
+
+def _section_filter(section: str) -> Q:
+    todo = Q(has_sync=False) | Q(needs_developer=True)
+    if section == "todo":
+        return todo
+    if section == "in_progress":
+        return ~todo & Q(waits_on_others=True)
+    return Q()
+
+
+@dataclass
+class Board:
+    section: str
+    institutions: QuerySet
+    counts: dict[str, int]
+
+
+def institution_board(*, organization: Organization, sandbox: bool, section: str = "todo", query: str = "",
+                      status: str = "") -> Board:
+    """Institutions of one section (searched, filtered), with every section's count in one query."""
+    section = section if section in SECTIONS else "todo"
+    base = _annotated(organization, sandbox=sandbox)
+    if query:
+        base = base.filter(name__icontains=query)
+    if status == NO_SYNC:
+        base = base.filter(has_sync=False)
+    elif status:
+        base = base.filter(Exists(Sync.objects.filter(institution=OuterRef("pk"), status=status)))
+    counts = base.aggregate(
+        todo=Count("pk", filter=_section_filter("todo")),
+        in_progress=Count("pk", filter=_section_filter("in_progress")),
+        all=Count("pk"),
+    )
+    rows = (
+        base.filter(_section_filter(section))
+        .prefetch_related(Prefetch("syncs", queryset=Sync.objects.select_related("install_slot").order_by("id")))
+        .order_by("name", "id")
+    )
+    return Board(section=section, institutions=rows, counts=counts)

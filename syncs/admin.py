@@ -1,0 +1,138 @@
+"""The support console for syncs: queues per waiting state and an action for every transition."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.shortcuts import render
+
+from institutions.models import Location, TimelineEvent
+from portal.audit import client_ip
+from syncs import onboarding
+from syncs.models import Sync
+
+SUPPORT_QUEUES = {
+    "awaiting_install": "Waiting for the Synchronizer to be installed",
+    "historical_read": "Installed, reading history",
+    "install_scheduled": "Scheduled installs",
+    "credentials_submitted": "Credentials to install",
+    "credential_error": "Credentials rejected",
+    "failed": "Failed installs",
+}
+
+
+class LocationInline(admin.TabularInline):
+    model = Location
+    fields = ["name", "foreign_id", "street_address", "city", "state", "zip_code", "tz", "active", "deactivated_at"]
+    extra = 0
+    show_change_link = True
+
+
+class TimelineInline(admin.TabularInline):
+    model = TimelineEvent
+    fields = ["created_at", "actor_label", "message"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=500,
+                             help_text="The developer sees this and gets it by email.")
+
+
+def _each(request, queryset, action, done: str):
+    changed = 0
+    for sync in queryset.select_related("institution"):
+        try:
+            action(sync)
+            changed += 1
+        except ValidationError as error:
+            messages.error(request, f"{sync}: {' '.join(error.messages)}")
+    if changed:
+        messages.success(request, f"{changed} sync(s) {done}.")
+
+
+def _with_reason(modeladmin, request, queryset, *, title: str, action, done: str):
+    """An action that first asks support for a message (credential error, failure reason)."""
+    if "apply" in request.POST:
+        form = ReasonForm(request.POST)
+        if form.is_valid():
+            _each(request, queryset, lambda sync: action(sync, form.cleaned_data["reason"]), done)
+            return None
+    else:
+        form = ReasonForm()
+    return render(request, "admin/syncs/reason.html", {
+        **modeladmin.admin_site.each_context(request), "title": title, "form": form, "syncs": queryset,
+        "action": request.POST.get("action"), "opts": modeladmin.model._meta,
+    })
+
+
+@admin.register(Sync)
+class SyncAdmin(admin.ModelAdmin):
+    list_display = ["institution", "ehr", "install_path", "status", "status_changed_at", "next_step_text", "created_at"]
+    list_filter = ["status", "install_path", "ehr"]
+    search_fields = ["institution__name", "institution__subdomain", "code"]
+    list_select_related = ["institution", "install_slot"]
+    ordering = ["status_changed_at"]
+    readonly_fields = ["code", "institution", "ehr", "install_path", "status", "status_message", "status_changed_at",
+                       "created_by", "credentials_submitted_by", "credentials_submitted_at", "last_read_at",
+                       "last_write_at", "created_at"]
+    fields = readonly_fields
+    inlines = [LocationInline, TimelineInline]
+    actions = ["mark_installed", "locations_reported", "complete_install", "flag_credential_error", "mark_failed",
+               "reveal_credentials"]
+
+    def has_add_permission(self, request):
+        return False  # syncs are created by developers
+
+    @admin.display(description="Next step")
+    def next_step_text(self, obj: Sync) -> str:
+        return obj.next_step.text
+
+    @admin.action(description="Mark installed (the Synchronizer is reading history)")
+    def mark_installed(self, request, queryset):
+        _each(request, queryset, lambda sync: onboarding.sync_mark_installed(sync=sync, actor=request.user), "marked installed")
+
+    @admin.action(description="History read: ask the developer to select locations")
+    def locations_reported(self, request, queryset):
+        _each(request, queryset, lambda sync: onboarding.sync_locations_reported(sync=sync, actor=request.user),
+              "now wait for the developer to select locations")
+
+    @admin.action(description="Installation complete: activate")
+    def complete_install(self, request, queryset):
+        _each(request, queryset, lambda sync: onboarding.sync_complete_install(sync=sync, actor=request.user), "activated")
+
+    @admin.action(description="Flag a credential error…")
+    def flag_credential_error(self, request, queryset):
+        return _with_reason(self, request, queryset, title="Flag a credential error", done="flagged",
+                            action=lambda sync, reason: onboarding.sync_flag_credential_error(
+                                sync=sync, message=reason, actor=request.user))
+
+    @admin.action(description="Mark the installation failed…")
+    def mark_failed(self, request, queryset):
+        return _with_reason(self, request, queryset, title="Mark the installation failed", done="marked failed",
+                            action=lambda sync, reason: onboarding.sync_mark_failed(sync=sync, reason=reason, actor=request.user))
+
+    @admin.action(description="Reveal credentials (audited)")
+    def reveal_credentials(self, request, queryset):
+        revealed = [(sync, onboarding.sync_read_credentials(sync=sync, actor=request.user, ip=client_ip(request)))
+                    for sync in queryset.select_related("institution") if sync.credentials_encrypted]
+        if not revealed:
+            messages.warning(request, "None of the selected syncs has credentials.")
+            return None
+        return render(request, "admin/syncs/credentials.html", {
+            **self.admin_site.each_context(request), "title": "Credentials (this view was recorded)",
+            "revealed": revealed, "opts": self.model._meta,
+        })
+
+    def changelist_view(self, request, extra_context=None):
+        counts = dict.fromkeys(SUPPORT_QUEUES, 0) | dict(
+            Sync.objects.filter(status__in=SUPPORT_QUEUES).values_list("status").annotate(n=Count("pk")))
+        extra_context = {**(extra_context or {}), "queues": [(s, label, counts[s]) for s, label in SUPPORT_QUEUES.items()]}
+        return super().changelist_view(request, extra_context=extra_context)
+

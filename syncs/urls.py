@@ -1,0 +1,12 @@
+from django.urls import path
+
+from syncs import views
+
+app_name = "syncs"
+urlpatterns = [
+    path("<str:code>/", views.sync_detail, name="detail"),
+    path("<str:code>/instructions/", views.sync_email_instructions, name="instructions"),
+    path("<str:code>/credentials/", views.sync_submit_credentials, name="credentials"),
+    path("<str:code>/locations/", views.sync_select_locations, name="locations"),
+    path("<str:code>/retry/", views.sync_retry, name="retry"),
+]

@@ -1,0 +1,293 @@
+import re
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from institutions.models import Institution, InstitutionAccess, Location, TimelineEvent
+from institutions.selectors import institution_board
+from portal.models import AuditEvent
+from portal.services import organization_enable_production
+from syncs import onboarding
+from syncs.models import Sync, SyncStatus
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+VALID = {
+    "name": "Bright Smiles Dental", "street_address": "12 Main St", "city": "Austin", "state": "TX", "zip_code": "78701",
+    "tz": "America/Chicago", "phone_number": "(512) 555-0100", "email": "front@brightsmiles.example",
+    "website": "brightsmiles.example", "contact_name": "Dana Office", "contact_email": "it@brightsmiles.example",
+}
+
+
+@pytest.fixture
+def production(cast, alice_client):
+    organization_enable_production(organization=cast.acme, actor=None)
+    alice_client.post(reverse("mode_switch"), {"test_mode": "off"})
+    return cast.acme
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(email="support@chairside.example", is_staff=True, is_superuser=True)
+
+
+def make_institution(organization, name="Practice", **extra) -> Institution:
+    institution = Institution.objects.create(name=name, subdomain=re.sub(r"\W", "-", name.lower()), **extra)
+    InstitutionAccess.objects.create(organization=organization, institution=institution, via="created")
+    return institution
+
+
+def make_sync(cast, institution, option="opendental") -> Sync:
+    return onboarding.sync_create(institution=institution, option_key=option, actor=cast.alice, organization=cast.acme)
+
+
+# --- Create Institution ------------------------------------------------------------------------------
+
+def test_it_creates_an_institution_with_a_derived_subdomain(alice_client, production):
+    response = alice_client.post(reverse("institutions:create"), VALID)
+
+    institution = Institution.objects.get(name="Bright Smiles Dental")
+    assert response["Location"] == reverse("institutions:detail", args=[institution.subdomain])
+    assert institution.subdomain == "bright-smiles-dental"
+    assert institution.phone_number == "5125550100" and institution.website == "https://brightsmiles.example"
+    assert TimelineEvent.objects.filter(institution=institution, verb="institution.created").exists()
+    assert AuditEvent.objects.filter(verb="institution.created").exists()
+    second = alice_client.post(reverse("institutions:create"), {**VALID, "name": "Bright Smiles Dental "})
+    assert second.status_code == 400 and "already have an institution" in second.content.decode()
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("phone_number", "555", "10-digit US phone number"), ("website", "not a url", "Enter a web address"),
+    ("zip_code", "7870", "5-digit ZIP"), ("name", "", "This field is required"),
+    ("contact_email", "nope", "valid email"), ("state", "ZZ", "Select a valid choice"),
+])
+def test_it_explains_bad_institution_input(alice_client, production, field, value, message):
+    response = alice_client.post(reverse("institutions:create"), {**VALID, field: value})
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Institution.objects.filter(is_sandbox=False).exists()
+
+
+def test_institutions_wait_for_production(alice_client, cast):
+    response = alice_client.post(reverse("institutions:create"), VALID)
+
+    assert response.status_code == 400
+    assert "Production is not enabled" in response.content.decode()
+
+
+# --- The board -----------------------------------------------------------------------------------------
+
+SECTION_OF = {
+    None: "todo",
+    SyncStatus.AWAITING_INSTALL: "todo", SyncStatus.SELECT_LOCATIONS: "todo", SyncStatus.AWAITING_SCHEDULE: "todo",
+    SyncStatus.AWAITING_CREDENTIALS: "todo", SyncStatus.CREDENTIAL_ERROR: "todo",
+    SyncStatus.HISTORICAL_READ: "in_progress", SyncStatus.INSTALL_SCHEDULED: "in_progress",
+    SyncStatus.CREDENTIALS_SUBMITTED: "in_progress", SyncStatus.FAILED: "in_progress",
+    SyncStatus.ACTIVE: "all", SyncStatus.DEACTIVATED: "all",
+}
+
+
+@pytest.mark.parametrize("status, section", list(SECTION_OF.items()))
+def test_board_sections_follow_the_sync_state(cast, status, section):
+    institution = make_institution(cast.acme)
+    if status is not None:
+        Sync.objects.create(institution=institution, ehr="opendental", status=status)
+
+    placed = {key for key in ("todo", "in_progress", "all")
+              if institution in institution_board(organization=cast.acme, sandbox=False, section=key).institutions}
+
+    assert placed == ({section, "all"} if section != "all" else {"all"})
+
+
+def test_a_sync_that_needs_the_developer_wins_over_one_in_progress(cast):
+    institution = make_institution(cast.acme)
+    Sync.objects.create(institution=institution, ehr="dolphin", status=SyncStatus.INSTALL_SCHEDULED)
+    Sync.objects.create(institution=institution, ehr="opendental", status=SyncStatus.AWAITING_INSTALL)
+
+    board = institution_board(organization=cast.acme, sandbox=False, section="todo")
+
+    assert list(board.institutions) == [institution]
+    assert board.counts == {"todo": 1, "in_progress": 0, "all": 1}
+
+
+def test_the_board_searches_filters_and_says_the_next_step(alice_client, production, cast):
+    waiting = make_institution(cast.acme, "Aspen Dental Care")
+    make_sync(cast, waiting)
+    make_institution(cast.acme, "Birch Family Dentistry")
+    make_institution(cast.other, "Not Ours Dental")
+
+    page = alice_client.get(reverse("institutions:list")).content.decode()
+    assert "Install the Synchronizer" in page and "Create sync" in page and "Not Ours" not in page
+    assert "TO DO (2)" in page and "IN PROGRESS (0)" in page and "ALL (2)" in page
+    searched = alice_client.get(reverse("institutions:list"), {"q": "birch"}).content.decode()
+    assert "Birch" in searched and "Aspen" not in searched
+    filtered = alice_client.get(reverse("institutions:list"), {"status": "awaiting_install"}).content.decode()
+    assert "Aspen" in filtered and "Birch" not in filtered
+
+
+@pytest.mark.parametrize("count", [10, 200])
+def test_the_board_takes_a_constant_number_of_queries(alice_client, production, cast, count):
+    for n in range(count):
+        institution = Institution.objects.create(name=f"Practice {n:03d}", subdomain=f"practice-{n}")
+        InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
+        Sync.objects.create(institution=institution, ehr="opendental", status=SyncStatus.AWAITING_INSTALL)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert alice_client.get(reverse("institutions:list"), {"section": "all"}).status_code == 200
+
+    assert len(queries) <= 9, [q["sql"][:120] for q in queries.captured_queries]
+
+
+# --- Self-installer ----------------------------------------------------------------------------------
+
+def test_self_installer_path_from_product_key_to_active(alice_client, production, cast, staff,
+                                                        django_capture_on_commit_callbacks):
+    institution = make_institution(cast.acme, "Cedar Dental", contact_email="it@cedar.example")
+    response = alice_client.post(reverse("institutions:sync_create", args=[institution.subdomain]), {"system": "opendental"})
+    sync = Sync.objects.get(institution=institution)
+    assert response["Location"] == reverse("syncs:detail", args=[sync.code])
+    page = alice_client.get(response["Location"]).content.decode()
+    key = onboarding.product_key_of(sync)
+    assert re.fullmatch(r"CHS(-[A-Z2-9]{5}){5}", key) and key in page
+    assert key not in str(Sync.objects.filter(pk=sync.pk).values().get())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        alice_client.post(reverse("syncs:instructions", args=[sync.code]), {"email": "it@cedar.example"})
+    assert mail.outbox[-1].to == ["it@cedar.example"] and key in mail.outbox[-1].body
+
+    with django_capture_on_commit_callbacks(execute=True):
+        onboarding.sync_mark_installed(sync=sync, actor=staff)
+    Location.objects.create(institution=institution, sync=sync, name="Cedar North", foreign_id="1")
+    Location.objects.create(institution=institution, sync=sync, name="Cedar South", foreign_id="2")
+    onboarding.sync_locations_reported(sync=sync, actor=staff)
+    assert "Select locations" in alice_client.get(reverse("institutions:list")).content.decode()
+    north = Location.objects.get(name="Cedar North")
+    alice_client.post(reverse("syncs:locations", args=[sync.code]), {"locations": [north.pk]})
+
+    sync.refresh_from_db()
+    assert sync.status == SyncStatus.ACTIVE
+    assert list(Location.objects.filter(active=True).values_list("name", flat=True)) == ["Cedar North"]
+    verbs = list(TimelineEvent.objects.filter(sync=sync).order_by("created_at", "id").values_list("verb", flat=True))
+    assert verbs == ["sync.created", "sync.instructions_sent", "sync.installed", "sync.locations_reported",
+                     "sync.locations_selected"]
+    assert any("Cedar Dental" in m.subject for m in mail.outbox if m.to == ["alice@acme.example"])
+
+
+def test_selecting_no_location_is_refused(alice_client, production, cast, staff):
+    sync = make_sync(cast, make_institution(cast.acme))
+    onboarding.sync_mark_installed(sync=sync, actor=staff)
+    Location.objects.create(institution=sync.institution, sync=sync, name="Only", foreign_id="1")
+    onboarding.sync_locations_reported(sync=sync, actor=staff)
+
+    response = alice_client.post(reverse("syncs:locations", args=[sync.code]), {})
+
+    assert response.status_code == 400 and "Select at least one location" in response.content.decode()
+    assert Sync.objects.get(pk=sync.pk).status == SyncStatus.SELECT_LOCATIONS
+
+
+# --- Cloud -----------------------------------------------------------------------------------------------
+
+def test_cloud_path_with_a_rejected_then_accepted_submission(alice_client, production, cast, staff):
+    sync = make_sync(cast, make_institution(cast.acme, "Dune Dental"), option="dentrixascend")
+    page = alice_client.get(reverse("syncs:detail", args=[sync.code])).content.decode()
+    assert "Organization alias (ORG ID)" in page and "Role: Receptionist." in page
+    assert onboarding.extension_token_of(sync) in page
+
+    bad = alice_client.post(reverse("syncs:credentials", args=[sync.code]),
+                            {"ehr_url": "https://evil.example.com", "organization_alias": "dune", "username": "u", "password": "p"})
+    assert bad.status_code == 400 and "practice&#x27;s own address" in bad.content.decode()
+    good = {"ehr_url": "https://live.dentrixascend.com/login", "organization_alias": "dune", "username": "chairside",
+            "password": "S3cret-Pa55"}
+    alice_client.post(reverse("syncs:credentials", args=[sync.code]), good)
+    sync.refresh_from_db()
+    assert sync.status == SyncStatus.CREDENTIALS_SUBMITTED
+    assert "S3cret-Pa55" not in str(Sync.objects.filter(pk=sync.pk).values().get())
+    assert "S3cret-Pa55" not in alice_client.get(reverse("syncs:detail", args=[sync.code])).content.decode()
+
+    onboarding.sync_flag_credential_error(sync=sync, message="Password expired", actor=staff)
+    todo = alice_client.get(reverse("institutions:list")).content.decode()
+    assert "Credentials rejected: update them" in todo
+    assert "Password expired" in alice_client.get(reverse("syncs:detail", args=[sync.code])).content.decode()
+    alice_client.post(reverse("syncs:credentials", args=[sync.code]), {**good, "password": "N3w-Pa55word"})
+    assert onboarding.sync_read_credentials(sync=Sync.objects.get(pk=sync.pk), actor=staff)["password"] == "N3w-Pa55word"
+    assert AuditEvent.objects.filter(verb="sync.credentials_viewed", actor=staff).count() == 1
+    onboarding.sync_complete_install(sync=Sync.objects.get(pk=sync.pk), actor=staff)
+    assert Sync.objects.get(pk=sync.pk).status == SyncStatus.ACTIVE
+
+
+def test_credentials_are_reencrypted_under_a_new_key(cast, settings, staff):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.CREDENTIALS_ENCRYPTION_KEYS = [old_key]
+    sync = make_sync(cast, make_institution(cast.acme), option="athena")
+    onboarding.sync_submit_credentials(sync=sync, credentials={"username": "u", "password": "p4ss"}, actor=cast.alice,
+                                       organization=cast.acme)
+    before = Sync.objects.get(pk=sync.pk).credentials_encrypted
+
+    settings.CREDENTIALS_ENCRYPTION_KEYS = [new_key, old_key]
+    call_command("reencrypt_secrets")
+    settings.CREDENTIALS_ENCRYPTION_KEYS = [new_key]
+
+    after = Sync.objects.get(pk=sync.pk)
+    assert after.credentials_encrypted != before
+    assert onboarding.sync_read_credentials(sync=after, actor=staff) == {"username": "u", "password": "p4ss"}
+    assert onboarding.extension_token_of(after).startswith("chs_ext_")
+
+
+# --- Failures, isolation, support console --------------------------------------------------------------
+
+def test_a_failed_install_tells_the_developer_what_to_do(alice_client, production, cast, staff):
+    sync = make_sync(cast, make_institution(cast.acme))
+    old_key = onboarding.product_key_of(sync)
+    onboarding.sync_mark_failed(sync=sync, reason="Antivirus blocked the service", actor=staff)
+
+    page = alice_client.get(reverse("syncs:detail", args=[sync.code])).content.decode()
+    assert "Installation failed: Antivirus blocked the service" in page and "Start again" in page
+    alice_client.post(reverse("syncs:retry", args=[sync.code]))
+    sync.refresh_from_db()
+    assert sync.status == SyncStatus.AWAITING_INSTALL and onboarding.product_key_of(sync) != old_key
+
+
+def test_transitions_from_the_wrong_state_are_refused(cast, staff):
+    sync = make_sync(cast, make_institution(cast.acme))
+
+    with pytest.raises(onboarding.TransitionRefused):
+        onboarding.sync_complete_install(sync=sync, actor=staff)
+    with pytest.raises(onboarding.TransitionRefused):
+        onboarding.sync_locations_reported(sync=Sync.objects.get(pk=sync.pk), actor=staff)
+    assert Sync.objects.get(pk=sync.pk).status == SyncStatus.AWAITING_INSTALL
+
+
+def test_other_organizations_get_404_on_syncs(olivia_client, cast):
+    sync = make_sync(cast, make_institution(cast.acme))
+
+    for url in [reverse("syncs:detail", args=[sync.code]), reverse("institutions:sync_create", args=[sync.institution.subdomain])]:
+        assert olivia_client.get(url).status_code == 404
+    assert olivia_client.post(reverse("syncs:credentials", args=[sync.code]), {}).status_code == 404
+
+
+def test_support_actions_in_the_admin(staff, cast):
+    sync = make_sync(cast, make_institution(cast.acme), option="athena")
+    onboarding.sync_submit_credentials(sync=sync, credentials={"username": "u", "password": "pw-1"}, actor=cast.alice,
+                                       organization=cast.acme)
+    client = Client()
+    client.force_login(staff)
+    changelist = reverse("admin:syncs_sync_changelist")
+
+    assert "Credentials to install (1)" in client.get(changelist).content.decode()
+    revealed = client.post(changelist, {"action": "reveal_credentials", "_selected_action": [sync.pk]})
+    assert "pw-1" in revealed.content.decode()
+    asked = client.post(changelist, {"action": "flag_credential_error", "_selected_action": [sync.pk]})
+    assert "reason" in asked.content.decode()
+    client.post(changelist, {"action": "flag_credential_error", "_selected_action": [sync.pk], "apply": "1",
+                             "reason": "Wrong password"})
+    assert Sync.objects.get(pk=sync.pk).status_message == "Wrong password"
+    assert AuditEvent.objects.filter(verb="sync.credentials_viewed").count() == 1
