@@ -45,6 +45,7 @@ test: setup-dev
 # Not a test: prints req/s and ratios to a bare Django view (e.g. BENCH_ARGS="--duration 4 --workers 2").
 bench: $(VENV)/.base
 	$(PY) tests/bench/api_bench.py $(BENCH_ARGS)
+	$(PY) tests/bench/board_bench.py
 
 worker: $(VENV)/.base
 	$(VENV)/bin/celery -A portal worker --loglevel=INFO
