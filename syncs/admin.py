@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from institutions.models import Location, TimelineEvent
 from portal.audit import client_ip
-from syncs import onboarding
+from syncs import onboarding, scheduling_admin  # noqa: F401  (registers EngineerSlot)
 from syncs.models import Sync
 
 SUPPORT_QUEUES = {

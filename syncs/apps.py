@@ -5,4 +5,4 @@ class SyncsConfig(AppConfig):
     name = "syncs"
 
     def ready(self) -> None:
-        from syncs import emails  # noqa: F401  (registers the email builders)
+        from syncs import emails, scheduling  # noqa: F401  (register the email builders)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from syncs import views
+from syncs import scheduling_views, views
 
 app_name = "syncs"
 urlpatterns = [
@@ -9,4 +9,6 @@ urlpatterns = [
     path("<str:code>/credentials/", views.sync_submit_credentials, name="credentials"),
     path("<str:code>/locations/", views.sync_select_locations, name="locations"),
     path("<str:code>/retry/", views.sync_retry, name="retry"),
+    path("<str:code>/schedule/", scheduling_views.schedule, name="schedule"),
+    path("<str:code>/schedule/cancel/", scheduling_views.cancel, name="schedule_cancel"),
 ]

@@ -129,3 +129,37 @@ def test_cloud_journey(live_server, developer, support, screenshot, assert_acces
     page.reload()
     expect(page.locator(".pill", has_text="Active").first).to_be_visible()
     screenshot(page, "sync-cloud-active")
+
+
+def test_scheduled_install_journey(live_server, developer, support, screenshot, assert_accessible):
+    from datetime import timedelta
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from syncs.models import EngineerSlot
+
+    start = (timezone.now() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+    for hours in (0, 2):
+        EngineerSlot.objects.create(engineer="Sam Engineer", starts_at=start + timedelta(hours=hours),
+                                    ends_at=start + timedelta(hours=hours + 1))
+    page = developer
+    create_institution(page, "Elm Orthodontics")
+    page.get_by_role("link", name="Create sync").first.click()
+    page.get_by_text("Dolphin", exact=True).click()
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("link", name="Schedule installation").click()
+    assert_accessible(page)
+    screenshot(page, "schedule-picker")
+    page.get_by_role("button", name="Book").first.click()
+    expect(page.get_by_text("Booked for", exact=False).last).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "sync-scheduled")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Institutions").click()
+    page.get_by_role("link", name="IN PROGRESS (1)").click()
+    expect(page.get_by_text("Installation scheduled for")).to_be_visible()
+    assert any(a[0] == "install.ics" for m in mail.outbox for a in m.attachments)
+
+    support_action(support, live_server, "Elm Orthodontics", "Installation complete: activate")
+    page.get_by_role("link", name="ALL (1)").click()
+    expect(page.locator(".pill", has_text="Active").first).to_be_visible()
