@@ -25,7 +25,10 @@ def normalize_phone(raw: str) -> str:
 
 class InstitutionForm(forms.Form):
     name = forms.CharField(label="Practice name", max_length=200,
-                           help_text="For a multi-location group (DSO/MSO), enter the parent organization or corporate office.")
+                           help_text="For a multi-location group (DSO/MSO), enter the parent organization or corporate office.",
+                           widget=forms.TextInput(attrs={
+                               "hx-get": "/institutions/subdomain/", "hx-trigger": "input changed delay:300ms",
+                               "hx-target": "#subdomain-preview", "aria-describedby": "subdomain-preview"}))
     is_parent_organization = forms.BooleanField(label="This is a multi-location group (DSO/MSO)", required=False)
     street_address = forms.CharField(label="Street address", max_length=200)
     street_address_2 = forms.CharField(label="Suite, unit (optional)", max_length=200, required=False)

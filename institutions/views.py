@@ -51,6 +51,13 @@ def institution_create(request):
 
 
 @membership_required
+def subdomain_preview(request):
+    """The subdomain the name would get (htmx, while typing on Create Institution)."""
+    name = request.GET.get("name", "").strip()[:200]
+    return render(request, "institutions/_subdomain_preview.html", {"subdomain": services.subdomain_for(name) if name else ""})
+
+
+@membership_required
 def institution_detail(request, subdomain: str):
     organization = request.membership.organization
     syncs = Sync.objects.select_related("install_slot", "credentials_submitted_by").order_by("id")

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from institutions.models import Institution
+from institutions.selectors import institution_board
 from portal import api_keys as api_key_service
 from portal import services
 from portal.audit import client_ip
@@ -41,7 +42,9 @@ def home(request):
         {"title": "Create an institution", "done": institutions.in_mode(sandbox=False).exists(),
          "text": "Once production is enabled, onboard your first practice.", "url": reverse("institutions:list")},
     ]
-    return render(request, "portal/home.html", {"steps": steps, "steps_done": sum(s["done"] for s in steps)})
+    board = institution_board(organization=organization, sandbox=membership.in_test_mode, section="todo")
+    return render(request, "portal/home.html", {"steps": steps, "steps_done": sum(s["done"] for s in steps),
+                                                "todo_count": board.counts["todo"], "in_progress_count": board.counts["in_progress"]})
 
 
 @membership_required
