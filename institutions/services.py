@@ -1,10 +1,13 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.crypto import get_random_string
 
 from institutions.models import Institution, InstitutionAccess
+from portal.audit import audit_record
 from portal.models import Organization
+from syncs.onboarding import timeline_record
 
 
 def subdomain_for(name: str) -> str:
@@ -23,11 +26,6 @@ def _normalized(name: str) -> str:
 @transaction.atomic
 def institution_create(*, organization: Organization, actor, data: dict, ip: str | None = None) -> Institution:
     """A practice this organization onboards; it starts in TO DO with "Create sync"."""
-    from django.core.exceptions import ValidationError
-
-    from portal.audit import audit_record
-    from syncs.onboarding import timeline_record
-
     if organization.production_enabled_at is None:
         raise ValidationError("Production is not enabled for your organization yet: onboard practices once support upgrades you.")
     duplicates = Institution.objects.reachable_by(organization).filter(is_sandbox=False, zip_code=data["zip_code"])

@@ -9,6 +9,7 @@ from institutions.forms import InstitutionForm
 from institutions.models import Institution, Location, TimelineEvent
 from institutions.selectors import NO_SYNC, SECTIONS, institution_board
 from portal.audit import client_ip
+from portal.forms import add_service_errors
 from portal.permissions import membership_required
 from syncs.models import Sync, SyncStatus, institution_next_step
 
@@ -42,8 +43,7 @@ def institution_create(request):
             institution = services.institution_create(organization=request.membership.organization, actor=request.user,
                                                       data=form.cleaned_data, ip=client_ip(request))
         except ValidationError as error:
-            for field, errors in error.message_dict.items() if hasattr(error, "error_dict") else [(None, error.messages)]:
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"{institution.name} was created with the subdomain {institution.subdomain}. Next: create its sync.")
             return redirect("institutions:detail", institution.subdomain)

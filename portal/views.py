@@ -12,7 +12,7 @@ from institutions.selectors import institution_board
 from portal import api_keys as api_key_service
 from portal import services
 from portal.audit import client_ip
-from portal.forms import InvitationForm, InvitationSignupForm
+from portal.forms import InvitationForm, InvitationSignupForm, add_service_errors
 from portal.models import ApiKey, AuditEvent, Invitation, Membership, Role, User
 from portal.permissions import admin_required, membership_required
 
@@ -83,8 +83,7 @@ def invite(request):
                 role=form.cleaned_data["role"], ip=client_ip(request),
             )
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("users")

@@ -6,20 +6,13 @@ from django.views.decorators.http import require_POST
 
 from institutions.models import Institution
 from portal.audit import client_ip
+from portal.forms import add_service_errors
 from portal.permissions import membership_required
 from syncs import onboarding
 from syncs.catalog import SYNC_OPTIONS
 from syncs.forms import CreateSyncForm, InstructionsEmailForm, SelectLocationsForm, credentials_form_class
 from syncs.models import InstallPath, Sync, SyncStatus
 from syncs.selectors import sync_for_member
-
-
-def _errors_into(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 @membership_required
@@ -44,7 +37,7 @@ def sync_create(request, subdomain: str):
                                           actor=request.user, organization=request.membership.organization,
                                           ip=client_ip(request))
         except ValidationError as error:
-            _errors_into(form, error)
+            add_service_errors(form, error)
         else:
             return redirect("syncs:detail", sync.code)
     groups = [("On the practice's server", [o for o in SYNC_OPTIONS.values() if o.ehr.hosting == "server"]),
@@ -84,7 +77,7 @@ def sync_email_instructions(request, code: str):
             onboarding.sync_email_instructions(sync=sync, to=form.cleaned_data["email"], actor=request.user,
                                                organization=request.membership.organization)
         except ValidationError as error:
-            _errors_into(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"The instructions were emailed to {form.cleaned_data['email']}.")
             return redirect("syncs:detail", sync.code)
@@ -104,7 +97,7 @@ def sync_submit_credentials(request, code: str):
             onboarding.sync_submit_credentials(sync=sync, credentials=form.cleaned_data, actor=request.user,
                                                organization=request.membership.organization, ip=client_ip(request))
         except ValidationError as error:
-            _errors_into(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Credentials submitted. A Chairside engineer installs the sync and lets you know.")
             return redirect("syncs:detail", sync.code)
@@ -122,7 +115,7 @@ def sync_select_locations(request, code: str):
                 sync=sync, location_ids=[int(pk) for pk in form.cleaned_data["locations"]], actor=request.user,
                 organization=request.membership.organization, ip=client_ip(request))
         except ValidationError as error:
-            _errors_into(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"{len(chosen)} locations selected. The sync is active.")
             return redirect("syncs:detail", sync.code)

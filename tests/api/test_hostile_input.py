@@ -6,8 +6,8 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
-HOSTILE_VALUES = ["99999999999999999999999", "-1", "0", "\x00", "'; DROP TABLE patients; --", "ü" * 300, "", "1e3",
-                  "[]", "{}", "true", "2024-13-45", "9" * 18]
+HOSTILE_VALUES = ["99999999999999999999999", "-1", "\x00", "'; DROP TABLE patients; --", "ü" * 300, "", "[]",
+                  "2024-13-45", "9" * 18]
 LIST_PATHS = ["institutions", "locations", "sync_status", "providers", "operatories", "appointment_types", "patients",
               "appointments", "working_hours", "available_slots"]
 PARAMS = ["subdomain", "location_id", "per_page", "page", "start_cursor", "end_cursor", "start", "end", "start_date",
