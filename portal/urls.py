@@ -27,6 +27,7 @@ urlpatterns = [
     path("sync-status/", sync_status, name="sync_status"),
     path("syncs/", include("syncs.urls")),
     path("api/", include("portal.api.urls")),
+    path("synchronizer/v1/", include("syncs.agent_urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -73,6 +73,12 @@ class Sync(models.Model):
     credentials_submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                                  on_delete=models.SET_NULL, related_name="+")
     credentials_submitted_at = models.DateTimeField(null=True, blank=True)
+    agent_token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False,
+                                        help_text="SHA-256 of the Synchronizer's credential (issued at activation).")
+    activated_at = models.DateTimeField(null=True, blank=True)
+    agent_version = models.CharField(max_length=32, blank=True)
+    host_facts = models.JSONField(default=dict, blank=True)
+    write_jobs_pending = models.PositiveIntegerField(default=0)
     last_read_at = models.DateTimeField(null=True, blank=True)
     last_write_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -170,7 +176,9 @@ class PracticeRecord(models.Model):
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
-    foreign_id = models.CharField(max_length=64, blank=True)
+    # The record's id in the health record system; empty (NULL) for records created through the API until
+    # the Synchronizer writes them. Unique per location, so the agent's pushes upsert.
+    foreign_id = models.CharField(max_length=64, null=True, blank=True)
     foreign_id_type = models.CharField(max_length=64, blank=True)
     last_sync_time = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -179,6 +187,7 @@ class PracticeRecord(models.Model):
     class Meta:
         abstract = True
         ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["location", "foreign_id"], name="%(class)s_location_foreign_id")]
 
     def save(self, *args, **kwargs):
         self.updated_at = timezone.now()
@@ -279,7 +288,10 @@ class Appointment(PracticeRecord):
 
     class Meta(PracticeRecord.Meta):
         indexes = [models.Index(fields=["location", "start_time"], name="appointment_location_start")]
-        constraints = [models.CheckConstraint(condition=Q(end_time__gte=models.F("start_time")), name="appointment_ends_after_start")]
+        constraints = [
+            *PracticeRecord.Meta.constraints,
+            models.CheckConstraint(condition=Q(end_time__gte=models.F("start_time")), name="appointment_ends_after_start"),
+        ]
 
 
 class WorkingHour(PracticeRecord):
@@ -323,3 +335,35 @@ class EngineerSlot(models.Model):
     @property
     def is_open(self) -> bool:
         return self.sync_id is None
+
+
+class WriteJob(models.Model):
+    """A write the developer API accepted, waiting for the Synchronizer to apply it to the health record system."""
+
+    class Kind(models.TextChoices):
+        APPOINTMENT_INSERTION = "appointment_insertion", "Appointment insertion"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMPLETE = "complete", "Complete"
+        FAILED = "failed", "Failed"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="write_jobs")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    appointment = models.ForeignKey("Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.APPOINTMENT_INSERTION)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    payload = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["sync", "status"], name="write_job_sync_status")]
+        constraints = [models.CheckConstraint(condition=Q(status__in=["pending", "complete", "failed"]),
+                                              name="write_job_status_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.location} ({self.status})"

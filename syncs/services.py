@@ -8,6 +8,7 @@ from rest_framework import exceptions
 
 from institutions.models import Location
 from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider
+from syncs.write_jobs import write_job_for_appointment
 
 DEFAULT_APPOINTMENT_MINUTES = 30
 
@@ -33,8 +34,8 @@ def patient_create(*, location: Location, provider_id: int, data: dict) -> Patie
 
 @transaction.atomic
 def appointment_create(*, location: Location, data: dict) -> Appointment:
-    """Stored with source=api. Outside the sandbox, locations that insert appointments hand them to the
-    Synchronizer (its write jobs arrive with the agent protocol); nothing here talks to a health record system."""
+    """Stored with source=api. Outside the sandbox, locations that insert appointments hand them to their
+    Synchronizer as a write job; nothing here talks to a health record system."""
     patient = _one_of(Patient, location, data["patient_id"], "appt.patient_id")
     provider = _one_of(Provider, location, data["provider_id"], "appt.provider_id")
     operatory = _one_of(Operatory, location, data.get("operatory_id"), "appt.operatory_id")
@@ -44,13 +45,15 @@ def appointment_create(*, location: Location, data: dict) -> Appointment:
     end: datetime = data.get("end_time") or start + timedelta(minutes=minutes)
     if end <= start:
         raise exceptions.ValidationError({"appt.end_time": "Must be after start_time."})
-    return Appointment.objects.create(
+    appointment = Appointment.objects.create(
         institution_id=location.institution_id, location=location, patient=patient, provider=provider,
         operatory=operatory, appointment_type=appointment_type, start_time=start, end_time=end,
         note=data.get("note", ""), unavailable=data.get("unavailable", False),
         is_new_clients_patient=data.get("is_new_clients_patient", False), referrer=data.get("referrer", ""),
         source=Appointment.Source.API, foreign_id_type=location.foreign_id_type,
     )
+    write_job_for_appointment(appointment)
+    return appointment
 
 
 @transaction.atomic

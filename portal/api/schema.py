@@ -14,7 +14,9 @@ class PageInfoSerializer(serializers.Serializer):
     end_cursor = serializers.CharField(allow_null=True)
 
 
-def envelope_of(item: type[serializers.Serializer], *, many: bool = False, paged: bool = False):
+def envelope_of(item: type[serializers.Serializer] | serializers.Serializer, *, many: bool = False, paged: bool = False):
+    if not isinstance(item, type):  # an inline_serializer() instance
+        item = type(item)
     key = (item, many, paged)
     if key not in _cache:
         fields = {
@@ -45,3 +47,12 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                 "description": "A token from POST /api/authenticates (send your API key as the Authorization header there)."}
+
+
+class AgentTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "syncs.agent_api.AgentTokenAuthentication"
+    name = "AgentToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer",
+                "description": "The Synchronizer's agent token, returned once by POST /synchronizer/v1/activate."}

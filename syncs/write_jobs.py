@@ -1,0 +1,42 @@
+"""Writes for the Synchronizer: appointments the API accepted for locations that insert them."""
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from syncs.models import Appointment, Sync, WriteJob
+
+
+def write_job_for_appointment(appointment: Appointment) -> WriteJob | None:
+    """Queue an insertion when the location's Synchronizer inserts appointments (never in the sandbox)."""
+    location = appointment.location
+    if location.institution.is_sandbox or not location.insert_appt_client or location.sync_id is None:
+        return None
+    job = WriteJob.objects.create(
+        sync_id=location.sync_id, location=location, appointment=appointment,
+        payload={
+            "patient_foreign_id": appointment.patient.foreign_id if appointment.patient else None,
+            "provider_foreign_id": appointment.provider.foreign_id if appointment.provider else None,
+            "operatory_foreign_id": appointment.operatory.foreign_id if appointment.operatory else None,
+            "appointment_type_foreign_id": appointment.appointment_type.foreign_id if appointment.appointment_type else None,
+            "start_time": appointment.start_time.isoformat(), "end_time": appointment.end_time.isoformat(),
+            "note": appointment.note,
+        },
+    )
+    Sync.objects.filter(pk=location.sync_id).update(write_jobs_pending=F("write_jobs_pending") + 1)
+    return job
+
+
+@transaction.atomic
+def write_job_complete(*, job: WriteJob, status: str, foreign_id: str = "", error: str = "") -> bool:
+    """Record the agent's result once; a repeat returns False. The appointment gets its foreign id."""
+    now = timezone.now()
+    claimed = WriteJob.objects.filter(pk=job.pk, status=WriteJob.Status.PENDING).update(
+        status=status, error=error[:2000], completed_at=now)
+    if not claimed:
+        return False
+    Sync.objects.filter(pk=job.sync_id, write_jobs_pending__gt=0).update(
+        write_jobs_pending=F("write_jobs_pending") - 1, last_write_at=now)
+    if status == WriteJob.Status.COMPLETE and job.appointment_id:
+        Appointment.objects.filter(pk=job.appointment_id).update(foreign_id=foreign_id, last_sync_time=now, updated_at=now)
+    return True

@@ -1,0 +1,183 @@
+"""The Synchronizer protocol: activate, locations, heartbeat, records, write jobs, and their bad inputs."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from institutions.models import Institution, InstitutionAccess, Location
+from syncs import onboarding
+from syncs.models import Appointment, Patient, Provider, Sync, SyncStatus, WriteJob
+
+pytestmark = pytest.mark.django_db
+BASE = "/synchronizer/v1"
+
+
+def post(path: str, body, token: str | None = None):
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    return Client().post(f"{BASE}/{path}", json.dumps(body), content_type="application/json", **headers)
+
+
+@pytest.fixture
+def sync(cast) -> Sync:
+    institution = Institution.objects.create(name="Agent Dental", subdomain="agent-dental")
+    InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
+    return onboarding.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
+
+
+@pytest.fixture
+def token(sync) -> str:
+    response = post("activate", {"product_key": onboarding.product_key_of(sync), "host": {"hostname": "SRV", "os": "Windows Server 2019", "agent_version": "1.0.0"}})
+    assert response.status_code == 201, response.content
+    return response.json()["data"]["agent_token"]
+
+
+LOCATIONS = {"locations": [
+    {"foreign_id": "1", "name": "Main Street Dental", "city": "Austin", "state": "TX", "tz": "America/Chicago"},
+    {"foreign_id": "2", "name": "Oak Hill Dental", "city": "Austin", "state": "TX", "tz": "America/Chicago"},
+]}
+
+
+@pytest.fixture
+def active_location(sync, token, cast) -> Location:
+    post("locations", LOCATIONS, token)
+    onboarding.sync_select_locations(sync=Sync.objects.get(pk=sync.pk), location_ids=[Location.objects.get(foreign_id="1").pk],
+                                     actor=cast.alice, organization=cast.acme)
+    return Location.objects.get(foreign_id="1", sync=sync)
+
+
+def test_activation_moves_the_sync_and_works_once(sync, token):
+    sync.refresh_from_db()
+    assert sync.status == SyncStatus.HISTORICAL_READ and sync.agent_version == "1.0.0"
+    assert token not in str(Sync.objects.filter(pk=sync.pk).values().get())
+    again = post("activate", {"product_key": onboarding.product_key_of(sync)})
+    assert again.status_code == 409 and again.json()["code"] is False
+
+
+@pytest.mark.parametrize("body, status", [({"product_key": "CHS-NOPE"}, 401), ({}, 400), ([], 400)])
+def test_bad_activations(db, body, status):
+    assert post("activate", body).status_code == status
+
+
+def test_locations_reported_ask_the_developer_to_select(sync, token):
+    response = post("locations", LOCATIONS, token)
+
+    assert response.status_code == 200
+    assert Sync.objects.get(pk=sync.pk).status == SyncStatus.SELECT_LOCATIONS
+    assert set(Location.objects.filter(sync=sync).values_list("name", flat=True)) == {"Main Street Dental", "Oak Hill Dental"}
+    post("locations", {"locations": [{**LOCATIONS["locations"][0], "name": "Main Street Dental Care"}]}, token)
+    assert Location.objects.filter(sync=sync).count() == 2
+    assert Location.objects.get(sync=sync, foreign_id="1").name == "Main Street Dental Care"
+
+
+@pytest.mark.parametrize("header", [None, "Bearer nope", "Token x"])
+def test_calls_without_a_valid_agent_token_are_401(sync, header):
+    headers = {"HTTP_AUTHORIZATION": header} if header else {}
+    for path in ("locations", "heartbeat", "records"):
+        response = Client().post(f"{BASE}/{path}", "{}", content_type="application/json", **headers)
+        assert response.status_code == 401, path
+    assert Client().get(f"{BASE}/write_jobs", **headers).status_code == 401
+
+
+def test_the_heartbeat_is_one_statement(sync, token):
+    now = timezone.now()
+    with CaptureQueriesContext(connection) as queries:
+        response = post("heartbeat", {"last_read_at": now.isoformat(), "last_write_at": now.isoformat(),
+                                      "agent_version": "1.0.1", "host": {"free_disk_mb": 51200, "pending_reboot": False}}, token)
+
+    assert response.status_code == 200 and response.json()["data"] == {"write_jobs_pending": 0}
+    assert len(queries) == 1
+    sync.refresh_from_db()
+    assert sync.agent_version == "1.0.1" and sync.host_facts["free_disk_mb"] == 51200
+    assert abs((sync.last_read_at - now).total_seconds()) < 1
+
+
+def test_a_heartbeat_from_the_future_is_clamped_to_now(sync, token):
+    post("heartbeat", {"last_read_at": (timezone.now() + timedelta(days=3)).isoformat()}, token)
+
+    assert Sync.objects.get(pk=sync.pk).last_read_at <= timezone.now()
+
+
+def test_records_upsert_idempotently_and_resolve_references(active_location, token, sync):
+    post("records", {"location_foreign_id": "1", "kind": "providers", "records": [{"foreign_id": "7", "first_name": "Maya", "last_name": "Patel"}]}, token)
+    patients = {"location_foreign_id": "1", "kind": "patients", "records": [
+        {"foreign_id": "1043", "first_name": "Ana", "last_name": "Diaz", "email": "ana@example.com",
+         "bio": {"date_of_birth": "1984-02-11"}, "provider_foreign_id": "7"}]}
+    first = post("records", patients, token)
+    second = post("records", patients, token)
+
+    assert first.json()["data"]["upserted"] == 1 and second.status_code == 200
+    patient = Patient.objects.get(location=active_location, foreign_id="1043")
+    assert patient.provider.foreign_id == "7" and Patient.objects.filter(location=active_location).count() == 1
+    start = timezone.now().replace(microsecond=0)
+    post("records", {"location_foreign_id": "1", "kind": "appointments", "records": [
+        {"foreign_id": "88", "start_time": start.isoformat(), "end_time": (start + timedelta(minutes=30)).isoformat(),
+         "patient_foreign_id": "1043", "provider_foreign_id": "7"}]}, token)
+    assert Appointment.objects.get(foreign_id="88").patient == patient
+    deleted = post("records", {"location_foreign_id": "1", "kind": "appointments", "records": [], "deleted": ["88"]}, token)
+    assert deleted.json()["data"]["deleted"] == 1 and not Appointment.objects.filter(foreign_id="88").exists()
+
+
+def test_a_bad_batch_writes_nothing(active_location, token):
+    response = post("records", {"location_foreign_id": "1", "kind": "patients", "records": [
+        {"foreign_id": "1", "first_name": "Ok", "last_name": "Row"},
+        {"foreign_id": "2", "first_name": "Bad", "last_name": "Row", "email": "not-an-email"}]}, token)
+
+    assert response.status_code == 400
+    assert any("email" in message for message in response.json()["error"])
+    assert not Patient.objects.filter(location=active_location).exists()
+
+
+def test_batches_have_a_limit(active_location, token):
+    records = [{"foreign_id": str(n), "first_name": "A", "last_name": "B"} for n in range(1001)]
+
+    assert post("records", {"location_foreign_id": "1", "kind": "patients", "records": records}, token).status_code == 413
+
+
+def test_records_for_an_unselected_location_are_dropped(active_location, token):
+    response = post("records", {"location_foreign_id": "2", "kind": "patients", "records": [
+        {"foreign_id": "1", "first_name": "A", "last_name": "B"}]}, token)
+
+    assert response.json()["data"]["stored"] is False
+    assert not Patient.objects.exists()
+
+
+def test_an_api_appointment_becomes_a_write_job_and_completes_once(active_location, token, cast, sync):
+    Location.objects.filter(pk=active_location.pk).update(insert_appt_client=True)
+    provider = Provider.objects.create(institution=active_location.institution, location=active_location, foreign_id="7")
+    patient = Patient.objects.create(institution=active_location.institution, location=active_location, foreign_id="9",
+                                     first_name="A", last_name="B")
+    from syncs.services import appointment_create
+
+    appointment = appointment_create(location=Location.objects.get(pk=active_location.pk), data={
+        "patient_id": patient.pk, "provider_id": provider.pk, "start_time": timezone.now() + timedelta(days=2)})
+    beat = post("heartbeat", {}, token)
+    assert beat.json()["data"]["write_jobs_pending"] == 1
+    [job] = Client().get(f"{BASE}/write_jobs", HTTP_AUTHORIZATION=f"Bearer {token}").json()["data"]
+    assert job["kind"] == "appointment_insertion" and job["payload"]["patient_foreign_id"] == "9"
+
+    done = post(f"write_jobs/{job['id']}", {"status": "complete", "foreign_id": "88120"}, token)
+    repeat = post(f"write_jobs/{job['id']}", {"status": "complete", "foreign_id": "88120"}, token)
+
+    assert done.status_code == 200 and repeat.status_code == 409
+    assert Appointment.objects.get(pk=appointment.pk).foreign_id == "88120"
+    assert WriteJob.objects.get().status == "complete"
+    assert post("heartbeat", {}, token).json()["data"]["write_jobs_pending"] == 0
+
+
+def test_sandbox_appointments_never_become_write_jobs(cast):
+    from syncs.sandbox import sandbox_populate
+    from syncs.services import appointment_create
+
+    sandbox = Institution.objects.get(accesses__organization=cast.acme, is_sandbox=True)
+    sandbox_populate(institution=sandbox)
+    location = sandbox.locations.get(insert_appt_client=True)
+    appointment_create(location=location, data={
+        "patient_id": Patient.objects.filter(location=location).first().pk,
+        "provider_id": Provider.objects.filter(location=location).first().pk, "start_time": timezone.now() + timedelta(days=1)})
+
+    assert not WriteJob.objects.exists()
