@@ -110,3 +110,57 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     list_display = ["kind", "object_id", "created_at", "sent_at", "skipped_at", "attempts"]
     list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
     readonly_fields = ["kind", "object_id", "version", "created_at", "sent_at", "skipped_at", "attempts", "last_error"]
+
+
+from portal.models import WebhookDelivery, WebhookEndpoint, WebhookSubscription  # noqa: E402  (appended section)
+
+
+class WebhookSubscriptionInline(admin.TabularInline):
+    model = WebhookSubscription
+    fields = ["resource_type", "event", "institution", "active", "created_at"]
+    readonly_fields = ["resource_type", "event", "institution", "created_at"]
+    extra = 0
+    can_delete = False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Support sees why an endpoint stopped and can switch it back on; the signing secret is never shown."""
+
+    list_display = ["target_url", "organization", "mode", "active", "failing_since", "created_at"]
+    list_filter = ["mode", "active"]
+    search_fields = ["target_url", "organization__name"]
+    list_select_related = ["organization"]
+    exclude = ["secret_key_encrypted"]
+    readonly_fields = ["organization", "mode", "target_url", "failing_since", "deactivated_reason", "created_at", "updated_at"]
+    inlines = [WebhookSubscriptionInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["resource_type", "event", "endpoint", "institution", "active", "created_at"]
+    list_filter = ["resource_type", "event", "active"]
+    search_fields = ["endpoint__target_url", "endpoint__organization__name", "institution__subdomain"]
+    list_select_related = ["endpoint", "institution"]
+    readonly_fields = ["endpoint", "institution", "resource_type", "event", "created_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["event", "endpoint", "attempts", "created_at", "next_attempt_at", "delivered_at", "last_status_code"]
+    list_filter = ["event", ("delivered_at", admin.EmptyFieldListFilter)]
+    search_fields = ["endpoint__target_url", "endpoint__organization__name"]
+    list_select_related = ["endpoint"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -316,3 +316,92 @@ def _checksum(body: str) -> str:
         value, digit = divmod(value, 62)
         digits.append(BASE62[digit])
     return "".join(reversed(digits))
+
+
+class WebhookEndpoint(models.Model):
+    """A developer's URL that receives signed event messages. It belongs to one mode: the mode of the key that
+    created it, so sandbox events never reach a production endpoint and the other way round.
+
+    The signing secret is shown in API responses (the receiver needs it to verify signatures) and stored
+    encrypted (syncs.crypto, Fernet), never in plain text.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    mode = models.CharField(max_length=16, choices=ApiKey.Mode.choices)
+    target_url = models.URLField(max_length=2000)
+    secret_key_encrypted = models.TextField(editable=False)
+    active = models.BooleanField(default=True)
+    failing_since = models.DateTimeField(null=True, blank=True, help_text="Start of the current run of failed deliveries.")
+    deactivated_reason = models.CharField(max_length=300, blank=True, help_text="Why deliveries stopped on their own.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["organization", "mode"], name="webhook_endpoint_owner")]
+        constraints = [models.CheckConstraint(condition=Q(mode__in=["sandbox", "production"]), name="webhook_endpoint_mode_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.target_url} ({self.get_mode_display()})"
+
+    @property
+    def secret_key(self) -> str:
+        from syncs.crypto import decrypt
+
+        return decrypt(self.secret_key_encrypted)
+
+    @secret_key.setter
+    def secret_key(self, value: str) -> None:
+        from syncs.crypto import encrypt
+
+        self.secret_key_encrypted = encrypt(value)
+
+
+class WebhookSubscription(models.Model):
+    """One event of one institution, sent to an endpoint (NexHealth's resource_type + event pair)."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="subscriptions")
+    institution = models.ForeignKey("institutions.Institution", null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="+")
+    resource_type = models.CharField(max_length=64)
+    event = models.CharField(max_length=64)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "institution", "resource_type", "event"],
+                                               name="webhook_subscription_once")]
+        indexes = [models.Index(fields=["institution", "event"], name="webhook_subscription_event")]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type}/{self.event} → {self.endpoint_id}"
+
+
+class WebhookDelivery(models.Model):
+    """One event message for one endpoint, with its attempts. Pending while `next_attempt_at` is set and
+    `delivered_at` is not; given up when both are empty. Claimed per attempt by a conditional update."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    subscription = models.ForeignKey(WebhookSubscription, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="deliveries")
+    event = models.CharField(max_length=64, help_text="The delivered event name, e.g. appointment_insertion.complete.")
+    payload = models.JSONField(help_text="The whole message body, so every attempt sends the same bytes.")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(delivered_at__isnull=True), name="webhook_delivery_due"),
+            models.Index(fields=["created_at"], name="webhook_delivery_created"),  # pruning old rows
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id} (#{self.pk})"

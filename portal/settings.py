@@ -189,6 +189,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 CELERY_BEAT_SCHEDULE = {
     "relay-outbound-emails": {"task": "portal.tasks.relay_outbound_emails", "schedule": timedelta(minutes=1)},
     "send-install-reminders": {"task": "syncs.tasks.send_install_reminders", "schedule": timedelta(minutes=15)},
+    "sync-health-sweep": {"task": "syncs.tasks.sync_health_sweep", "schedule": timedelta(minutes=1)},
+    "retry-webhooks": {"task": "portal.tasks.retry_webhooks", "schedule": timedelta(minutes=1)},
 }
 
 # --- Email --------------------------------------------------------------------------------------
@@ -255,6 +257,7 @@ MFA_TOTP_ISSUER = "Chairside"
 ADMIN_REQUIRES_MFA = env_bool("ADMIN_REQUIRES_MFA", default=PRODUCTION)
 
 INVITATION_TTL = timedelta(days=7)
+SYNC_ALERT_REMINDER_HOURS = int(env("SYNC_ALERT_REMINDER_HOURS", "24"))
 # Fernet keys, newest first, for sync credentials, product keys and extension tokens (see syncs/crypto.py).
 CREDENTIALS_ENCRYPTION_KEYS = env_list("CREDENTIALS_ENCRYPTION_KEYS")
 # New organizations' sandbox institutions get generated sample data (tests switch this off and fill on demand).

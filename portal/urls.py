@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal import views
-from syncs.views import sync_status
+from syncs.status_views import sync_status
 
 # Staff sign in through allauth (its rate limits and two-factor step), not the admin's own form.
 admin.autodiscover()

@@ -63,6 +63,14 @@ OPERATIONS: list[tuple[str, str]] = [
     ("/appointments/{id}", "patch"),
     ("/working_hours", "get"),
     ("/available_slots", "get"),
+    ("/webhook_endpoints", "get"),
+    ("/webhook_endpoints", "post"),
+    ("/webhook_endpoints/{id}", "patch"),
+    ("/webhook_endpoints/{id}", "delete"),
+    ("/webhook_endpoints/{id}/webhook_subscriptions", "get"),
+    ("/webhook_endpoints/{id}/webhook_subscriptions", "post"),
+    ("/webhook_endpoints/{id}/webhook_subscriptions/{subscription_id}", "patch"),
+    ("/webhook_endpoints/{id}/webhook_subscriptions/{subscription_id}", "delete"),
 ]
 
 # How many levels of objects nested below the root (the data item, the request body) are

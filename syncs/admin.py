@@ -12,6 +12,7 @@ from syncs import onboarding, scheduling_admin  # noqa: F401  (registers Enginee
 from syncs.models import Sync
 
 SUPPORT_QUEUES = {
+    "reinstall": "Reinstall requested",
     "awaiting_install": "Waiting for the Synchronizer to be installed",
     "historical_read": "Installed, reading history",
     "install_scheduled": "Scheduled installs",
@@ -75,7 +76,7 @@ def _with_reason(modeladmin, request, queryset, *, title: str, action, done: str
 @admin.register(Sync)
 class SyncAdmin(admin.ModelAdmin):
     list_display = ["institution", "ehr", "install_path", "status", "status_changed_at", "next_step_text", "created_at"]
-    list_filter = ["status", "install_path", "ehr"]
+    list_filter = ["status", "install_path", "ehr", ("reinstall_requested_at", admin.EmptyFieldListFilter)]
     search_fields = ["institution__name", "institution__subdomain", "code"]
     list_select_related = ["institution", "install_slot"]
     ordering = ["status_changed_at"]
@@ -85,7 +86,7 @@ class SyncAdmin(admin.ModelAdmin):
     fields = readonly_fields
     inlines = [LocationInline, TimelineInline]
     actions = ["mark_installed", "locations_reported", "complete_install", "flag_credential_error", "mark_failed",
-               "reveal_credentials"]
+               "reveal_credentials", "issue_reinstall_key"]
 
     def has_add_permission(self, request):
         return False  # syncs are created by developers
@@ -130,9 +131,15 @@ class SyncAdmin(admin.ModelAdmin):
             "revealed": revealed, "opts": self.model._meta,
         })
 
+    @admin.action(description="Issue a reinstall product key (the old agent stops working)")
+    def issue_reinstall_key(self, request, queryset):
+        _each(request, queryset.filter(install_path__in=["self_installer", "scheduled"]),
+              lambda sync: onboarding.sync_issue_reinstall_key(sync=sync, actor=request.user), "got a reinstall key")
+
     def changelist_view(self, request, extra_context=None):
         counts = dict.fromkeys(SUPPORT_QUEUES, 0) | dict(
             Sync.objects.filter(status__in=SUPPORT_QUEUES).values_list("status").annotate(n=Count("pk")))
+        counts["reinstall"] = Sync.objects.filter(reinstall_requested_at__isnull=False).count()
         extra_context = {**(extra_context or {}), "queues": [(s, label, counts[s]) for s, label in SUPPORT_QUEUES.items()]}
         return super().changelist_view(request, extra_context=extra_context)
 

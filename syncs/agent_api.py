@@ -7,9 +7,10 @@ Errors use the developer API's envelope: 400 validation, 401 bad credential, 409
 
 import json
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -23,7 +24,7 @@ from portal.api.throttling import failed_key_attempts_exceeded, record_failed_ke
 from portal.audit import client_ip
 from syncs import crypto, onboarding
 from syncs.agent_records import BATCH_LIMIT, RecordBatch, records_apply
-from syncs.models import Sync, SyncStatus, WriteJob
+from syncs.models import ExtensionWorkstation, Sync, SyncStatus, WriteJob
 
 HEARTBEAT_INTERVAL_S = 60
 
@@ -110,15 +111,22 @@ class Activate(APIView):
             raise exceptions.AuthenticationFailed("This product key is not valid. Copy it again from the Chairside portal.")
         token = "chs_agent_" + secrets.token_urlsafe(32)
         host = body.validated_data.get("host", {})
+        reinstall = sync.reinstall_key_issued_at is not None
         with transaction.atomic():
             # A product key activates once: the conditional update decides between two racing installers.
-            claimed = Sync.objects.filter(pk=sync.pk, status=SyncStatus.AWAITING_INSTALL, agent_token_hash__isnull=True).update(
-                agent_token_hash=crypto.fingerprint(token), activated_at=timezone.now(),
+            # A reinstall key activates the same sync again (same ids, locations and state).
+            claimable = Q(reinstall_key_issued_at__isnull=False) if reinstall else Q(status=SyncStatus.AWAITING_INSTALL)
+            claimed = Sync.objects.filter(claimable, pk=sync.pk, agent_token_hash__isnull=True).update(
+                agent_token_hash=crypto.fingerprint(token), activated_at=timezone.now(), reinstall_key_issued_at=None,
                 agent_version=host.get("agent_version", ""), host_facts={k: v for k, v in host.items() if k != "agent_version"})
             if not claimed:
                 raise AgentConflict("This product key was already used. Ask for a reinstall key in the portal.")
             sync.refresh_from_db()
-            onboarding.sync_mark_installed(sync=sync, actor=None)
+            if reinstall:
+                onboarding.timeline_record(institution=sync.institution, sync=sync, actor=None, verb="sync.reinstalled",
+                                           notify=True, message="The Synchronizer was reinstalled with a new product key")
+            else:
+                onboarding.sync_mark_installed(sync=sync, actor=None)
         return ok({"sync_id": sync.code, "agent_token": token, "ehr": sync.ehr,
                    "heartbeat_interval_s": HEARTBEAT_INTERVAL_S, "batch_limit": BATCH_LIMIT}, status_code=201)
 
@@ -277,3 +285,39 @@ class WriteJobResult(AgentView):
             raise AgentConflict("This write job was already reported.")
         job.refresh_from_db()
         return ok(WriteJobSerializer(job).data)
+
+
+# --- browser extension (cloud syncs) ------------------------------------------------------------------------
+
+class ExtensionHeartbeatSerializer(serializers.Serializer):
+    workstation_id = serializers.CharField(max_length=64)
+    last_activity_at = serializers.DateTimeField(required=False)
+    extension_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class ExtensionHeartbeat(APIView):
+    """A workstation's extension is alive: counts toward coverage and refreshes the sync's read/write times."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(operation_id="synchronizerExtensionHeartbeat", tags=["Synchronizer"], request=ExtensionHeartbeatSerializer,
+                   responses=envelope_of(inline_serializer("ExtensionCoverage", {"workstations_last_hour": serializers.IntegerField()})))
+    def post(self, request):
+        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        sync = Sync.objects.filter(extension_token_hash=crypto.fingerprint(token.strip())).first() if token.strip() else None
+        if scheme.lower() != "bearer" or sync is None:
+            raise exceptions.AuthenticationFailed("Send this sync's extension token: Authorization: Bearer <token>.")
+        body = ExtensionHeartbeatSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        now = timezone.now()
+        seen = min(body.validated_data.get("last_activity_at") or now, now)
+        ExtensionWorkstation.objects.update_or_create(
+            sync=sync, workstation_id=body.validated_data["workstation_id"],
+            defaults={"last_seen_at": now, "extension_version": body.validated_data["extension_version"]})
+        Sync.objects.filter(pk=sync.pk).update(last_read_at=seen, last_write_at=seen)
+        return ok({"workstations_last_hour": extension_coverage(sync, now)})
+
+
+def extension_coverage(sync: Sync, now: datetime) -> int:
+    return sync.workstations.filter(last_seen_at__gte=now - timedelta(hours=1)).count()

@@ -9,4 +9,5 @@ urlpatterns = [
     path("records", agent_api.Records.as_view(), name="agent-records"),
     path("write_jobs", agent_api.WriteJobs.as_view(), name="agent-write-jobs"),
     path("write_jobs/<uuid:job_id>", agent_api.WriteJobResult.as_view(), name="agent-write-job"),
+    path("extension/heartbeat", agent_api.ExtensionHeartbeat.as_view(), name="agent-extension-heartbeat"),
 ]

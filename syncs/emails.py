@@ -2,6 +2,7 @@
 
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
+from django.utils import timezone
 
 from institutions.models import TimelineEvent
 from portal.emails import absolute_url, render_email
@@ -38,3 +39,25 @@ def install_instructions_email(outbound: OutboundEmail) -> EmailMultiAlternative
     return render_email(template="install_instructions", to=outbound.recipient, context={
         "sync": sync, "institution": sync.institution, "product_key": product_key_of(sync),
     })
+
+
+@email_builder("sync_health")
+def sync_health_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
+    """A sync went down, is still down (reminder), or recovered; to the organization's admins."""
+    from syncs.health import sync_health
+    from syncs.models import SyncHealthChange
+
+    change = SyncHealthChange.objects.select_related("sync__institution").filter(pk=outbound.object_id).first()
+    organization_id = outbound.version.split(":")[0]
+    admins = list(Membership.objects.filter(organization_id=organization_id, role=Role.ADMIN).values_list("user__email", flat=True))
+    if change is None or not admins:
+        return None
+    sync = change.sync
+    still_down = ":" in outbound.version
+    message = render_email(template="sync_health", to=admins[0], context={
+        "change": change, "sync": sync, "institution": sync.institution, "still_down": still_down,
+        "health": sync_health(sync, timezone.now()),
+        "url": absolute_url(reverse("syncs:detail", args=[sync.code])),
+    })
+    message.to = admins
+    return message

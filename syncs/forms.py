@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 from django import forms
 
 from syncs.catalog import SYNC_OPTIONS, CredentialField, Ehr
+from syncs.models import DowntimeSchedule
 
 
 class CreateSyncForm(forms.Form):
@@ -51,3 +52,11 @@ class SelectLocationsForm(forms.Form):
         self.fields["locations"].choices = [
             (str(loc.pk), f"{loc.name} — {loc.street_address}, {loc.city}") for loc in sync.locations.order_by("name")
         ]
+
+
+class DowntimeForm(forms.Form):
+    downtime_schedule = forms.ChoiceField(label="Expected downtime", choices=DowntimeSchedule.choices,
+                                          help_text="In the practice's time zone. Gaps inside it show as expected downtime and don't alert.")
+
+    def get_downtime_schedule_display(self) -> str:
+        return DowntimeSchedule(self.cleaned_data["downtime_schedule"]).label

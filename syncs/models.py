@@ -1,6 +1,6 @@
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -11,9 +11,6 @@ from django.utils import timezone
 from institutions.models import Institution, Location
 from syncs.catalog import CATALOG, EHR_CHOICES
 
-# A healthy Synchronizer reads and writes every 0-20 minutes; past that plus a grace window it is red.
-HEALTHY_CADENCE = timedelta(minutes=20)
-HEALTH_GRACE = timedelta(minutes=10)
 
 
 def new_sync_code() -> str:
@@ -32,6 +29,14 @@ class SyncStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     FAILED = "failed", "Failed"
     DEACTIVATED = "deactivated", "Deactivated"
+
+
+class DowntimeSchedule(models.TextChoices):
+    NONE = "none", "None: always on"
+    NIGHTS = "nights", "Server off at night (19:00–07:00)"
+    WEEKENDS = "weekends", "Off on weekends"
+    NIGHTS_AND_WEEKENDS = "nights_weekends", "Off nights and weekends"
+    OFFICE_HOURS = "office_hours", "Only during office hours (Mon–Fri 07:00–19:00)"
 
 
 class InstallPath(models.TextChoices):
@@ -79,6 +84,14 @@ class Sync(models.Model):
     agent_version = models.CharField(max_length=32, blank=True)
     host_facts = models.JSONField(default=dict, blank=True)
     write_jobs_pending = models.PositiveIntegerField(default=0)
+    downtime_schedule = models.CharField(max_length=24, choices=DowntimeSchedule.choices, default=DowntimeSchedule.NONE,
+                                         help_text="When the practice's server or staff are expected to be away.")
+    # Last health the monitoring sweep saw (green/red/expected); changes are recorded in SyncHealthChange.
+    read_health = models.CharField(max_length=16, default="green")
+    write_health = models.CharField(max_length=16, default="green")
+    alerted_at = models.DateTimeField(null=True, blank=True, help_text="Last down alert or reminder sent.")
+    reinstall_requested_at = models.DateTimeField(null=True, blank=True)
+    reinstall_key_issued_at = models.DateTimeField(null=True, blank=True)
     last_read_at = models.DateTimeField(null=True, blank=True)
     last_write_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -104,17 +117,13 @@ class Sync(models.Model):
         return sync_next_step(self)
 
     def health(self, now: datetime | None = None) -> dict:
-        """read/write status derived at read time. The sandbox has no agent and is always healthy."""
+        """read/write status as the API shapes it (green or red), derived at read time."""
+        from syncs.health import sync_health
+
         now = now or timezone.now()
-        if self.institution.is_sandbox:
-            return {"read_status": "green", "read_status_at": now, "write_status": "green", "write_status_at": now}
-        deadline = HEALTHY_CADENCE + HEALTH_GRACE
-        return {
-            "read_status": _colour(self.last_read_at, now, deadline),
-            "read_status_at": self.last_read_at,
-            "write_status": _colour(self.last_write_at, now, deadline),
-            "write_status_at": self.last_write_at,
-        }
+        health = sync_health(self, now)
+        return {"read_status": health.api_status("read"), "read_status_at": health.read_at,
+                "write_status": health.api_status("write"), "write_status_at": health.write_at}
 
 
 @dataclass(frozen=True)
@@ -165,10 +174,6 @@ def institution_next_step(syncs: list["Sync"]) -> tuple[NextStep, "Sync | None"]
             if step.kind == kind:
                 return step, sync
     return steps[0]
-
-
-def _colour(last: datetime | None, now: datetime, deadline: timedelta) -> str:
-    return "green" if last is not None and now - last <= deadline else "red"
 
 
 class PracticeRecord(models.Model):
@@ -367,3 +372,30 @@ class WriteJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.location} ({self.status})"
+
+
+class SyncHealthChange(models.Model):
+    """A change of a sync's read or write health seen by the monitoring sweep (drives alerts and the strip)."""
+
+    sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="health_changes")
+    kind = models.CharField(max_length=8, choices=[("read", "Read"), ("write", "Write")])
+    from_health = models.CharField(max_length=16)
+    to_health = models.CharField(max_length=16)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["sync", "created_at"], name="health_change_sync_time")]
+
+
+class ExtensionWorkstation(models.Model):
+    """A browser profile running the extension of a cloud sync; coverage = those seen in the last hour."""
+
+    sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="workstations")
+    workstation_id = models.CharField(max_length=64)
+    extension_version = models.CharField(max_length=32, blank=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sync", "workstation_id"], name="extension_workstation_once")]
+        indexes = [models.Index(fields=["sync", "last_seen_at"], name="workstation_seen")]

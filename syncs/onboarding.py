@@ -214,3 +214,31 @@ def sync_email_instructions(*, sync: Sync, to: str, actor: User, organization: O
         outbound_email_queue(kind="install_instructions", object_id=sync.code, version=uuid.uuid4().hex, recipient=to)
         timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
                         verb="sync.instructions_sent", message=f"Emailed the installation instructions to {to}")
+
+
+@transaction.atomic
+def sync_request_reinstall(*, sync: Sync, actor: User, organization: Organization) -> None:
+    """An on-prem sync is down for good (server replaced, antivirus): ask support for a new product key."""
+    if sync.install_path == InstallPath.CLOUD:
+        raise ValidationError("Cloud syncs are not reinstalled: install the browser extension on more workstations.")
+    if sync.status != SyncStatus.ACTIVE:
+        raise ValidationError("Only an active sync can be reinstalled.")
+    if not Sync.objects.filter(pk=sync.pk, reinstall_requested_at__isnull=True).update(reinstall_requested_at=timezone.now()):
+        raise ValidationError("A reinstall was already requested; support will send the new product key.")
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+                    verb="sync.reinstall_requested", message="Requested a new product key to reinstall the Synchronizer")
+
+
+@transaction.atomic
+def sync_issue_reinstall_key(*, sync: Sync, actor: User) -> str:
+    """Support: a new product key; the old key and the old agent's token stop working; ids stay the same."""
+    key = new_product_key()
+    _set_product_key(sync, key)
+    sync.agent_token_hash = None
+    sync.reinstall_requested_at = None
+    sync.reinstall_key_issued_at = timezone.now()
+    sync.save(update_fields=["product_key_encrypted", "product_key_hash", "agent_token_hash", "reinstall_requested_at",
+                             "reinstall_key_issued_at"])
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.reinstall_key_issued", notify=True,
+                    message="Support issued a new product key: reinstall the Synchronizer with it")
+    return key

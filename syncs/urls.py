@@ -9,6 +9,8 @@ urlpatterns = [
     path("<str:code>/credentials/", views.sync_submit_credentials, name="credentials"),
     path("<str:code>/locations/", views.sync_select_locations, name="locations"),
     path("<str:code>/retry/", views.sync_retry, name="retry"),
+    path("<str:code>/downtime/", views.sync_set_downtime, name="downtime"),
+    path("<str:code>/reinstall/", views.sync_request_reinstall, name="reinstall"),
     path("<str:code>/schedule/", scheduling_views.schedule, name="schedule"),
     path("<str:code>/schedule/cancel/", scheduling_views.cancel, name="schedule_cancel"),
 ]

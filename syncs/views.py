@@ -10,21 +10,11 @@ from portal.forms import add_service_errors
 from portal.permissions import membership_required
 from syncs import onboarding
 from syncs.catalog import SYNC_OPTIONS
-from syncs.forms import CreateSyncForm, InstructionsEmailForm, SelectLocationsForm, credentials_form_class
+from syncs.agent_api import extension_coverage
+from syncs.forms import CreateSyncForm, DowntimeForm, InstructionsEmailForm, SelectLocationsForm, credentials_form_class
+from syncs.health import diagnose, sync_health
 from syncs.models import InstallPath, Sync, SyncStatus
 from syncs.selectors import sync_for_member
-
-
-@membership_required
-def sync_status(request):
-    """Every active sync of the current mode, red first."""
-    membership = request.membership
-    institutions = Institution.objects.reachable_by(membership.organization).in_mode(sandbox=membership.in_test_mode)
-    syncs = Sync.objects.filter(institution__in=institutions, status=Sync.Status.ACTIVE).select_related("institution")
-    now = timezone.now()
-    rows = [{"sync": sync, **sync.health(now)} for sync in syncs.order_by("institution__name", "id")]
-    rows.sort(key=lambda row: (row["read_status"] == "green" and row["write_status"] == "green"))
-    return render(request, "syncs/sync_status.html", {"rows": rows})
 
 
 @membership_required
@@ -58,6 +48,13 @@ def _detail_context(request, sync: Sync, **forms) -> dict:
             context["credentials_form"] = forms.get("credentials_form") or credentials_form_class(sync.catalog_entry)()
     if sync.status == SyncStatus.SELECT_LOCATIONS:
         context["locations_form"] = forms.get("locations_form") or SelectLocationsForm(sync=sync)
+    if sync.status == SyncStatus.ACTIVE:
+        now = timezone.now()
+        coverage = extension_coverage(sync, now) if sync.install_path == InstallPath.CLOUD else None
+        context.update(health=sync_health(sync, now), coverage=coverage, diagnosis=diagnose(sync, now, coverage=coverage),
+                       downtime_form=DowntimeForm(initial={"downtime_schedule": sync.downtime_schedule}))
+        if sync.reinstall_key_issued_at:
+            context["product_key"] = onboarding.product_key_of(sync)
     return context
 
 
@@ -128,6 +125,34 @@ def sync_retry(request, code: str):
     sync = sync_for_member(request, code)
     try:
         onboarding.sync_retry(sync=sync, actor=request.user, organization=request.membership.organization)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("syncs:detail", sync.code)
+
+
+@membership_required
+@require_POST
+def sync_set_downtime(request, code: str):
+    sync = sync_for_member(request, code)
+    form = DowntimeForm(request.POST)
+    if form.is_valid():
+        Sync.objects.filter(pk=sync.pk).update(downtime_schedule=form.cleaned_data["downtime_schedule"])
+        onboarding.timeline_record(institution=sync.institution, sync=sync, actor=request.user,
+                                   organization=request.membership.organization, verb="sync.downtime_changed",
+                                   message=f"Expected downtime: {form.get_downtime_schedule_display()}")
+        messages.success(request, "Expected downtime saved: gaps inside it no longer alert.")
+    else:
+        messages.error(request, "Choose one of the expected downtime options.")
+    return redirect("syncs:detail", sync.code)
+
+
+@membership_required
+@require_POST
+def sync_request_reinstall(request, code: str):
+    sync = sync_for_member(request, code)
+    try:
+        onboarding.sync_request_reinstall(sync=sync, actor=request.user, organization=request.membership.organization)
+        messages.success(request, "Reinstall requested. Support will issue a new product key here, usually within a business day.")
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("syncs:detail", sync.code)

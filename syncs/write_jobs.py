@@ -39,4 +39,23 @@ def write_job_complete(*, job: WriteJob, status: str, foreign_id: str = "", erro
         write_jobs_pending=F("write_jobs_pending") - 1, last_write_at=now)
     if status == WriteJob.Status.COMPLETE and job.appointment_id:
         Appointment.objects.filter(pk=job.appointment_id).update(foreign_id=foreign_id, last_sync_time=now, updated_at=now)
+    _emit_insertion_result(job, status, error)
     return True
+
+
+def _emit_insertion_result(job: WriteJob, status: str, error: str) -> None:
+    """appointment_insertion.complete / .failed to every organization that reaches the institution."""
+    from portal.models import Organization
+    from portal.webhooks import webhooks_emit
+    from syncs.serializers import AppointmentSerializer
+
+    appointment = Appointment.objects.select_related("location__institution", "provider").filter(pk=job.appointment_id).first()
+    if appointment is None:
+        return
+    institution = appointment.location.institution
+    payload = {"appointment": AppointmentSerializer(appointment).data}
+    for organization in Organization.objects.filter(institution_accesses__institution=institution,
+                                                    institution_accesses__status="active"):
+        webhooks_emit(organization=organization, sandbox=institution.is_sandbox, institution=institution,
+                      event=f"appointment_insertion.{status}", payload=payload,
+                      delivery_errors=[error] if status == WriteJob.Status.FAILED and error else None)

@@ -2,6 +2,7 @@ from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from institutions import api as institutions_api
+from portal import webhooks_api
 from portal.api import views
 from portal.api.base import IdConverter
 from syncs import api as syncs_api
@@ -27,6 +28,12 @@ urlpatterns = [
     path("appointments/<id:id>", syncs_api.AppointmentDetail.as_view(), name="api-appointment"),
     path("working_hours", syncs_api.WorkingHourList.as_view(), name="api-working-hours"),
     path("available_slots", syncs_api.AvailableSlots.as_view(), name="api-available-slots"),
+    path("webhook_endpoints", webhooks_api.WebhookEndpointList.as_view(), name="api-webhook-endpoints"),
+    path("webhook_endpoints/<id:id>", webhooks_api.WebhookEndpointDetail.as_view(), name="api-webhook-endpoint"),
+    path("webhook_endpoints/<id:id>/webhook_subscriptions", webhooks_api.WebhookSubscriptionList.as_view(),
+         name="api-webhook-subscriptions"),
+    path("webhook_endpoints/<id:id>/webhook_subscriptions/<id:subscription_id>",
+         webhooks_api.WebhookSubscriptionDetail.as_view(), name="api-webhook-subscription"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^(?P<path>.*)$", views.api_not_found),

@@ -72,6 +72,9 @@ def check_item(item: dict, spec: dict, path: str, problems: list[str], served: s
 
 def check_against_reference(operation: str, response) -> None:
     spec = OPERATIONS[operation]["responses"][str(response.status_code)]
+    if response.status_code == 204:  # No Content, in the reference and here
+        assert not spec["content_types"] and not response.content, operation
+        return
     body = response.json()
     problems: list[str] = []
     check_item({k: v for k, v in body.items() if k != "data"}, CONTRACT["envelope"]["fields"], "", problems, set())
@@ -113,6 +116,9 @@ def our_schema(django_db_blocker):
 
 def check_against_our_schema(schema: dict, method: str, path: str, response) -> None:
     operation = schema["paths"][f"/api/{path}"][method.lower()]
+    if response.status_code == 204:
+        assert "content" not in operation["responses"]["204"] and not response.content, path
+        return
     content = operation["responses"][str(response.status_code)]["content"]
     media = next(iter(content.values()))
     jsonschema.validate(response.json(), to_json_schema(media["schema"], schema["components"]["schemas"]))
@@ -132,6 +138,13 @@ def call_every_operation(api, locations) -> list[tuple[str, str, object]]:
     start = (now + timedelta(days=9)).replace(microsecond=0)
     new_type = api.post("appointment_types", {"location_id": loc.pk, "appointment_type": {"name": "Whitening", "minutes": 45}},
                         {"subdomain": s}, version=None)
+    endpoint = api.post("webhook_endpoints", {"target_url": "https://hooks.example.com/chairside"}, version=None)
+    hook = endpoint.json()["data"]["id"]
+    spare = api.post("webhook_endpoints", {"target_url": "https://hooks.example.com/spare"}, version=None).json()["data"]["id"]
+    subscription = api.post(f"webhook_endpoints/{hook}/webhook_subscriptions",
+                            {"resource_type": "Appointment", "event": "appointment_insertion"}, {"subdomain": s})
+    subscriptions = f"webhook_endpoints/{hook}/webhook_subscriptions"
+    one_subscription = f"{subscriptions}/{subscription.json()['data']['id']}"
     calls = [
         ("POST /authenticates", "authenticates", Client().post("/api/authenticates", HTTP_AUTHORIZATION=api.raw_key)),
         ("GET /institutions", "institutions", api.get("institutions", version=None)),
@@ -169,6 +182,19 @@ def call_every_operation(api, locations) -> list[tuple[str, str, object]]:
         ("GET /available_slots", "available_slots", api.get("available_slots", {
             "subdomain": s, "start_date": (now + timedelta(days=7)).date().isoformat(), "days": 3, "lids[]": loc.pk,
             "pids[]": provider.pk})),
+        ("POST /webhook_endpoints", "webhook_endpoints", endpoint),
+        ("GET /webhook_endpoints", "webhook_endpoints", api.get("webhook_endpoints", version=None)),
+        ("PATCH /webhook_endpoints/{id}", "webhook_endpoints/{id}",
+         api.patch(f"webhook_endpoints/{hook}", {"active": True}, version=None)),
+        ("POST /webhook_endpoints/{id}/webhook_subscriptions", "webhook_endpoints/{id}/webhook_subscriptions", subscription),
+        ("GET /webhook_endpoints/{id}/webhook_subscriptions", "webhook_endpoints/{id}/webhook_subscriptions",
+         api.get(subscriptions, {"subdomain": s})),
+        ("PATCH /webhook_endpoints/{id}/webhook_subscriptions/{subscription_id}",
+         "webhook_endpoints/{id}/webhook_subscriptions/{subscription_id}",
+         api.patch(one_subscription, {"active": False}, {"subdomain": s})),
+        ("DELETE /webhook_endpoints/{id}/webhook_subscriptions/{subscription_id}",
+         "webhook_endpoints/{id}/webhook_subscriptions/{subscription_id}", api.delete(one_subscription, version="v20240412")),
+        ("DELETE /webhook_endpoints/{id}", "webhook_endpoints/{id}", api.delete(f"webhook_endpoints/{spare}")),
     ]
     return calls
 

@@ -147,6 +147,12 @@ def test_records_for_an_unselected_location_are_dropped(active_location, token):
 
 
 def test_an_api_appointment_becomes_a_write_job_and_completes_once(active_location, token, cast, sync):
+    from portal.models import WebhookDelivery, WebhookSubscription
+    from portal.webhooks import webhook_endpoint_create
+
+    endpoint = webhook_endpoint_create(organization=cast.acme, sandbox=False, target_url="https://hooks.example.com/x")
+    WebhookSubscription.objects.create(endpoint=endpoint, institution=active_location.institution,
+                                       event="appointment_insertion", resource_type="Appointment")
     Location.objects.filter(pk=active_location.pk).update(insert_appt_client=True)
     provider = Provider.objects.create(institution=active_location.institution, location=active_location, foreign_id="7")
     patient = Patient.objects.create(institution=active_location.institution, location=active_location, foreign_id="9",
@@ -166,6 +172,9 @@ def test_an_api_appointment_becomes_a_write_job_and_completes_once(active_locati
     assert done.status_code == 200 and repeat.status_code == 409
     assert Appointment.objects.get(pk=appointment.pk).foreign_id == "88120"
     assert WriteJob.objects.get().status == "complete"
+    [delivery] = WebhookDelivery.objects.all()
+    assert delivery.event == "appointment_insertion.complete"
+    assert delivery.payload["data"]["appointment"]["foreign_id"] == "88120"
     assert post("heartbeat", {}, token).json()["data"]["write_jobs_pending"] == 0
 
 

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from portal.models import WebhookEndpoint
 from syncs.crypto import reencrypt
 from syncs.models import Sync
 
@@ -8,7 +9,7 @@ ENCRYPTED_FIELDS = ["product_key_encrypted", "extension_token_encrypted", "crede
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every stored sync secret under the newest CREDENTIALS_ENCRYPTION_KEYS key."
+    help = "Re-encrypt every stored secret (syncs, webhook endpoints) under the newest CREDENTIALS_ENCRYPTION_KEYS key."
 
     def handle(self, *args, **options):
         count = 0
@@ -19,4 +20,9 @@ class Command(BaseCommand):
                         setattr(sync, field, reencrypt(getattr(sync, field)))
                 sync.save(update_fields=ENCRYPTED_FIELDS)
                 count += 1
-        self.stdout.write(f"Re-encrypted the secrets of {count} syncs.")
+            endpoints = 0
+            for endpoint in WebhookEndpoint.objects.select_for_update().only("pk", "secret_key_encrypted").iterator(chunk_size=500):
+                endpoint.secret_key_encrypted = reencrypt(endpoint.secret_key_encrypted)
+                endpoint.save(update_fields=["secret_key_encrypted"])
+                endpoints += 1
+        self.stdout.write(f"Re-encrypted the secrets of {count} syncs and {endpoints} webhook endpoints.")

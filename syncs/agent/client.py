@@ -1,0 +1,122 @@
+"""HTTP for the Synchronizer protocol (/synchronizer/v1/), standard library only.
+
+Retries what a retry can fix: 429 after its Retry-After, network errors and 502/503/504 with an
+exponential back-off. Everything else is raised as ApiError with the envelope's description.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from syncs.agent import AGENT_VERSION
+
+log = logging.getLogger("syncs.agent")
+PREFIX = "/synchronizer/v1"
+RETRYABLE_STATUS = {502, 503, 504}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, description: str, errors: Any = None) -> None:
+        super().__init__(f"HTTP {status}: {description}" + (f" {errors}" if errors else ""))
+        self.status = status
+        self.description = description
+        self.errors = errors
+
+
+class NetworkError(Exception):
+    """The server could not be reached (or kept answering 429/5xx) after every retry."""
+
+
+class ProtocolClient:
+    def __init__(self, server: str, token: str | None = None, *, timeout: float = 30.0, retries: int = 4,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.server = server.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.retries = retries
+        self.sleep = sleep
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One protocol call; returns the envelope's `data`."""
+        url = self.server + PREFIX + path
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Accept": "application/json", "User-Agent": f"chairside-agent/{AGENT_VERSION}"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            request = urllib.request.Request(url, data=data, headers=headers, method=method)
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    return _envelope(response.read()).get("data")
+            except urllib.error.HTTPError as error:
+                payload = _envelope(error.read())
+                if error.code == 429 and not last:
+                    wait = _retry_after(error.headers.get("Retry-After"))
+                    log.warning("%s %s: 429, waiting %ss as Retry-After asks", method, path, wait)
+                    self.sleep(wait)
+                    continue
+                if error.code in RETRYABLE_STATUS and not last:
+                    self._back_off(attempt, method, path, f"HTTP {error.code}")
+                    continue
+                if error.code in RETRYABLE_STATUS or error.code == 429:
+                    raise NetworkError(f"{method} {path}: HTTP {error.code} after {attempt + 1} tries") from None
+                raise ApiError(error.code, str(payload.get("description") or error.reason), payload.get("error")) from None
+            except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+                reason = getattr(error, "reason", error)
+                if last:
+                    raise NetworkError(f"{method} {path}: {reason}") from None
+                self._back_off(attempt, method, path, str(reason))
+        raise AssertionError("unreachable")
+
+    def _back_off(self, attempt: int, method: str, path: str, reason: str) -> None:
+        wait = min(2 ** attempt, 30)
+        log.warning("%s %s failed (%s); retrying in %ss", method, path, reason, wait)
+        self.sleep(wait)
+
+    # --- the protocol's calls ----------------------------------------------------------------------
+
+    def activate(self, product_key: str, host: dict[str, Any]) -> dict[str, Any]:
+        return self.call("POST", "/activate", {"product_key": product_key, "host": host})
+
+    def locations(self, locations: list[dict[str, Any]]) -> Any:
+        return self.call("POST", "/locations", {"locations": locations})
+
+    def records(self, location_foreign_id: str, kind: str, records: list[dict[str, Any]],
+                deleted: list[str] | None = None) -> Any:
+        return self.call("POST", "/records", {"location_foreign_id": location_foreign_id, "kind": kind,
+                                              "records": records, "deleted": deleted or []})
+
+    def heartbeat(self, beat: dict[str, Any]) -> dict[str, Any]:
+        return self.call("POST", "/heartbeat", beat) or {}
+
+    def write_jobs(self) -> list[dict[str, Any]]:
+        return self.call("GET", "/write_jobs") or []
+
+    def write_job_result(self, job_id: str, result: dict[str, Any]) -> Any:
+        return self.call("POST", f"/write_jobs/{job_id}", result)
+
+
+def _envelope(raw: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(raw or b"{}")
+    except ValueError:
+        return {"description": raw[:200].decode(errors="replace")}
+    return parsed if isinstance(parsed, dict) else {"data": parsed}
+
+
+def _retry_after(value: str | None) -> float:
+    if value is None:
+        return 5.0
+    try:
+        return max(0.0, min(float(value), 300.0))  # capped: a bad header must not park the agent for hours
+    except ValueError:
+        return 30.0  # an HTTP-date; rare enough not to parse

@@ -1,0 +1,77 @@
+"""The monitoring sweep: notices health changes, records them once, and tells the developer.
+
+Like a heartbeat monitor's deadline sweep: each change is claimed with a conditional UPDATE
+(`... WHERE read_health = <old>`), so two overlapping sweeps never record or alert the same change twice.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from institutions.models import InstitutionAccess
+from portal.models import Organization
+from portal.outbox import outbound_email_queue
+from portal.webhooks import webhooks_emit
+from syncs.health import GREEN, RED, sync_health
+from syncs.models import Sync, SyncHealthChange, SyncStatus
+
+
+def _organizations(sync: Sync) -> list[Organization]:
+    return list(Organization.objects.filter(institution_accesses__institution_id=sync.institution_id,
+                                            institution_accesses__status=InstitutionAccess.Status.ACTIVE))
+
+
+def _notify(sync: Sync, change: SyncHealthChange, *, email: bool) -> None:
+    payload = sync_status_event_payload(sync, change)
+    for organization in _organizations(sync):
+        if email:
+            outbound_email_queue(kind="sync_health", object_id=str(change.pk), version=str(organization.pk))
+        webhooks_emit(organization=organization, sandbox=False, institution=sync.institution,
+                      event=f"sync_status_{change.kind}_change", payload=payload)
+
+
+def sync_status_event_payload(sync: Sync, change: SyncHealthChange) -> dict:
+    """The webhook's data: the sync's row as GET /api/sync_status shapes it."""
+    from syncs.serializers import SyncStatusSerializer, sync_status_row
+
+    sync.active_locations = list(sync.locations.filter(active=True, deactivated_at__isnull=True).order_by("id"))
+    return {"sync_status": SyncStatusSerializer(sync_status_row(sync, change.created_at)).data}
+
+
+def health_sweep(now: datetime | None = None) -> int:
+    """Record every read/write health change of active syncs; returns how many changes this sweep recorded."""
+    now = now or timezone.now()
+    recorded = 0
+    syncs = Sync.objects.filter(status=SyncStatus.ACTIVE, institution__is_sandbox=False).select_related("institution")
+    for sync in syncs.iterator(chunk_size=500):
+        health = sync_health(sync, now)
+        for kind in ("read", "write"):
+            old, new = getattr(sync, f"{kind}_health"), getattr(health, kind)
+            if old == new:
+                continue
+            with transaction.atomic():
+                if not Sync.objects.filter(pk=sync.pk, **{f"{kind}_health": old}).update(**{f"{kind}_health": new}):
+                    continue  # another sweep got there first
+                change = SyncHealthChange.objects.create(sync=sync, kind=kind, from_health=old, to_health=new, created_at=now)
+                # Expected downtime never alerts; going red does, and so does recovering from red.
+                _notify(sync, change, email=new == RED or (old == RED and new == GREEN))
+                if new == RED:
+                    Sync.objects.filter(pk=sync.pk).update(alerted_at=now)
+            recorded += 1
+        _remind_if_still_down(sync, now)
+    return recorded
+
+
+def _remind_if_still_down(sync: Sync, now: datetime) -> None:
+    interval = timedelta(hours=settings.SYNC_ALERT_REMINDER_HOURS)
+    if RED not in (sync.read_health, sync.write_health) or sync.alerted_at is None or now - sync.alerted_at < interval:
+        return
+    with transaction.atomic():
+        if Sync.objects.filter(pk=sync.pk, alerted_at=sync.alerted_at).update(alerted_at=now):
+            change = SyncHealthChange.objects.filter(sync=sync, to_health=RED).order_by("-created_at").first()
+            if change:
+                for organization in _organizations(sync):
+                    outbound_email_queue(kind="sync_health", object_id=str(change.pk), version=f"{organization.pk}:{now:%Y%m%d%H%M}")
+

@@ -1,0 +1,231 @@
+"""Sync health at the edges, expected downtime, the sweep and its alerts, diagnosis, Sync Status, reinstall."""
+
+import csv
+import io
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection, connections
+from django.test import Client
+from django.urls import reverse
+
+from institutions.models import Institution, InstitutionAccess, Location
+from portal.services import organization_enable_production
+from syncs import onboarding
+from syncs.health import EXPECTED, GREEN, RED, diagnose, sync_health
+from syncs.models import DowntimeSchedule, Sync, SyncHealthChange, SyncStatus
+from syncs.monitoring import health_sweep
+from tests.conftest import require_service
+
+pytestmark = pytest.mark.django_db
+# Wednesday 12:00 in Chicago (UTC-6 in winter).
+WEDNESDAY_NOON = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
+
+
+def active_sync(cast, name="Monitor Dental", ehr="opendental", **fields) -> Sync:
+    institution = Institution.objects.create(name=name, subdomain=name.lower().replace(" ", "-"), tz="America/Chicago")
+    InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
+    sync = Sync.objects.create(institution=institution, ehr=ehr, status=SyncStatus.ACTIVE, **fields)
+    Location.objects.create(institution=institution, sync=sync, name=f"{name} Main", foreign_id="1", active=True)
+    return sync
+
+
+@pytest.mark.parametrize("minutes_ago, expected", [(0, GREEN), (20, GREEN), (30, GREEN), (31, RED), (None, RED)])
+def test_freshness_edges(cast, minutes_ago, expected):
+    last = None if minutes_ago is None else WEDNESDAY_NOON - timedelta(minutes=minutes_ago)
+    sync = active_sync(cast, last_read_at=last, last_write_at=last)
+
+    health = sync_health(sync, WEDNESDAY_NOON)
+
+    assert (health.read, health.write) == (expected, expected)
+    assert sync.health(WEDNESDAY_NOON)["read_status"] == expected
+
+
+@pytest.mark.parametrize("schedule, when, expected", [
+    (DowntimeSchedule.NONE, datetime(2026, 11, 19, 4, 0, tzinfo=UTC), RED),           # 22:00 Wed in Chicago
+    (DowntimeSchedule.NIGHTS, datetime(2026, 11, 19, 4, 0, tzinfo=UTC), EXPECTED),
+    (DowntimeSchedule.NIGHTS, WEDNESDAY_NOON, RED),
+    (DowntimeSchedule.WEEKENDS, datetime(2026, 11, 21, 18, 0, tzinfo=UTC), EXPECTED),  # Saturday noon
+    (DowntimeSchedule.WEEKENDS, datetime(2026, 11, 19, 4, 0, tzinfo=UTC), RED),
+    (DowntimeSchedule.OFFICE_HOURS, datetime(2026, 11, 19, 12, 59, tzinfo=UTC), EXPECTED),  # 06:59 Thursday
+    (DowntimeSchedule.OFFICE_HOURS, datetime(2026, 11, 19, 13, 0, tzinfo=UTC), RED),        # 07:00 Thursday
+])
+def test_expected_downtime_follows_the_practice_clock(cast, schedule, when, expected):
+    sync = active_sync(cast, downtime_schedule=schedule, last_read_at=when - timedelta(hours=3))
+
+    assert sync_health(sync, when).read == expected
+    assert sync.health(when)["read_status"] == (GREEN if expected == GREEN else RED)
+
+
+def test_the_sweep_records_a_change_once_and_alerts_once(cast, django_capture_on_commit_callbacks):
+    active_sync(cast, last_read_at=WEDNESDAY_NOON, last_write_at=WEDNESDAY_NOON)
+    later = WEDNESDAY_NOON + timedelta(hours=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert health_sweep(later) == 2
+        assert health_sweep(later) == 0
+
+    assert list(SyncHealthChange.objects.values_list("kind", "from_health", "to_health")) == [
+        ("read", GREEN, RED), ("write", GREEN, RED)]
+    alerts = [m for m in mail.outbox if "Sync down" in m.subject]
+    assert len(alerts) == 2 and alerts[0].to == ["alice@acme.example"]
+
+
+def test_expected_downtime_does_not_alert(cast, django_capture_on_commit_callbacks):
+    active_sync(cast, downtime_schedule=DowntimeSchedule.NIGHTS, last_read_at=WEDNESDAY_NOON, last_write_at=WEDNESDAY_NOON)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        health_sweep(datetime(2026, 11, 19, 4, 0, tzinfo=UTC))
+
+    assert set(SyncHealthChange.objects.values_list("to_health", flat=True)) == {EXPECTED}
+    assert mail.outbox == []
+
+
+def test_reminders_while_down_and_one_recovery_email(cast, settings, django_capture_on_commit_callbacks):
+    settings.SYNC_ALERT_REMINDER_HOURS = 4
+    sync = active_sync(cast, last_read_at=WEDNESDAY_NOON, last_write_at=WEDNESDAY_NOON)
+    with django_capture_on_commit_callbacks(execute=True):
+        health_sweep(WEDNESDAY_NOON + timedelta(hours=1))
+        health_sweep(WEDNESDAY_NOON + timedelta(hours=2))
+        health_sweep(WEDNESDAY_NOON + timedelta(hours=5, minutes=1))
+        Sync.objects.filter(pk=sync.pk).update(last_read_at=WEDNESDAY_NOON + timedelta(hours=6),
+                                               last_write_at=WEDNESDAY_NOON + timedelta(hours=6))
+        health_sweep(WEDNESDAY_NOON + timedelta(hours=6))
+
+    subjects = [m.subject.split(":")[0] for m in mail.outbox]
+    assert subjects.count("Sync down") == 2  # read and write went down
+    assert subjects.count("Still down") == 1
+    assert subjects.count("Sync recovered") == 2
+
+
+def test_concurrent_sweeps_record_each_change_once(transactional_db, cast):
+    require_service("PostgreSQL", connection.vendor == "postgresql", "set DATABASE_URL to PostgreSQL")
+    active_sync(cast, last_read_at=WEDNESDAY_NOON, last_write_at=WEDNESDAY_NOON)
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+
+    def sweep():
+        try:
+            barrier.wait()
+            results.append(health_sweep(WEDNESDAY_NOON + timedelta(hours=1)))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) in ([0, 2], [1, 1])
+    assert SyncHealthChange.objects.count() == 2
+
+
+def test_diagnosis_in_words(cast):
+    silent = active_sync(cast, last_read_at=WEDNESDAY_NOON - timedelta(hours=2),
+                         host_facts={"free_disk_mb": 900, "pending_reboot": True,
+                                     "service_password_expires_at": "2026-11-01T00:00:00+00:00"})
+    cloud = active_sync(cast, name="Cloud Dental", ehr="athena", last_read_at=WEDNESDAY_NOON - timedelta(hours=2))
+
+    causes = " ".join(diagnose(silent, WEDNESDAY_NOON))
+    assert "Antivirus" in causes and "reinstall" in causes
+    assert "900 MB free" in causes and "password expired" in causes and "reboot pending" in causes
+    assert "Only 1 workstation" in " ".join(diagnose(cloud, WEDNESDAY_NOON, coverage=1))
+
+
+def test_the_sync_status_page_puts_red_first_and_exports_csv(alice_client, cast):
+    organization_enable_production(organization=cast.acme, actor=None)
+    alice_client.post(reverse("mode_switch"), {"test_mode": "off"})
+    with time_machine.travel(WEDNESDAY_NOON):
+        active_sync(cast, name="Aaa Healthy Dental", last_read_at=WEDNESDAY_NOON, last_write_at=WEDNESDAY_NOON)
+        active_sync(cast, name="=Zzz Down Dental", last_read_at=WEDNESDAY_NOON - timedelta(days=2))
+        page = alice_client.get(reverse("sync_status")).content.decode()
+        only_red = alice_client.get(reverse("sync_status"), {"health": "red"}).content.decode()
+        exported = alice_client.get(reverse("sync_status"), {"format": "csv"})
+
+    assert page.index("Zzz Down Dental") < page.index("Aaa Healthy Dental")
+    assert 'role="img"' in page and "of hours fresh" in page
+    assert "Aaa Healthy" not in only_red
+    rows = list(csv.reader(io.StringIO(exported.content.decode())))
+    assert rows[0][0] == "institution" and rows[1][0] == "'=Zzz Down Dental"
+
+
+def test_the_sync_status_page_takes_a_constant_number_of_queries(alice_client, cast):
+    from django.test.utils import CaptureQueriesContext
+
+    organization_enable_production(organization=cast.acme, actor=None)
+    alice_client.post(reverse("mode_switch"), {"test_mode": "off"})
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert alice_client.get(reverse("sync_status")).status_code == 200
+        return len(queries)
+
+    active_sync(cast, name="One Dental")
+    few = count()
+    for n in range(10):
+        sync = active_sync(cast, name=f"More Dental {n}")
+        SyncHealthChange.objects.create(sync=sync, kind="read", from_health=GREEN, to_health=RED)
+    assert count() == few
+
+
+def test_reinstall_keeps_the_ids_and_kills_the_old_agent(cast, alice_client):
+    institution = Institution.objects.create(name="Reinstall Dental", subdomain="reinstall-dental")
+    InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
+    sync = onboarding.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
+    activate = lambda key: Client().post("/synchronizer/v1/activate", json.dumps({"product_key": key}),  # noqa: E731
+                                         content_type="application/json")
+    old_token = activate(onboarding.product_key_of(sync)).json()["data"]["agent_token"]
+    Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE)
+
+    alice_client.post(reverse("syncs:reinstall", args=[sync.code]))
+    assert Sync.objects.get(pk=sync.pk).reinstall_requested_at is not None
+    new_key = onboarding.sync_issue_reinstall_key(sync=Sync.objects.get(pk=sync.pk), actor=cast.alice)
+    beat = Client().post("/synchronizer/v1/heartbeat", "{}", content_type="application/json",
+                         HTTP_AUTHORIZATION=f"Bearer {old_token}")
+    again = activate(new_key)
+
+    assert beat.status_code == 401
+    assert again.status_code == 201 and again.json()["data"]["sync_id"] == sync.code
+    assert Sync.objects.get(pk=sync.pk).status == SyncStatus.ACTIVE
+    assert activate(new_key).status_code == 409
+
+
+def test_extension_heartbeats_count_coverage_and_refresh_the_sync(cast):
+    institution = Institution.objects.create(name="Cloud Dental", subdomain="cloud-dental")
+    InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
+    sync = onboarding.sync_create(institution=institution, option_key="athena", actor=cast.alice, organization=cast.acme)
+    token = onboarding.extension_token_of(sync)
+
+    def beat(workstation: str):
+        return Client().post("/synchronizer/v1/extension/heartbeat", json.dumps({"workstation_id": workstation}),
+                             content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    beat("front-desk")
+    response = beat("op-3")
+
+    assert response.json()["data"] == {"workstations_last_hour": 2}
+    assert Sync.objects.get(pk=sync.pk).last_read_at is not None
+    assert Client().post("/synchronizer/v1/extension/heartbeat", "{}", content_type="application/json",
+                         HTTP_AUTHORIZATION="Bearer nope").status_code == 401
+
+
+def test_health_changes_and_insertion_results_reach_subscribed_webhooks(cast):
+    from portal.models import WebhookDelivery, WebhookSubscription
+    from portal.webhooks import SUPPORTED_EVENTS, webhook_endpoint_create
+
+    sync = active_sync(cast, last_read_at=WEDNESDAY_NOON, last_write_at=WEDNESDAY_NOON)
+    endpoint = webhook_endpoint_create(organization=cast.acme, sandbox=False, target_url="https://hooks.example.com/chairside")
+    WebhookSubscription.objects.create(endpoint=endpoint, institution=sync.institution, event="sync_status_read_change",
+                                       resource_type=SUPPORTED_EVENTS["sync_status_read_change"])
+
+    health_sweep(WEDNESDAY_NOON + timedelta(hours=1))
+
+    [delivery] = WebhookDelivery.objects.all()
+    assert delivery.event == "sync_status_read_change"
+    assert delivery.payload["data"]["sync_status"]["read_status"] == "red"
+    assert delivery.payload["data"]["sync_status"]["institution_id"] == sync.institution_id
