@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from institutions import services
 from institutions.forms import InstitutionForm
@@ -11,6 +12,7 @@ from institutions.selectors import NO_SYNC, SECTIONS, institution_board
 from portal.audit import client_ip
 from portal.forms import add_service_errors
 from portal.permissions import membership_required
+from syncs.health import sync_health
 from syncs.models import Sync, SyncStatus, institution_next_step
 
 BOARD_PAGE_SIZE = 25
@@ -71,7 +73,9 @@ def institution_detail(request, subdomain: str):
     timeline = (TimelineEvent.objects.filter(institution=institution)
                 .filter(Q(organization__isnull=True) | Q(organization=organization))
                 .select_related("sync")[:100])
-    sync_steps = [(sync, sync.next_step) for sync in institution.syncs.all()]
+    now = timezone.now()
+    sync_steps = [(sync, sync.next_step, sync_health(sync, now) if sync.status == SyncStatus.ACTIVE else None)
+                  for sync in institution.syncs.all()]
     return render(request, "institutions/detail.html", {
         "institution": institution, "timeline": timeline, "sync_steps": sync_steps,
         "next_step": institution_next_step(list(institution.syncs.all()))[0],

@@ -229,3 +229,11 @@ def test_health_changes_and_insertion_results_reach_subscribed_webhooks(cast):
     assert delivery.event == "sync_status_read_change"
     assert delivery.payload["data"]["sync_status"]["read_status"] == "red"
     assert delivery.payload["data"]["sync_status"]["institution_id"] == sync.institution_id
+
+
+def test_the_institution_page_shows_its_syncs_health(alice_client, cast):
+    sync = active_sync(cast, name="Page Dental", last_read_at=None)
+
+    page = alice_client.get(reverse("institutions:detail", args=[sync.institution.subdomain])).content.decode()
+
+    assert "Read Down" in page and "Write Down" in page
