@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from institutions.models import Institution, InstitutionAccess
+from institutions.models import Institution, InstitutionAccess, Location
 
 
 class InstitutionAccessInline(admin.TabularInline):
@@ -23,3 +23,19 @@ class InstitutionAccessAdmin(admin.ModelAdmin):
     list_filter = ["via", "status"]
     search_fields = ["organization__name", "institution__name"]
     list_select_related = ["organization", "institution"]
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ["name", "institution", "sync", "foreign_id", "active", "deactivated_at"]
+    list_filter = ["active", ("deactivated_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "institution__name", "foreign_id"]
+    list_select_related = ["institution", "sync"]
+    actions = ["reactivate"]
+
+    @admin.action(description="Reactivate the selected deactivated locations")
+    def reactivate(self, request, queryset):
+        from syncs.onboarding import locations_reactivate
+
+        count = locations_reactivate(locations=queryset, actor=request.user)
+        self.message_user(request, f"{count} location(s) reactivated.")

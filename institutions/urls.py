@@ -10,4 +10,5 @@ urlpatterns = [
     path("subdomain/", views.subdomain_preview, name="subdomain_preview"),
     path("<slug:subdomain>/", views.institution_detail, name="detail"),
     path("<slug:subdomain>/syncs/new/", sync_views.sync_create, name="sync_create"),
+    path("<slug:subdomain>/deactivate/", views.institution_deactivate, name="deactivate"),
 ]

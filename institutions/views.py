@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 from django.utils import timezone
 
 from institutions import services
@@ -12,6 +13,7 @@ from institutions.selectors import NO_SYNC, SECTIONS, institution_board
 from portal.audit import client_ip
 from portal.forms import add_service_errors
 from portal.permissions import membership_required
+from syncs import onboarding
 from syncs.health import sync_health
 from syncs.models import Sync, SyncStatus, institution_next_step
 
@@ -31,8 +33,11 @@ def institution_list(request):
     )
     page = Paginator(board.institutions, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(institution, *institution_next_step(list(institution.syncs.all()))) for institution in page.object_list]
+    billed = Location.objects.filter(
+        institution__in=Institution.objects.reachable_by(membership.organization).in_mode(sandbox=False),
+        active=True, deactivated_at__isnull=True).count()
     return render(request, "institutions/list.html", {
-        "board": board, "page": page, "rows": rows, "sections": SECTIONS, "status_filters": STATUS_FILTERS,
+        "board": board, "billed_locations": billed, "page": page, "rows": rows, "sections": SECTIONS, "status_filters": STATUS_FILTERS,
         "query": request.GET.get("q", "").strip(), "status": request.GET.get("status", ""),
     })
 
@@ -76,7 +81,26 @@ def institution_detail(request, subdomain: str):
     now = timezone.now()
     sync_steps = [(sync, sync.next_step, sync_health(sync, now) if sync.status == SyncStatus.ACTIVE else None)
                   for sync in institution.syncs.all()]
+    billed = [loc for loc in institution.locations.all() if loc.active and loc.deactivated_at is None]
     return render(request, "institutions/detail.html", {
-        "institution": institution, "timeline": timeline, "sync_steps": sync_steps,
+        "institution": institution, "timeline": timeline, "sync_steps": sync_steps, "billed_locations": billed,
         "next_step": institution_next_step(list(institution.syncs.all()))[0],
     })
+
+
+@membership_required
+@require_POST
+def institution_deactivate(request, subdomain: str):
+    institution = get_object_or_404(Institution.objects.reachable_by(request.membership.organization).filter(is_sandbox=False),
+                                    subdomain=subdomain)
+    whole = request.POST.get("scope") == "institution"
+    try:
+        ids = None if whole else [int(pk) for pk in request.POST.getlist("locations") if pk.isdigit()]
+        count = onboarding.locations_deactivate(institution=institution, location_ids=ids, actor=request.user,
+                                                organization=request.membership.organization, ip=client_ip(request))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Deactivated {'the institution' if whole else f'{count} location(s)'}: API access, "
+                                  "syncing and billing stopped. Contact support to reactivate.")
+    return redirect("institutions:detail", institution.subdomain)

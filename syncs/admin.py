@@ -9,7 +9,7 @@ from django.shortcuts import render
 from institutions.models import Location, TimelineEvent
 from portal.audit import client_ip
 from syncs import onboarding, scheduling_admin  # noqa: F401  (registers EngineerSlot)
-from syncs.models import Sync
+from syncs.models import LocationActivationRequest, Sync
 
 SUPPORT_QUEUES = {
     "reinstall": "Reinstall requested",
@@ -48,14 +48,15 @@ class ReasonForm(forms.Form):
 
 def _each(request, queryset, action, done: str):
     changed = 0
-    for sync in queryset.select_related("institution"):
+    for obj in queryset:
         try:
-            action(sync)
+            action(obj)
             changed += 1
         except ValidationError as error:
-            messages.error(request, f"{sync}: {' '.join(error.messages)}")
+            messages.error(request, f"{obj}: {' '.join(error.messages)}")
     if changed:
-        messages.success(request, f"{changed} sync(s) {done}.")
+        noun = "sync(s)" if queryset.model is Sync else "request(s)"
+        messages.success(request, f"{changed} {noun} {done}.")
 
 
 def _with_reason(modeladmin, request, queryset, *, title: str, action, done: str):
@@ -63,7 +64,7 @@ def _with_reason(modeladmin, request, queryset, *, title: str, action, done: str
     if "apply" in request.POST:
         form = ReasonForm(request.POST)
         if form.is_valid():
-            _each(request, queryset, lambda sync: action(sync, form.cleaned_data["reason"]), done)
+            _each(request, queryset.select_related("institution"), lambda sync: action(sync, form.cleaned_data["reason"]), done)
             return None
     else:
         form = ReasonForm()
@@ -97,16 +98,16 @@ class SyncAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark installed (the Synchronizer is reading history)")
     def mark_installed(self, request, queryset):
-        _each(request, queryset, lambda sync: onboarding.sync_mark_installed(sync=sync, actor=request.user), "marked installed")
+        _each(request, queryset.select_related("institution"), lambda sync: onboarding.sync_mark_installed(sync=sync, actor=request.user), "marked installed")
 
     @admin.action(description="History read: ask the developer to select locations")
     def locations_reported(self, request, queryset):
-        _each(request, queryset, lambda sync: onboarding.sync_locations_reported(sync=sync, actor=request.user),
+        _each(request, queryset.select_related("institution"), lambda sync: onboarding.sync_locations_reported(sync=sync, actor=request.user),
               "now wait for the developer to select locations")
 
     @admin.action(description="Installation complete: activate")
     def complete_install(self, request, queryset):
-        _each(request, queryset, lambda sync: onboarding.sync_complete_install(sync=sync, actor=request.user), "activated")
+        _each(request, queryset.select_related("institution"), lambda sync: onboarding.sync_complete_install(sync=sync, actor=request.user), "activated")
 
     @admin.action(description="Flag a credential error…")
     def flag_credential_error(self, request, queryset):
@@ -133,7 +134,7 @@ class SyncAdmin(admin.ModelAdmin):
 
     @admin.action(description="Issue a reinstall product key (the old agent stops working)")
     def issue_reinstall_key(self, request, queryset):
-        _each(request, queryset.filter(install_path__in=["self_installer", "scheduled"]),
+        _each(request, queryset.filter(install_path__in=["self_installer", "scheduled"]).select_related("institution"),
               lambda sync: onboarding.sync_issue_reinstall_key(sync=sync, actor=request.user), "got a reinstall key")
 
     def changelist_view(self, request, extra_context=None):
@@ -143,3 +144,18 @@ class SyncAdmin(admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "queues": [(s, label, counts[s]) for s, label in SUPPORT_QUEUES.items()]}
         return super().changelist_view(request, extra_context=extra_context)
 
+
+
+@admin.register(LocationActivationRequest)
+class LocationActivationRequestAdmin(admin.ModelAdmin):
+    list_display = ["sync", "organization", "status", "created_at", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["sync__institution__name", "organization__name"]
+    list_select_related = ["sync__institution", "organization"]
+    filter_horizontal = ["locations"]
+    actions = ["fulfil"]
+
+    @admin.action(description="Fulfil: activate the requested locations")
+    def fulfil(self, request, queryset):
+        _each(request, queryset.select_related("sync__institution"),
+              lambda activation: onboarding.locations_fulfil_activation(request=activation, actor=request.user), "fulfilled")

@@ -60,3 +60,12 @@ class DowntimeForm(forms.Form):
 
     def get_downtime_schedule_display(self) -> str:
         return DowntimeSchedule(self.cleaned_data["downtime_schedule"]).label
+
+
+class ActivateLocationsForm(forms.Form):
+    locations = forms.MultipleChoiceField(label="Locations to activate", widget=forms.CheckboxSelectMultiple,
+                                          error_messages={"required": "Select at least one location to activate."})
+
+    def __init__(self, *args, locations, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["locations"].choices = [(str(loc.pk), f"{loc.name} — {loc.street_address}, {loc.city}") for loc in locations]

@@ -399,3 +399,28 @@ class ExtensionWorkstation(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sync", "workstation_id"], name="extension_workstation_once")]
         indexes = [models.Index(fields=["sync", "last_seen_at"], name="workstation_seen")]
+
+
+class LocationActivationRequest(models.Model):
+    """A developer asks for more of a sync's reported locations; support fulfils it in the admin."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        FULFILLED = "fulfilled", "Fulfilled"
+        DECLINED = "declined", "Declined"
+
+    sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="activation_requests")
+    organization = models.ForeignKey("portal.Organization", on_delete=models.CASCADE, related_name="+")
+    locations = models.ManyToManyField(Location, related_name="activation_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(status__in=["pending", "fulfilled", "declined"]),
+                                              name="activation_request_status_valid")]
+
+    def __str__(self) -> str:
+        return f"Activate locations of {self.sync} ({self.status})"

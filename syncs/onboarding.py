@@ -242,3 +242,82 @@ def sync_issue_reinstall_key(*, sync: Sync, actor: User) -> str:
     timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.reinstall_key_issued", notify=True,
                     message="Support issued a new product key: reinstall the Synchronizer with it")
     return key
+
+
+def inactive_locations(sync: Sync):
+    """Locations the Synchronizer reported that are not active (never activated); deactivated ones stay out."""
+    return sync.locations.filter(active=False, deactivated_at__isnull=True)
+
+
+@transaction.atomic
+def locations_request_activation(*, sync: Sync, location_ids: list[int], actor: User, organization: Organization,
+                                 ip: str | None = None):
+    from syncs.models import LocationActivationRequest
+
+    chosen = list(inactive_locations(sync).filter(pk__in=location_ids))
+    if not chosen:
+        raise ValidationError({"locations": "Select at least one location to activate."})
+    if sync.status != SyncStatus.ACTIVE:
+        raise ValidationError("Locations can be added once the sync is active.")
+    request = LocationActivationRequest.objects.create(sync=sync, organization=organization, requested_by=actor)
+    request.locations.set(chosen)
+    names = ", ".join(loc.name for loc in chosen)
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+                    verb="locations.activation_requested", message=f"Asked to activate {len(chosen)} more locations: {names}")
+    audit_record(verb="locations.activation_requested", actor=actor, organization=organization, target=sync,
+                 target_label=sync.institution.name, ip=ip, details={"location_ids": [loc.pk for loc in chosen]})
+    return request
+
+
+@transaction.atomic
+def locations_fulfil_activation(*, request, actor: User) -> int:
+    """Support: the requested locations become reachable through the API (and count toward billing)."""
+    from syncs.models import LocationActivationRequest
+
+    if not LocationActivationRequest.objects.filter(pk=request.pk, status="pending").update(
+            status="fulfilled", decided_at=timezone.now()):
+        raise TransitionRefused("This request was already decided.")
+    activated = Location.objects.filter(pk__in=request.locations.values("pk"), deactivated_at__isnull=True).update(
+        active=True, updated_at=timezone.now())
+    timeline_record(institution=request.sync.institution, sync=request.sync, actor=actor, verb="locations.activated",
+                    notify=True, message=f"Support activated {activated} more locations")
+    return activated
+
+
+@transaction.atomic
+def locations_deactivate(*, institution: Institution, location_ids: list[int] | None, actor: User,
+                         organization: Organization, ip: str | None = None) -> int:
+    """Stop API access, syncing and billing for some locations, or (None) the whole institution."""
+    locations = institution.locations.filter(deactivated_at__isnull=True)
+    if location_ids is not None:
+        locations = locations.filter(pk__in=location_ids)
+    chosen = list(locations)
+    if not chosen:
+        raise ValidationError({"locations": "Select at least one location to deactivate."})
+    now = timezone.now()
+    Location.objects.filter(pk__in=[loc.pk for loc in chosen]).update(deactivated_at=now, updated_at=now)
+    whole = not institution.locations.filter(deactivated_at__isnull=True).exists()
+    if whole:
+        Sync.objects.filter(institution=institution).exclude(status=SyncStatus.DEACTIVATED).update(
+            status=SyncStatus.DEACTIVATED, status_changed_at=now)
+    message = ("Deactivated the institution" if whole else
+               f"Deactivated {len(chosen)} locations: {', '.join(loc.name for loc in chosen)}")
+    timeline_record(institution=institution, actor=actor, organization=organization, verb="locations.deactivated",
+                    message=message)
+    audit_record(verb="locations.deactivated", actor=actor, organization=organization, target=institution, ip=ip,
+                 details={"location_ids": [loc.pk for loc in chosen], "whole_institution": whole})
+    return len(chosen)
+
+
+@transaction.atomic
+def locations_reactivate(*, locations, actor: User) -> int:
+    """Support: deactivated locations come back (their syncs too)."""
+    chosen = list(locations.filter(deactivated_at__isnull=False).select_related("institution"))
+    now = timezone.now()
+    Location.objects.filter(pk__in=[loc.pk for loc in chosen]).update(deactivated_at=None, updated_at=now)
+    Sync.objects.filter(locations__in=chosen, status=SyncStatus.DEACTIVATED).update(status=SyncStatus.ACTIVE,
+                                                                                  status_changed_at=now)
+    for institution in {loc.institution for loc in chosen}:
+        timeline_record(institution=institution, actor=actor, verb="locations.reactivated", notify=True,
+                        message="Support reactivated deactivated locations")
+    return len(chosen)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<str:code>/retry/", views.sync_retry, name="retry"),
     path("<str:code>/downtime/", views.sync_set_downtime, name="downtime"),
     path("<str:code>/reinstall/", views.sync_request_reinstall, name="reinstall"),
+    path("<str:code>/activate-locations/", views.sync_activate_locations, name="activate_locations"),
     path("<str:code>/schedule/", scheduling_views.schedule, name="schedule"),
     path("<str:code>/schedule/cancel/", scheduling_views.cancel, name="schedule_cancel"),
 ]

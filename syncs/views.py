@@ -11,7 +11,7 @@ from portal.permissions import membership_required
 from syncs import onboarding
 from syncs.catalog import SYNC_OPTIONS
 from syncs.agent_api import extension_coverage
-from syncs.forms import CreateSyncForm, DowntimeForm, InstructionsEmailForm, SelectLocationsForm, credentials_form_class
+from syncs.forms import ActivateLocationsForm, CreateSyncForm, DowntimeForm, InstructionsEmailForm, SelectLocationsForm, credentials_form_class
 from syncs.health import diagnose, sync_health
 from syncs.models import InstallPath, Sync, SyncStatus
 from syncs.selectors import sync_for_member
@@ -55,6 +55,11 @@ def _detail_context(request, sync: Sync, **forms) -> dict:
                        downtime_form=DowntimeForm(initial={"downtime_schedule": sync.downtime_schedule}))
         if sync.reinstall_key_issued_at:
             context["product_key"] = onboarding.product_key_of(sync)
+        additional = list(onboarding.inactive_locations(sync).order_by("name"))
+        pending = sync.activation_requests.filter(status="pending").first()
+        if additional and pending is None:
+            context["activate_form"] = forms.get("activate_form") or ActivateLocationsForm(locations=additional)
+        context["pending_activation"] = pending
     return context
 
 
@@ -156,3 +161,21 @@ def sync_request_reinstall(request, code: str):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("syncs:detail", sync.code)
+
+
+@membership_required
+@require_POST
+def sync_activate_locations(request, code: str):
+    sync = sync_for_member(request, code)
+    form = ActivateLocationsForm(request.POST, locations=onboarding.inactive_locations(sync))
+    if form.is_valid():
+        try:
+            onboarding.locations_request_activation(
+                sync=sync, location_ids=[int(pk) for pk in form.cleaned_data["locations"]], actor=request.user,
+                organization=request.membership.organization, ip=client_ip(request))
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Activation requested. Chairside support activates the locations shortly and lets you know.")
+            return redirect("syncs:detail", sync.code)
+    return render(request, "syncs/detail.html", _detail_context(request, sync, activate_form=form), status=400)

@@ -1,0 +1,124 @@
+"""Activating additional locations, deactivation and reactivation, and the seed's location scenarios."""
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from institutions.models import Institution, InstitutionAccess, Location
+from portal.api_keys import api_key_create
+from portal.models import AuditEvent
+from portal.services import organization_enable_production
+from syncs import onboarding
+from syncs.models import LocationActivationRequest, Sync, SyncStatus
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(email="support@chairside.example", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def live(cast, alice_client):
+    """An active Open Dental sync that reported three locations; the developer selected the first."""
+    organization_enable_production(organization=cast.acme, actor=None)
+    alice_client.post(reverse("mode_switch"), {"test_mode": "off"})
+    institution = Institution.objects.create(name="Group Dental", subdomain="group-dental")
+    InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
+    sync = onboarding.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
+    token = Client().post("/synchronizer/v1/activate", json.dumps({"product_key": onboarding.product_key_of(sync)}),
+                          content_type="application/json").json()["data"]["agent_token"]
+    report = {"locations": [{"foreign_id": str(n), "name": name, "city": "Austin"}
+                            for n, name in enumerate(["North Office", "South Office", "East Office"], start=1)]}
+    Client().post("/synchronizer/v1/locations", json.dumps(report), content_type="application/json",
+                  HTTP_AUTHORIZATION=f"Bearer {token}")
+    north = Location.objects.get(name="North Office")
+    onboarding.sync_select_locations(sync=Sync.objects.get(pk=sync.pk), location_ids=[north.pk], actor=cast.alice,
+                                     organization=cast.acme)
+    return Sync.objects.get(pk=sync.pk)
+
+
+def api_get(cast, path: str, params: dict):
+    from portal.api_keys import api_key_rotate, current_key
+
+    create = api_key_rotate if current_key(cast.acme, "production") else api_key_create
+    extra = {"grace": "1h"} if create is api_key_rotate else {}
+    raw = create(actor_membership=cast.alice.membership, mode="production", **extra).raw
+    token = Client().post("/api/authenticates", HTTP_AUTHORIZATION=raw).json()["data"]["token"]
+    return Client().get(f"/api/{path}", params, HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_NEX_API_VERSION="v20240412")
+
+
+def test_additional_locations_are_requested_and_fulfilled(alice_client, cast, live, staff):
+    south = Location.objects.get(name="South Office")
+    page = alice_client.get(reverse("syncs:detail", args=[live.code])).content.decode()
+    assert "Activate additional locations" in page and "South Office" in page and "East Office" in page
+
+    alice_client.post(reverse("syncs:activate_locations", args=[live.code]), {"locations": [south.pk]})
+    activation = LocationActivationRequest.objects.get()
+    assert list(activation.locations.all()) == [south]
+    assert "Chairside support fulfils it shortly" in alice_client.get(reverse("syncs:detail", args=[live.code])).content.decode()
+    assert api_get(cast, "patients", {"subdomain": "group-dental", "location_id": south.pk}).status_code == 403
+
+    admin = Client()
+    admin.force_login(staff)
+    admin.post(reverse("admin:syncs_locationactivationrequest_changelist"),
+               {"action": "fulfil", "_selected_action": [activation.pk]})
+
+    assert Location.objects.get(pk=south.pk).active
+    assert api_get(cast, "patients", {"subdomain": "group-dental", "location_id": south.pk}).status_code == 200
+    assert "2 active locations billed" in alice_client.get(reverse("institutions:list")).content.decode()
+
+
+def test_requesting_nothing_is_refused(alice_client, live):
+    response = alice_client.post(reverse("syncs:activate_locations", args=[live.code]), {})
+
+    assert response.status_code == 400 and "Select at least one location" in response.content.decode()
+    assert not LocationActivationRequest.objects.exists()
+
+
+def test_deactivating_some_locations_stops_api_access_and_billing(alice_client, cast, live, staff):
+    north = Location.objects.get(name="North Office")
+    page = alice_client.get(reverse("institutions:detail", args=["group-dental"])).content.decode()
+    assert "API access stops" in page and "leaves your bill" in page
+
+    alice_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"scope": "locations", "locations": [north.pk]})
+
+    assert api_get(cast, "patients", {"subdomain": "group-dental", "location_id": north.pk}).status_code == 403
+    assert "0 active locations billed" in alice_client.get(reverse("institutions:list")).content.decode()
+    assert AuditEvent.objects.filter(verb="locations.deactivated").exists()
+
+    admin = Client()
+    admin.force_login(staff)
+    admin.post(reverse("admin:institutions_location_changelist"), {"action": "reactivate", "_selected_action": [north.pk]})
+    assert api_get(cast, "patients", {"subdomain": "group-dental", "location_id": north.pk}).status_code == 200
+
+
+def test_deactivating_the_whole_institution(alice_client, cast, live):
+    alice_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"scope": "institution"})
+
+    assert not Location.objects.filter(institution=live.institution, deactivated_at__isnull=True).exists()
+    assert Sync.objects.get(pk=live.pk).status == SyncStatus.DEACTIVATED
+
+
+def test_other_organizations_cannot_deactivate(olivia_client, live):
+    response = olivia_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"scope": "institution"})
+
+    assert response.status_code == 404
+    assert Location.objects.filter(deactivated_at__isnull=True).count() == 3
+
+
+def test_a_migration_to_another_system_keeps_the_institution_with_new_location_ids(cast, live):
+    old_ids = set(Location.objects.filter(sync=live).values_list("pk", flat=True))
+    new_sync = onboarding.sync_create(institution=live.institution, option_key="dentrix", actor=cast.alice, organization=cast.acme)
+    token = Client().post("/synchronizer/v1/activate", json.dumps({"product_key": onboarding.product_key_of(new_sync)}),
+                          content_type="application/json").json()["data"]["agent_token"]
+    Client().post("/synchronizer/v1/locations", json.dumps({"locations": [{"foreign_id": "1", "name": "North Office"}]}),
+                  content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    new_location = Location.objects.get(sync=new_sync)
+    assert new_location.institution == live.institution
+    assert new_location.pk not in old_ids
