@@ -50,7 +50,11 @@ def timeline_record(*, institution: Institution, verb: str, message: str, actor:
                     sync: Sync | None = None, organization: Organization | None = None,
                     notify: bool = False) -> TimelineEvent:
     # Events without an organization are seen by every organization with access: name support, not staff.
-    shown_as = SUPPORT if actor is None or (organization is None and actor.is_staff) else actor.email
+    # No actor means the Synchronizer itself reported it (activation, locations found).
+    if actor is None:
+        shown_as = "Synchronizer"
+    else:
+        shown_as = SUPPORT if organization is None and actor.is_staff else actor.email
     event = TimelineEvent.objects.create(institution=institution, sync=sync, organization=organization, actor=actor,
                                          actor_label=shown_as, verb=verb, message=message)
     if notify:
