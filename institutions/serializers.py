@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from portal.api.fast import FastModelSerializer
+
 from institutions.models import Institution, Location
 
 
@@ -13,7 +15,7 @@ class SpecialtySerializer(serializers.Serializer):
 GENERAL_DENTISTRY = {"id": 1, "name": "General Dentistry"}
 
 
-class LocationBasicSerializer(serializers.ModelSerializer):
+class LocationBasicSerializer(FastModelSerializer):
     inactive = serializers.BooleanField()
 
     class Meta:

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 
 from institutions.models import Location
+from institutions.serializers import LocationBasicSerializer
 from portal.api.base import IdField, ListParams, NexApiView
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
@@ -87,12 +88,17 @@ class SyncStatusList(NexApiView):
             institutions = institutions.filter(subdomain=params["subdomain"])
             if not institutions.exists():
                 raise exceptions.PermissionDenied(f"You do not have access to the institution '{params['subdomain']}' with this API key.")
-        locations = Location.objects.filter(active=True, deactivated_at__isnull=True).order_by("id")
+        # Only the columns the answer needs: an organization may have 10,000 syncs in one response.
+        locations = (Location.objects.filter(active=True, deactivated_at__isnull=True).order_by("id")
+                     .only("sync_id", *(f for f in LocationBasicSerializer.Meta.fields if f != "inactive"), "active",
+                           "deactivated_at"))
         if params.get("location_ids"):
             locations = locations.filter(pk__in=params["location_ids"])
         syncs = (
             Sync.objects.filter(institution__in=institutions, status=Sync.Status.ACTIVE)
             .select_related("institution")
+            .only("id", "ehr", "last_read_at", "last_write_at", "downtime_schedule", "institution__id",
+                  "institution__is_sandbox", "institution__tz")
             .prefetch_related(Prefetch("locations", queryset=locations, to_attr="active_locations"))
             .order_by("id")
         )

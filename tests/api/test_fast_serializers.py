@@ -40,3 +40,14 @@ def test_patient_with_visits_matches_too(sandbox):
     context = {"now": timezone.now()}
 
     assert PatientWithVisitsSerializer(patient, context=context).data == standard(PatientWithVisitsSerializer, patient, context)
+
+
+def test_sync_status_rows_match_the_standard_output(sandbox):
+    from syncs.models import Sync
+    from syncs.serializers import SyncStatusSerializer, sync_status_row
+
+    sync = Sync.objects.get(institution=sandbox)
+    sync.active_locations = list(sync.locations.order_by("id"))
+    row = sync_status_row(sync, timezone.now())
+
+    assert SyncStatusSerializer(row).data == serializers.Serializer.to_representation(SyncStatusSerializer(), row)
