@@ -47,6 +47,7 @@ bench: $(VENV)/.base
 	$(PY) tests/bench/api_bench.py $(BENCH_ARGS)
 	$(PY) tests/bench/board_bench.py
 	$(PY) tests/bench/monitoring_bench.py
+	$(PY) tests/bench/bulk_bench.py
 
 worker: $(VENV)/.base
 	$(VENV)/bin/celery -A portal worker --loglevel=INFO

@@ -1,9 +1,11 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.models import Organization
+from portal.models import Organization, new_nonce
 
 
 class InstitutionQuerySet(models.QuerySet):
@@ -147,3 +149,119 @@ class TimelineEvent(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class BulkUpload(models.Model):
+    """A CSV of practices to onboard at once: validated into rows, then imported by a Celery task.
+
+    One per organization and file content (sha256): uploading the same file again leads back to it, so nothing is
+    imported twice. Status moves uploaded -> validated -> importing -> done (or failed, resumable) by conditional
+    updates only.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        VALIDATED = "validated", "Checked, waiting for confirmation"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Import stopped"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="bulk_uploads")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    row_count = models.PositiveIntegerField(default=0)
+    ready_count = models.PositiveIntegerField(default=0, help_text="Rows that will create a sync.")
+    error_count = models.PositiveIntegerField(default=0)
+    match_count = models.PositiveIntegerField(default=0, help_text="Rows skipped: the practice is already live.")
+    processed_count = models.PositiveIntegerField(default=0, help_text="Ready rows the import has handled (progress).")
+    created_institution_count = models.PositiveIntegerField(default=0)
+    created_sync_count = models.PositiveIntegerField(default=0)
+    failure = models.TextField(blank=True, help_text="Why the import stopped.")
+    created_at = models.DateTimeField(default=timezone.now)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True, help_text="Last batch imported: a stalled import can resume.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "sha256"], name="bulk_upload_once_per_file"),
+            models.CheckConstraint(condition=Q(status__in=["uploaded", "validated", "importing", "done", "failed"]),
+                                   name="bulk_upload_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+
+class BulkUploadRow(models.Model):
+    """One CSV row (one sync): its cells as uploaded, what is wrong with them, live matches, and what the import did."""
+
+    class State(models.TextChoices):
+        READY = "ready", "Ready to import"
+        ERROR = "error", "Has errors"
+        MATCH = "match", "Already live: request access"
+
+    class Result(models.TextChoices):
+        PENDING = "", "Not imported"
+        CREATED = "created", "Created"
+        SKIPPED_ERROR = "skipped_error", "Skipped: fix the errors"
+        SKIPPED_MATCH = "skipped_match", "Skipped: already live, request access"
+        SKIPPED_EXISTS = "skipped_exists", "Skipped: already in your institutions"
+
+    upload = models.ForeignKey(BulkUpload, on_delete=models.CASCADE, related_name="rows")
+    number = models.PositiveIntegerField(help_text="The row's number in the spreadsheet (the header is row 1).")
+    group = models.PositiveIntegerField(help_text="Number of the first row with the same institution columns.")
+    data = models.JSONField(default=dict, help_text="The row's cells, by column.")
+    errors = models.JSONField(default=dict, blank=True, help_text="Messages by column ('row' for the whole row).")
+    match = models.JSONField(default=list, blank=True, help_text="Live institutions this practice may be, and why.")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.READY)
+    result = models.CharField(max_length=16, choices=Result.choices, blank=True, default=Result.PENDING)
+    message = models.CharField(max_length=500, blank=True)
+    institution = models.ForeignKey(Institution, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    sync = models.ForeignKey("syncs.Sync", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["upload", "number"]
+        constraints = [models.UniqueConstraint(fields=["upload", "number"], name="bulk_upload_row_once")]
+        indexes = [models.Index(fields=["upload", "state", "group"], name="bulk_upload_row_state_group")]
+
+    def __str__(self) -> str:
+        return f"Row {self.number} of {self.upload}"
+
+
+class ConsentRequest(models.Model):
+    """An organization asks a practice that is live with the Synchronizer for access (signed, single-use link)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        EXPIRED = "expired", "Expired"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="consent_requests")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="consent_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recipient = models.EmailField()
+    nonce = models.CharField(max_length=32, default=new_nonce, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(status__in=["pending", "approved", "declined", "expired"]),
+                                              name="consent_request_status_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.organization} → {self.institution} ({self.status})"

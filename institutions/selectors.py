@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from institutions.models import Institution
+from institutions.models import Institution, InstitutionAccess
 from portal.models import Organization
 from syncs.models import WAITING_ON_DEVELOPER, WAITING_ON_OTHERS, Sync
 
@@ -14,23 +14,28 @@ NO_SYNC = "no_sync"
 
 def _annotated(organization: Organization, *, sandbox: bool) -> QuerySet:
     syncs = Sync.objects.filter(institution=OuterRef("pk"))
+    pending = InstitutionAccess.objects.filter(institution=OuterRef("pk"), organization=organization,
+                                               status=InstitutionAccess.Status.PENDING)
+    # Institutions reached, plus those whose practice has not answered our consent request yet.
     return (
-        Institution.objects.reachable_by(organization)
+        Institution.objects.filter(accesses__organization=organization,
+                                   accesses__status__in=[InstitutionAccess.Status.ACTIVE, InstitutionAccess.Status.PENDING])
         .in_mode(sandbox=sandbox)
         .annotate(
             has_sync=Exists(syncs),
             needs_developer=Exists(syncs.filter(status__in=WAITING_ON_DEVELOPER)),
             waits_on_others=Exists(syncs.filter(status__in=WAITING_ON_OTHERS)),
+            consent_pending=Exists(pending),
         )
     )
 
 
 def _section_filter(section: str) -> Q:
-    todo = Q(has_sync=False) | Q(needs_developer=True)
+    todo = (Q(has_sync=False) | Q(needs_developer=True)) & Q(consent_pending=False)
     if section == "todo":
         return todo
     if section == "in_progress":
-        return ~todo & Q(waits_on_others=True)
+        return ~todo & (Q(waits_on_others=True) | Q(consent_pending=True))
     return Q()
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from institutions import services
 from institutions.forms import InstitutionForm
+from institutions.matching import find_matches
 from institutions.models import Institution, Location, TimelineEvent
 from institutions.selectors import NO_SYNC, SECTIONS, institution_board
 from portal.audit import client_ip
@@ -15,7 +16,7 @@ from portal.forms import add_service_errors
 from portal.permissions import membership_required
 from syncs import onboarding
 from syncs.health import sync_health
-from syncs.models import Sync, SyncStatus, institution_next_step
+from syncs.models import NextStep, Sync, SyncStatus, institution_next_step
 
 BOARD_PAGE_SIZE = 25
 STATUS_FILTERS = [(NO_SYNC, "No sync yet")] + [(s.value, s.label) for s in SyncStatus if s != SyncStatus.DEACTIVATED]
@@ -32,7 +33,9 @@ def institution_list(request):
         status=request.GET.get("status", "") if request.GET.get("status", "") in dict(STATUS_FILTERS) else "",
     )
     page = Paginator(board.institutions, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(institution, *institution_next_step(list(institution.syncs.all()))) for institution in page.object_list]
+    rows = [(institution, *(
+        (NextStep("Waiting for the practice's consent", "waiting"), None) if institution.consent_pending
+        else institution_next_step(list(institution.syncs.all())))) for institution in page.object_list]
     billed = Location.objects.filter(
         institution__in=Institution.objects.reachable_by(membership.organization).in_mode(sandbox=False),
         active=True, deactivated_at__isnull=True).count()
@@ -45,7 +48,15 @@ def institution_list(request):
 @membership_required
 def institution_create(request):
     form = InstitutionForm(request.POST or None)
+    matches = []
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if request.POST.get("create_anyway") != "1":
+            matches = find_matches(organization=request.membership.organization, name=data["name"],
+                                   street_address=data["street_address"], zip_code=data["zip_code"],
+                                   phone_number=data["phone_number"], email=data["email"], website=data["website"])
+        if matches:
+            return render(request, "institutions/create.html", {"form": form, "matches": matches})
         try:
             institution = services.institution_create(organization=request.membership.organization, actor=request.user,
                                                       data=form.cleaned_data, ip=client_ip(request))

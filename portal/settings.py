@@ -191,6 +191,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-install-reminders": {"task": "syncs.tasks.send_install_reminders", "schedule": timedelta(minutes=15)},
     "sync-health-sweep": {"task": "syncs.tasks.sync_health_sweep", "schedule": timedelta(minutes=1)},
     "retry-webhooks": {"task": "portal.tasks.retry_webhooks", "schedule": timedelta(minutes=1)},
+    "consent-housekeeping": {"task": "syncs.tasks.consent_housekeeping", "schedule": timedelta(hours=1)},
 }
 
 # --- Email --------------------------------------------------------------------------------------

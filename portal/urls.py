@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from institutions import consent_views
 from portal import views
 from syncs.status_views import sync_status
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("api-keys/", views.api_keys, name="api_keys"),
     path("audit/", views.audit_log, name="audit_log"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("consent/<str:token>/", consent_views.consent, name="consent"),
     path("institutions/", include("institutions.urls")),
     path("sync-status/", sync_status, name="sync_status"),
     path("syncs/", include("syncs.urls")),

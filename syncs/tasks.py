@@ -15,3 +15,11 @@ def sync_health_sweep() -> int:
     from syncs.monitoring import health_sweep
 
     return health_sweep()
+
+
+@shared_task
+def consent_housekeeping() -> int:
+    """Periodic (beat, hourly): remind practices of open consent requests once, expire them after 14 days."""
+    from institutions.consent import consent_reminders_send, pending_consent_expire
+
+    return consent_reminders_send() + pending_consent_expire()

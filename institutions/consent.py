@@ -1,0 +1,137 @@
+"""Asking a practice that is already live with the Synchronizer to let another organization use it.
+
+The practice's contact gets an email with a signed, single-use link that expires after 14 days; the
+consent page names the organization and the locations it would reach. Approving gives the organization
+access to the institution's active locations, with no new installation.
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.urls import reverse
+
+from institutions.models import ConsentRequest, Institution, InstitutionAccess
+from portal.audit import audit_record
+from portal.models import Organization, User
+from portal.outbox import email_builder, outbound_email_queue
+
+CONSENT_TTL = timedelta(days=14)
+REMINDER_AFTER = timedelta(days=3)
+
+
+class ConsentInvalid(Exception):
+    def __init__(self, reason: str, title: str = "This link can't be used") -> None:
+        super().__init__(reason)
+        self.reason, self.title = reason, title
+
+
+def consent_token(request: ConsentRequest) -> str:
+    digest = salted_hmac("institutions.consent", f"{request.public_id}:{request.nonce}", algorithm="sha256").hexdigest()[:40]
+    return f"{request.public_id.hex}.{digest}"
+
+
+def consent_for_token(token: str) -> ConsentRequest:
+    head, _, _ = token.partition(".")
+    try:
+        public_id = uuid.UUID(hex=head)
+    except ValueError:
+        raise ConsentInvalid("We couldn't find this request. Check that you copied the whole link.")
+    request = ConsentRequest.objects.select_related("organization", "institution").filter(public_id=public_id).first()
+    if request is None or not constant_time_compare(consent_token(request), token):
+        raise ConsentInvalid("We couldn't find this request. Check that you copied the whole link.")
+    if request.status != ConsentRequest.Status.PENDING:
+        raise ConsentInvalid(f"You already {request.get_status_display().lower()} this request.", title="Already answered")
+    if timezone.now() >= request.expires_at:
+        raise ConsentInvalid(f"This request expired. {request.organization.name} can send a new one.", title="This request expired")
+    return request
+
+
+@transaction.atomic
+def consent_request_create(*, institution: Institution, organization: Organization, actor: User,
+                           ip: str | None = None) -> ConsentRequest:
+    from syncs.onboarding import timeline_record
+
+    recipient = institution.contact_email or institution.email
+    if not recipient:
+        raise ValidationError("This practice has no contact email on file: contact support to reach it.")
+    access, _ = InstitutionAccess.objects.get_or_create(
+        organization=organization, institution=institution,
+        defaults={"via": InstitutionAccess.Via.CONSENT, "status": InstitutionAccess.Status.PENDING})
+    if access.status == InstitutionAccess.Status.ACTIVE:
+        raise ValidationError(f"{organization.name} already has access to {institution.name}.")
+    if ConsentRequest.objects.filter(institution=institution, organization=organization, status="pending",
+                                     expires_at__gt=timezone.now()).exists():
+        raise ValidationError("A request is already waiting for the practice's answer.")
+    InstitutionAccess.objects.filter(pk=access.pk).update(status=InstitutionAccess.Status.PENDING, via=InstitutionAccess.Via.CONSENT)
+    request = ConsentRequest.objects.create(institution=institution, organization=organization, requested_by=actor,
+                                            recipient=recipient, expires_at=timezone.now() + CONSENT_TTL)
+    outbound_email_queue(kind="consent_request", object_id=str(request.public_id), version=request.nonce, recipient=recipient)
+    timeline_record(institution=institution, actor=actor, organization=organization, verb="consent.requested",
+                    message=f"Asked {institution.name} for access to its existing Synchronizer")
+    audit_record(verb="consent.requested", actor=actor, organization=organization, target=institution, ip=ip)
+    return request
+
+
+@transaction.atomic
+def consent_decide(*, token: str, approve: bool, ip: str | None = None) -> ConsentRequest:
+    from syncs.onboarding import timeline_record
+
+    request = consent_for_token(token)
+    status = ConsentRequest.Status.APPROVED if approve else ConsentRequest.Status.DECLINED
+    if not ConsentRequest.objects.filter(pk=request.pk, status="pending").update(status=status, decided_at=timezone.now()):
+        raise ConsentInvalid("This request was already answered.", title="Already answered")
+    InstitutionAccess.objects.filter(organization=request.organization, institution=request.institution).update(
+        status=InstitutionAccess.Status.ACTIVE if approve else InstitutionAccess.Status.REVOKED)
+    verb = "approved" if approve else "declined"
+    event = timeline_record(institution=request.institution, organization=request.organization, verb=f"consent.{verb}",
+                            message=f"The practice {verb} access for {request.organization.name}")
+    outbound_email_queue(kind="sync_update", object_id=str(event.pk), version=str(request.organization_id))
+    audit_record(verb=f"consent.{verb}", actor=None, organization=request.organization, target=request.institution, ip=ip,
+                 details={"recipient": request.recipient})
+    request.status = status
+    return request
+
+
+def consent_reminders_send(now=None) -> int:
+    """One reminder per request, three days after it was sent, while it is still open."""
+    now = now or timezone.now()
+    due = ConsentRequest.objects.filter(status="pending", reminded_at__isnull=True, expires_at__gt=now,
+                                        created_at__lte=now - REMINDER_AFTER)
+    sent = 0
+    for request in due:
+        if ConsentRequest.objects.filter(pk=request.pk, reminded_at__isnull=True).update(reminded_at=now):
+            outbound_email_queue(kind="consent_request", object_id=str(request.public_id), version=f"{request.nonce}:reminder",
+                                 recipient=request.recipient)
+            sent += 1
+    return sent
+
+
+def pending_consent_expire(now=None) -> int:
+    """Requests past 14 days: the organization's pending access goes away."""
+    now = now or timezone.now()
+    expired = list(ConsentRequest.objects.filter(status="pending", expires_at__lte=now))
+    for request in expired:
+        if ConsentRequest.objects.filter(pk=request.pk, status="pending").update(status="expired", decided_at=now):
+            InstitutionAccess.objects.filter(organization=request.organization, institution=request.institution,
+                                             status=InstitutionAccess.Status.PENDING).delete()
+    return len(expired)
+
+
+@email_builder("consent_request")
+def consent_request_email(outbound):
+    from portal.emails import absolute_url, render_email
+
+    request = ConsentRequest.objects.select_related("organization", "institution").filter(public_id=outbound.object_id).first()
+    if request is None or request.status != ConsentRequest.Status.PENDING or not outbound.version.startswith(request.nonce):
+        return None
+    locations = list(request.institution.locations.filter(active=True, deactivated_at__isnull=True).order_by("name"))
+    return render_email(template="consent_request", to=outbound.recipient, context={
+        "request": request, "organization": request.organization, "institution": request.institution,
+        "locations": locations, "reminder": outbound.version.endswith(":reminder"),
+        "url": absolute_url(reverse("consent", args=[consent_token(request)])),
+    })
+

@@ -1,0 +1,107 @@
+"""Matching at Create Institution, the practice's consent by email, and what approval changes."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from institutions.consent import consent_reminders_send, pending_consent_expire
+from institutions.models import ConsentRequest, Institution, InstitutionAccess, Location
+from portal.api_keys import api_key_create
+from portal.models import AuditEvent
+from portal.services import organization_enable_production
+from syncs.models import Sync, SyncStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FORM = {"name": "Bright Smiles Dental", "street_address": "12 Main St", "city": "Austin", "state": "TX",
+        "zip_code": "78701", "tz": "America/Chicago", "phone_number": "(512) 555-0142", "email": "",
+        "website": "", "contact_name": "Dana", "contact_email": "dana@brightsmiles.example"}
+
+
+@pytest.fixture
+def live_practice(cast, alice_client):
+    """Bright Smiles is live for Other Co; Acme is about to onboard it again."""
+    institution = Institution.objects.create(name="Bright Smiles Dental, P.C.", subdomain="bright-smiles", zip_code="78701",
+                                             phone_number="5125550142", contact_email="office@brightsmiles.example")
+    InstitutionAccess.objects.create(organization=cast.other, institution=institution, via="created")
+    sync = Sync.objects.create(institution=institution, ehr="opendental", status=SyncStatus.ACTIVE)
+    Location.objects.create(institution=institution, sync=sync, name="Bright Smiles North", foreign_id="1", active=True)
+    organization_enable_production(organization=cast.acme, actor=None)
+    alice_client.post(reverse("mode_switch"), {"test_mode": "off"})
+    return institution
+
+
+def consent_link() -> str:
+    body = [m for m in mail.outbox if "asks to use" in m.subject][-1].body
+    return re.search(r"/consent/\S+/", body).group(0)
+
+
+def test_create_institution_offers_request_access_for_a_live_practice(alice_client, live_practice):
+    response = alice_client.post(reverse("institutions:create"), FORM)
+
+    page = response.content.decode()
+    assert "may already be live with the Synchronizer" in page and "Same phone number" in page
+    assert not Institution.objects.filter(name="Bright Smiles Dental").exists()
+    anyway = alice_client.post(reverse("institutions:create"), {**FORM, "create_anyway": "1"})
+    assert anyway.status_code == 302 and Institution.objects.filter(name="Bright Smiles Dental").exists()
+
+
+def test_the_practice_approves_by_email_and_the_api_opens(alice_client, cast, live_practice):
+    alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]))
+    board = alice_client.get(reverse("institutions:list"), {"section": "in_progress"}).content.decode()
+    assert "Waiting for the practice&#x27;s consent" in board
+    assert [m.to for m in mail.outbox if "asks to use" in m.subject] == [["office@brightsmiles.example"]]
+
+    practice = Client()
+    page = practice.get(consent_link()).content.decode()
+    assert "Acme Dental Apps" in page and "Bright Smiles North" in page
+    practice.post(consent_link(), {"decision": "approve"})
+
+    assert InstitutionAccess.objects.get(organization=cast.acme, institution=live_practice).status == "active"
+    assert "Bright Smiles" in alice_client.get(reverse("institutions:list"), {"section": "all"}).content.decode()
+    raw = api_key_create(actor_membership=cast.alice.membership, mode="production").raw
+    token = Client().post("/api/authenticates", HTTP_AUTHORIZATION=raw).json()["data"]["token"]
+    location = live_practice.locations.get()
+    response = Client().get("/api/patients", {"subdomain": "bright-smiles", "location_id": location.pk},
+                            HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_NEX_API_VERSION="v20240412")
+    assert response.status_code == 200
+    assert AuditEvent.objects.filter(verb="consent.approved").exists()
+    assert practice.get(consent_link()).status_code == 410  # single use
+
+
+def test_a_declined_request_keeps_the_api_closed(alice_client, cast, live_practice):
+    alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]))
+
+    Client().post(consent_link(), {"decision": "decline"})
+
+    assert InstitutionAccess.objects.get(organization=cast.acme, institution=live_practice).status == "revoked"
+    assert not Institution.objects.reachable_by(cast.acme).filter(pk=live_practice.pk).exists()
+
+
+def test_requests_are_reminded_once_and_expire_after_14_days(alice_client, cast, live_practice):
+    alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]))
+    link = consent_link()
+
+    with time_machine.travel(timezone.now() + timedelta(days=4)):
+        assert consent_reminders_send() == 1
+        assert consent_reminders_send() == 0
+    with time_machine.travel(timezone.now() + timedelta(days=15)):
+        assert Client().get(link).status_code == 410
+        assert pending_consent_expire() == 1
+
+    assert ConsentRequest.objects.get().status == "expired"
+    assert not InstitutionAccess.objects.filter(organization=cast.acme, institution=live_practice).exists()
+    assert len([m for m in mail.outbox if m.subject.startswith("Reminder:")]) == 1
+
+
+@pytest.mark.parametrize("token", ["nope", "0" * 32 + ".x"])
+def test_a_mangled_consent_link_is_a_clear_page(db, token):
+    response = Client().get(f"/consent/{token}/")
+
+    assert response.status_code == 410 and "find this request" in response.content.decode()
