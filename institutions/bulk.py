@@ -34,7 +34,7 @@ from django.utils.text import slugify
 from institutions.forms import US_STATES, normalize_phone
 from institutions.matching import find_matches_many
 from institutions.models import BulkUpload, BulkUploadRow, Institution, InstitutionAccess, TimelineEvent
-from institutions.services import _normalized as institution_name_key
+from institutions.services import RESERVED_SUBDOMAINS, institution_name_key
 from portal.audit import audit_record
 from portal.models import Organization, User
 from portal.outbox import enqueue_on_commit
@@ -57,7 +57,6 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
 BATCH_ROWS = 500
 STALLED_AFTER = timedelta(minutes=5)
-RESERVED_SUBDOMAINS = frozenset({"new", "upload", "subdomain", "www", "api", "admin"})  # the portal's own paths
 SUBDOMAIN_SUFFIX_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
 SAMPLE_ROWS = [
@@ -455,10 +454,11 @@ def bulk_upload_import(upload_id: int, *, batch_rows: int | None = None) -> int:
     rows.filter(state=BulkUploadRow.State.MATCH).update(result=BulkUploadRow.Result.SKIPPED_MATCH)
     groups = list(rows.filter(state=BulkUploadRow.State.READY).order_by("group", "number")
                   .values_list("group", flat=True))
+    created_here = set(upload.rows.filter(institution__isnull=False).values_list("institution_id", flat=True))
     created = 0
     try:
         for first, last in _batches(groups, batch_rows or BATCH_ROWS):
-            created += _import_batch(upload, first, last)
+            created += _import_batch(upload, first, last, created_here)
     except Exception as exc:  # the batch rolled back; earlier batches stay; confirming again resumes
         logger.exception("Bulk upload %s stopped", upload.pk)
         BulkUpload.objects.filter(pk=upload.pk, status=BulkUpload.Status.IMPORTING).update(
@@ -491,7 +491,7 @@ def _batches(groups: list[int], batch_rows: int) -> Iterator[tuple[int, int]]:
         yield first, groups[-1]
 
 
-def _import_batch(upload: BulkUpload, first_group: int, last_group: int) -> int:
+def _import_batch(upload: BulkUpload, first_group: int, last_group: int, created_here: set[int]) -> int:
     """One transaction: institutions, accesses, syncs, timeline events, and the rows' results."""
     now = timezone.now()
     organization, actor = upload.organization, upload.confirmed_by
@@ -517,12 +517,17 @@ def _import_batch(upload: BulkUpload, first_group: int, last_group: int) -> int:
                     skipped.append(row)
         heads = {group: members[0][1].institution for group, members in by_group.items()}
 
-        # Created meanwhile (Create Institution, another upload): skip, never a second one.
+        # Created since the check (Create Institution, another upload): skip, never a second one. Only what the
+        # organization got since the check, in these ZIP codes, minus what this import created.
         zips = {data["zip_code"][:5] for data in heads.values()}
         existing = set()
-        for name, zip_code in (Institution.objects.reachable_by(organization).filter(is_sandbox=False)
-                               .annotate(zip5=Left("zip_code", 5)).filter(zip5__in=zips).values_list("name", "zip_code")):
-            existing.add(_name_zip(name, zip_code))
+        for pk, name, zip_code in (Institution.objects.filter(is_sandbox=False).annotate(zip5=Left("zip_code", 5))
+                                   .filter(accesses__organization=organization, zip5__in=zips,
+                                           accesses__status=InstitutionAccess.Status.ACTIVE,
+                                           accesses__created_at__gte=upload.validated_at or upload.created_at)
+                                   .order_by().values_list("pk", "name", "zip_code")):
+            if pk not in created_here:
+                existing.add(_name_zip(name, zip_code))
         for group in list(by_group):
             data = heads[group]
             if _name_zip(data["name"], data["zip_code"]) in existing:
@@ -536,6 +541,7 @@ def _import_batch(upload: BulkUpload, first_group: int, last_group: int) -> int:
                         for group in by_group}
         Institution.objects.bulk_create(institutions.values())
         _ensure_pks(institutions.values(), Institution, "subdomain")
+        created_here.update(institution.pk for institution in institutions.values())
         InstitutionAccess.objects.bulk_create(
             InstitutionAccess(organization=organization, institution=institution, via=InstitutionAccess.Via.CREATED,
                               created_at=now) for institution in institutions.values())

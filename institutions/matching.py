@@ -9,8 +9,9 @@ the candidate:
 - or the same email or website domain (free mail domains and shared site hosts such as gmail.com or
   facebook.com say nothing about the practice and are ignored).
 
-One query per call (per chunk of candidates for `find_matches_many`): SQL narrows the live institutions down
-to those sharing a ZIP, phone, domain or name word with a candidate; Python compares the rest.
+One query per call (per 500 candidates for `find_matches_many`): SQL narrows the live institutions down to
+those sharing a ZIP code, phone, domain or street with a candidate (IN lists only, no per-candidate LIKE);
+Python compares the rest.
 """
 
 import operator
@@ -52,7 +53,7 @@ SHARED_SITE_HOSTS = frozenset("""
     sites.google.com goo.gl business.site wixsite.com weebly.com squarespace.com godaddysites.com wordpress.com
     yelp.com healthgrades.com zocdoc.com linktr.ee example.com
 """.split())
-CHUNK = 150  # candidates per query: keeps the OR of name words well under SQLite's expression depth
+CHUNK = 500  # candidates per query (a few thousand parameters at most)
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,22 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text)
 
 
+def street_keys(street: str) -> set[str]:
+    """How the street may be stored, lowercased without dots and commas: as typed, abbreviated and spelled out.
+
+    SQL compares these with the stored street (one IN), so a name and street match is found without a scan per
+    candidate; Python then compares the normalized streets.
+    """
+    words = _words(street)
+    if not words:
+        return set()
+    plain = re.sub(r"[.,]", "", " ".join((street or "").lower().split()))
+    return {plain, " ".join(STREET_WORDS.get(w, w) for w in words), " ".join(SPELLED_OUT.get(w, w) for w in words)}
+
+
+SPELLED_OUT = {short: long for long, short in STREET_WORDS.items() if long not in ("av",)}
+
+
 @dataclass
 class _Candidate:
     name: str
@@ -138,16 +155,16 @@ class _Candidate:
     phone: str
     email_domain: str
     site_domain: str
-    name_word: str = field(default="")
+    street_keys: set[str] = field(default_factory=set)
 
     @classmethod
     def of(cls, data: Mapping) -> "_Candidate":
         name = normalize_name(data.get("name") or data.get("institution_name") or "")
-        longest = max(name.split(), key=len, default="")
-        return cls(name=name, street=normalize_street(data.get("street_address", "")),
+        street = data.get("street_address", "")
+        return cls(name=name, street=normalize_street(street),
                    zip=zip5(data.get("zip_code", "")), phone=phone_digits(data.get("phone_number", "")),
                    email_domain=email_domain(data.get("email", "")), site_domain=website_domain(data.get("website", "")),
-                   name_word=longest if len(longest) >= 3 else "")
+                   street_keys=street_keys(street) if name else set())
 
     def reasons_against(self, institution: Institution) -> list[str]:
         reasons = []
@@ -178,7 +195,7 @@ def find_matches(*, organization: Organization, name: str, street_address: str, 
 
 
 def find_matches_many(*, organization: Organization, candidates: Sequence[Mapping]) -> list[list[Match]]:
-    """`find_matches` for many practices at once (a CSV upload): one query per 150 candidates.
+    """`find_matches` for many practices at once (a CSV upload): one query per 500 candidates.
 
     Each candidate is a mapping with name (or institution_name), street_address, zip_code, phone_number, email,
     website; the result lists each candidate's matches in the same order.
@@ -193,7 +210,7 @@ def _match_chunk(organization: Organization, chunk: list[_Candidate]) -> list[li
     zips = {c.zip for c in chunk if c.zip}
     phones = {c.phone for c in chunk if c.phone}
     domains = {d for c in chunk for d in (c.email_domain, c.site_domain) if d}
-    name_words = {c.name_word for c in chunk if c.name_word}
+    streets = {key for c in chunk for key in c.street_keys}
     conditions = []
     if zips:
         conditions.append(Q(zip5__in=zips))
@@ -202,24 +219,29 @@ def _match_chunk(organization: Organization, chunk: list[_Candidate]) -> list[li
     if domains:
         hosts = domains | {f"www.{d}" for d in domains}
         conditions.append(Q(mail_domain__in=domains) | Q(site_host__in=hosts))
-    # Same name and street when the ZIP differs (a typo, a move within the city): narrowed by the name's longest word.
-    conditions.extend(Q(name__icontains=word) for word in sorted(name_words))
+    if streets:  # same name and street when the ZIP differs (a typo, a move within the city)
+        conditions.append(Q(street_key__in=streets))
     if not conditions:
         return [[] for _ in chunk]
     prefilter = reduce(operator.or_, conditions)
 
-    accesses = InstitutionAccess.objects.filter(institution=OuterRef("pk"), organization=organization)
+    # Starts from the live ones (IN, not a correlated EXISTS: SQLite would scan every institution for it).
+    live = Sync.objects.filter(status=SyncStatus.ACTIVE).values("institution_id")
+    reached = InstitutionAccess.objects.filter(organization=organization, status=InstitutionAccess.Status.ACTIVE)
+    pending = InstitutionAccess.objects.filter(organization=organization, institution=OuterRef("pk"),
+                                               status=InstitutionAccess.Status.PENDING)
     institutions = list(
-        Institution.objects.filter(is_sandbox=False)
+        Institution.objects.filter(pk__in=live, is_sandbox=False)
+        .exclude(pk__in=reached.values("institution_id"))
         .annotate(
             zip5=Left("zip_code", 5),
             mail_domain=Lower(Substr("email", StrIndex("email", Value("@")) + 1)),
             site_host=_site_host_expression(),
-            live=Exists(Sync.objects.filter(institution=OuterRef("pk"), status=SyncStatus.ACTIVE)),
-            reached=Exists(accesses.filter(status=InstitutionAccess.Status.ACTIVE)),
-            access_pending=Exists(accesses.filter(status=InstitutionAccess.Status.PENDING)),
+            street_key=Replace(Replace(Lower("street_address"), Value("."), Value("")), Value(","), Value("")),
+            access_pending=Exists(pending),
         )
-        .filter(prefilter, live=True, reached=False)
+        .filter(prefilter)
+        .order_by()
         .only("pk", "name", "subdomain", "street_address", "city", "state", "zip_code", "phone_number", "email",
               "website")
     )

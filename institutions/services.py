@@ -10,16 +10,20 @@ from portal.models import Organization
 from syncs.onboarding import timeline_record
 
 
+# Subdomains live in portal paths (/institutions/<subdomain>/): never one of the paths' own names.
+RESERVED_SUBDOMAINS = frozenset({"new", "upload", "subdomain", "www", "api", "admin"})
+
+
 def subdomain_for(name: str) -> str:
     """A unique, readable subdomain derived from the institution's name."""
     base = slugify(name)[:50].strip("-") or "practice"
     candidate = base
-    while Institution.objects.filter(subdomain=candidate).exists():
+    while candidate in RESERVED_SUBDOMAINS or Institution.objects.filter(subdomain=candidate).exists():
         candidate = f"{base}-{get_random_string(5, 'abcdefghijkmnpqrstuvwxyz23456789')}"
     return candidate
 
 
-def _normalized(name: str) -> str:
+def institution_name_key(name: str) -> str:
     return " ".join(slugify(name).split("-"))
 
 
@@ -29,7 +33,7 @@ def institution_create(*, organization: Organization, actor, data: dict, ip: str
     if organization.production_enabled_at is None:
         raise ValidationError("Production is not enabled for your organization yet: onboard practices once support upgrades you.")
     duplicates = Institution.objects.reachable_by(organization).filter(is_sandbox=False, zip_code=data["zip_code"])
-    if any(_normalized(other.name) == _normalized(data["name"]) for other in duplicates):
+    if any(institution_name_key(other.name) == institution_name_key(data["name"]) for other in duplicates):
         raise ValidationError({"name": f"You already have an institution called {data['name']} at ZIP {data['zip_code']}."})
     institution = Institution.objects.create(subdomain=subdomain_for(data["name"]), is_sandbox=False, **data)
     InstitutionAccess.objects.create(organization=organization, institution=institution, via=InstitutionAccess.Via.CREATED)

@@ -266,6 +266,19 @@ def test_an_institution_the_organization_already_has_is_an_error(alice_client, p
     assert message.startswith("You already have an institution called Practice 00001 Dental at ZIP 78701 (subdomain p1)")
 
 
+def test_an_institution_created_after_the_check_is_not_created_twice(alice_client, production, cast, run_on_commit):
+    upload_file(alice_client, csv_bytes([practice(1), practice(1, emr_name="athena"), practice(2)]))
+    meanwhile = Institution.objects.create(name="practice 00001 dental", subdomain="p1", zip_code="78701")
+    InstitutionAccess.objects.create(organization=cast.acme, institution=meanwhile, via="created")
+
+    run_on_commit(alice_client, latest_upload())
+
+    upload = latest_upload()
+    assert list(upload.rows.values_list("result", flat=True)) == ["skipped_exists", "skipped_exists", "created"]
+    assert (upload.status, upload.created_institution_count, upload.processed_count) == ("done", 1, 3)
+    assert not meanwhile.syncs.exists() and created_institutions().count() == 2
+
+
 def test_a_bad_row_holds_back_its_whole_institution(alice_client, production):
     upload_file(alice_client, csv_bytes([practice(1), practice(1, emr_name="nope"), practice(2)]))
 

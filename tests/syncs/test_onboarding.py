@@ -316,3 +316,10 @@ def test_home_says_what_needs_you(alice_client, production, cast):
     page = alice_client.get(reverse("home")).content.decode()
 
     assert "1 institution</strong> in TO DO" in page
+
+
+def test_subdomains_never_take_the_portals_own_paths(db):
+    from institutions.services import subdomain_for
+
+    assert subdomain_for("New") != "new"
+    assert subdomain_for("Upload") != "upload"
