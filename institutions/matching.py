@@ -71,7 +71,8 @@ class Match:
     def as_dict(self) -> dict:
         """JSON-safe, for storing with a CSV row."""
         institution = self.institution
-        return {"institution_id": institution.pk, "name": institution.name, "city": institution.city,
+        return {"institution_id": institution.pk, "subdomain": institution.subdomain, "name": institution.name,
+                "city": institution.city,
                 "state": institution.state, "reasons": list(self.reasons), "access_pending": self.access_pending}
 
 

@@ -300,6 +300,8 @@ def test_practices_already_live_are_flagged_with_the_reason_and_skipped(alice_cl
     assert row.match[0]["reasons"] == ["Same phone number (404) 555-0100"]
     page = alice_client.get(reverse("institutions:bulk_detail", args=[upload.public_id]) + "?show=matches").content.decode()
     assert "Already live (2)" in page and "Same phone number (404) 555-0100" in page and "Request access" in page
+    live = Institution.objects.get(name="Sunrise Dental")
+    assert reverse("institutions:request_access", args=[live.subdomain]) in page
 
     run_on_commit(alice_client, upload)
 
