@@ -5,4 +5,4 @@ class InstitutionsConfig(AppConfig):
     name = "institutions"
 
     def ready(self) -> None:
-        from institutions import consent  # noqa: F401  (registers the consent email builder)
+        from institutions import consent, practice  # noqa: F401  (register the email builders)

@@ -70,6 +70,10 @@ def consent_request_create(*, institution: Institution, organization: Organizati
     request = ConsentRequest.objects.create(institution=institution, organization=organization, requested_by=actor,
                                             recipient=recipient, expires_at=timezone.now() + CONSENT_TTL)
     outbound_email_queue(kind="consent_request", object_id=str(request.public_id), version=request.nonce, recipient=recipient)
+    # The contact can also answer (and later revoke) from the practice's Apps page.
+    from institutions.practice import practice_invite
+
+    practice_invite(institution=institution, email=recipient)
     timeline_record(institution=institution, actor=actor, organization=organization, verb="consent.requested",
                     message=f"Asked {institution.name} for access to its existing Synchronizer")
     audit_record(verb="consent.requested", actor=actor, organization=organization, target=institution, ip=ip)

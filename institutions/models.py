@@ -265,3 +265,29 @@ class ConsentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} → {self.institution} ({self.status})"
+
+
+class PracticeMember(models.Model):
+    """Practice staff who decide which developers' apps reach their practice (the "Apps" page)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="practice_member")
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="practice_members")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.institution}"
+
+
+class PracticeInvitation(models.Model):
+    """A signed, single-use link for practice staff to create their account (sent with consent requests)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="practice_invitations")
+    email = models.EmailField()
+    nonce = models.CharField(max_length=32, default=new_nonce, editable=False)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.institution}"

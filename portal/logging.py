@@ -3,7 +3,7 @@ import re
 
 # Paths that carry a secret: invitation and consent links, and anything that looks like an API key.
 SECRET_PATTERNS = [
-    (re.compile(r"(/(?:invitations|consent)/)[^/\s\"']+"), r"\1[redacted]"),
+    (re.compile(r"(/(?:invitations|consent|practice/join)/)[^/\s\"']+"), r"\1[redacted]"),
     (re.compile(r"chs_(?:test|live)_[A-Za-z0-9]+"), "chs_[redacted]"),
 ]
 

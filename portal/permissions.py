@@ -2,7 +2,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 
 def membership_required(view):
@@ -12,6 +12,8 @@ def membership_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.membership:
+            if hasattr(request.user, "practice_member"):  # practice staff manage their apps, not developer pages
+                return redirect("practice_apps")
             return render(request, "portal/no_organization.html", status=403)
         return view(request, *args, **kwargs)
 

@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from institutions import consent_views
+from institutions import consent_views, practice_views
 from portal import views
 from syncs.status_views import sync_status
 
@@ -25,6 +25,9 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("consent/<str:token>/", consent_views.consent, name="consent"),
+    path("practice/apps/", practice_views.practice_apps, name="practice_apps"),
+    path("practice/apps/<int:organization_id>/", practice_views.practice_decide, name="practice_decide"),
+    path("practice/join/<str:token>/", practice_views.practice_join, name="practice_join"),
     path("institutions/", include("institutions.urls")),
     path("sync-status/", sync_status, name="sync_status"),
     path("syncs/", include("syncs.urls")),

@@ -105,3 +105,34 @@ def test_a_mangled_consent_link_is_a_clear_page(db, token):
     response = Client().get(f"/consent/{token}/")
 
     assert response.status_code == 410 and "find this request" in response.content.decode()
+
+
+def practice_link() -> str:
+    body = [m for m in mail.outbox if "Manage which apps" in m.subject][-1].body
+    return re.search(r"/practice/join/\S+/", body).group(0)
+
+
+def test_practice_staff_grant_and_later_revoke_from_the_apps_page(alice_client, cast, live_practice):
+    alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]))
+    staff = Client()
+    join = staff.post(practice_link(), {"password1": "a-long-unusual-passphrase", "password2": "a-long-unusual-passphrase"})
+    assert join["Location"] == reverse("practice_apps")
+    apps = staff.get(reverse("practice_apps")).content.decode()
+    assert "Acme Dental Apps" in apps and "Asks for access" in apps
+    assert "Other Co" in apps and "Set up your Synchronizer" in apps
+
+    staff.post(reverse("practice_decide", args=[cast.acme.pk]), {"decision": "grant"})
+    assert Institution.objects.reachable_by(cast.acme).filter(pk=live_practice.pk).exists()
+    assert ConsentRequest.objects.get().status == "approved"
+
+    staff.post(reverse("practice_decide", args=[cast.acme.pk]), {"decision": "revoke"})
+    assert not Institution.objects.reachable_by(cast.acme).filter(pk=live_practice.pk).exists()
+    assert AuditEvent.objects.filter(verb="consent.revoked").exists()
+    staff.post(reverse("practice_decide", args=[cast.other.pk]), {"decision": "revoke"})
+    assert Institution.objects.reachable_by(cast.other).filter(pk=live_practice.pk).exists()  # the installer stays
+    assert staff.get(reverse("home"))["Location"] == reverse("practice_apps")
+
+
+def test_the_apps_page_is_only_for_practice_staff(alice_client, olivia_client):
+    assert alice_client.get(reverse("practice_apps")).status_code == 403
+    assert alice_client.post(reverse("practice_decide", args=[1]), {"decision": "grant"}).status_code == 403

@@ -1,0 +1,110 @@
+"""The practice's side: staff accounts and the "Apps" page where they grant, decline and revoke access."""
+
+import uuid
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from institutions.models import ConsentRequest, Institution, InstitutionAccess, PracticeInvitation, PracticeMember
+from portal.audit import audit_record
+from portal.models import User
+from portal.outbox import email_builder, outbound_email_queue
+
+INVITATION_TTL = timedelta(days=14)
+
+
+def practice_invitation_token(invitation: PracticeInvitation) -> str:
+    digest = salted_hmac("institutions.practice", f"{invitation.public_id}:{invitation.nonce}", algorithm="sha256").hexdigest()[:40]
+    return f"{invitation.public_id.hex}.{digest}"
+
+
+def practice_invitation_for_token(token: str) -> PracticeInvitation:
+    head, _, _ = token.partition(".")
+    try:
+        public_id = uuid.UUID(hex=head)
+    except ValueError:
+        raise ValidationError("We couldn't find this invitation. Check that you copied the whole link.")
+    invitation = PracticeInvitation.objects.select_related("institution").filter(public_id=public_id).first()
+    if invitation is None or not constant_time_compare(practice_invitation_token(invitation), token):
+        raise ValidationError("We couldn't find this invitation. Check that you copied the whole link.")
+    if invitation.accepted_at:
+        raise ValidationError("This invitation was already used. Sign in to manage your practice's apps.")
+    if timezone.now() >= invitation.created_at + INVITATION_TTL:
+        raise ValidationError("This invitation expired. Ask a colleague to invite you again.")
+    return invitation
+
+
+def practice_invite(*, institution: Institution, email: str, invited_by: User | None = None) -> PracticeInvitation | None:
+    """Invite practice staff; nothing to do for someone who already manages the practice's apps."""
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": "Enter a valid email address, like frontdesk@practice.com."})
+    if PracticeMember.objects.filter(institution=institution, user__email__iexact=email).exists():
+        return None
+    invitation = PracticeInvitation.objects.create(institution=institution, email=email, invited_by=invited_by)
+    outbound_email_queue(kind="practice_invitation", object_id=str(invitation.public_id), version=invitation.nonce,
+                         recipient=email)
+    return invitation
+
+
+@transaction.atomic
+def practice_join(*, token: str, user: User) -> PracticeMember:
+    invitation = practice_invitation_for_token(token)
+    if user.email.lower() != invitation.email:
+        raise ValidationError(f"This invitation is for {invitation.email}; you are signed in as {user.email}.")
+    if hasattr(user, "membership") or PracticeMember.objects.filter(user=user).exists():
+        raise ValidationError("This account already belongs to an organization or a practice.")
+    if not PracticeInvitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(accepted_at=timezone.now()):
+        raise ValidationError("This invitation was already used.")
+    return PracticeMember.objects.create(user=user, institution=invitation.institution)
+
+
+def practice_apps(institution: Institution) -> list[dict]:
+    """Every organization that reaches, asked for, or lost access to the practice; with open requests."""
+    accesses = InstitutionAccess.objects.filter(institution=institution).select_related("organization").order_by("organization__name")
+    open_requests = {r.organization_id: r for r in ConsentRequest.objects.filter(
+        institution=institution, status=ConsentRequest.Status.PENDING, expires_at__gt=timezone.now())}
+    return [{"access": access, "request": open_requests.get(access.organization_id)} for access in accesses]
+
+
+@transaction.atomic
+def practice_decide(*, member: PracticeMember, organization_id: int, grant: bool, ip: str | None = None) -> InstitutionAccess:
+    """Grant (a pending request, or again after a revocation), decline, or revoke: the API follows at once."""
+    from syncs.onboarding import timeline_record
+
+    access = InstitutionAccess.objects.select_related("organization").select_for_update().get(
+        institution=member.institution, organization_id=organization_id)
+    if access.via == InstitutionAccess.Via.CREATED and not grant:
+        raise ValidationError(f"{access.organization.name} set up your Synchronizer; contact Chairside support to end it.")
+    new_status = InstitutionAccess.Status.ACTIVE if grant else InstitutionAccess.Status.REVOKED
+    InstitutionAccess.objects.filter(pk=access.pk).update(status=new_status)
+    ConsentRequest.objects.filter(institution=member.institution, organization_id=organization_id, status="pending").update(
+        status="approved" if grant else "declined", decided_at=timezone.now())
+    verb = "granted" if grant else ("revoked" if access.status == InstitutionAccess.Status.ACTIVE else "declined")
+    event = timeline_record(institution=member.institution, organization=access.organization, verb=f"consent.{verb}",
+                            message=f"The practice {verb} access for {access.organization.name}")
+    outbound_email_queue(kind="sync_update", object_id=str(event.pk), version=str(access.organization_id))
+    audit_record(verb=f"consent.{verb}", actor=member.user, organization=access.organization, target=member.institution, ip=ip)
+    access.status = new_status
+    return access
+
+
+@email_builder("practice_invitation")
+def practice_invitation_email(outbound):
+    from django.urls import reverse
+
+    from portal.emails import absolute_url, render_email
+
+    invitation = PracticeInvitation.objects.select_related("institution").filter(public_id=outbound.object_id).first()
+    if invitation is None or invitation.accepted_at or invitation.nonce != outbound.version:
+        return None
+    return render_email(template="practice_invitation", to=invitation.email, context={
+        "invitation": invitation, "institution": invitation.institution,
+        "url": absolute_url(reverse("practice_join", args=[practice_invitation_token(invitation)])),
+    })
