@@ -209,21 +209,29 @@ def main() -> None:
             results = [measure(pool, args.clients, port, label, path, h, args.warmup, args.duration)
                        for label, path, h in plan]
     finally:
-        if server is not None:
-            server.terminate()  # gunicorn's master stops its workers on SIGTERM
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        if admin_url:
-            postgres_scratch(admin_url, create=False)
-        shutil.rmtree(var_dir, ignore_errors=True)
+        stop_and_clean(server, admin_url, var_dir)
+    print_ratios(results)
 
+
+def stop_and_clean(server: subprocess.Popen | None, admin_url: str | None, var_dir: Path) -> None:
+    if server is not None:
+        server.terminate()  # gunicorn's master stops its workers on SIGTERM
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    if admin_url:
+        postgres_scratch(admin_url, create=False)
+    shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def print_ratios(results: list, label_width: int = 34, ratio_digits: int = 2) -> None:
+    """Each endpoint against the mean of the first and last bare runs (the machine is shared: both ends count)."""
     baseline = (results[0].rps + results[-1].rps) / 2
-    print(f"{'endpoint':<34} {'req/s':>8} {'mean ms':>8} {'vs bare':>8}")
+    print(f"{'endpoint':<{label_width}} {'req/s':>8} {'mean ms':>9} {'vs bare':>8}")
     for r in results:
-        print(f"{r.label:<34} {r.rps:>8.1f} {r.mean_ms:>8.2f} {r.rps / baseline:>7.2f}x")
+        print(f"{r.label:<{label_width}} {r.rps:>8.1f} {r.mean_ms:>9.2f} {r.rps / baseline:>7.{ratio_digits}f}x")
     print(f"baseline: mean of the two bare runs, {baseline:.1f} req/s")
 
 

@@ -18,7 +18,6 @@ import argparse
 import http.client
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,8 @@ from api_bench import (
     free_port,
     manage,
     postgres_scratch,
+    print_ratios,
+    stop_and_clean,
     wait_ready,
 )
 
@@ -233,22 +234,8 @@ def main() -> None:
                 measure(pool, clients, port, label, args.warmup, 0.5)
             results = [measure(pool, clients, port, label, args.warmup, args.duration) for label, clients in plan]
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        if admin_url:
-            postgres_scratch(admin_url, create=False)
-        shutil.rmtree(var_dir, ignore_errors=True)
-
-    baseline = (results[0].rps + results[-1].rps) / 2
-    print(f"{'endpoint':<38} {'req/s':>8} {'mean ms':>9} {'vs bare':>8}")
-    for r in results:
-        print(f"{r.label:<38} {r.rps:>8.1f} {r.mean_ms:>9.2f} {r.rps / baseline:>7.4f}x")
-    print(f"baseline: mean of the two bare runs, {baseline:.1f} req/s")
+        stop_and_clean(server, admin_url, var_dir)
+    print_ratios(results, label_width=38, ratio_digits=4)
 
 
 if __name__ == "__main__":
