@@ -192,6 +192,7 @@ CELERY_BEAT_SCHEDULE = {
     "sync-health-sweep": {"task": "syncs.tasks.sync_health_sweep", "schedule": timedelta(minutes=1)},
     "retry-webhooks": {"task": "portal.tasks.retry_webhooks", "schedule": timedelta(minutes=1)},
     "consent-housekeeping": {"task": "syncs.tasks.consent_housekeeping", "schedule": timedelta(hours=1)},
+    "resume-stalled-bulk-uploads": {"task": "institutions.tasks.resume_stalled_bulk_uploads", "schedule": timedelta(minutes=5)},
 }
 
 # --- Email --------------------------------------------------------------------------------------
