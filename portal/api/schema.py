@@ -33,13 +33,6 @@ def envelope_of(item: type[serializers.Serializer] | serializers.Serializer, *, 
     return _cache[key]
 
 
-class ErrorEnvelopeSerializer(serializers.Serializer):
-    code = serializers.BooleanField()
-    description = serializers.CharField()
-    error = serializers.ListField(child=serializers.CharField())
-    data = serializers.JSONField(allow_null=True)
-
-
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     target_class = "portal.api.auth.BearerTokenAuthentication"
     name = "BearerToken"

@@ -11,6 +11,7 @@ from institutions.models import Institution, InstitutionAccess, Location
 from portal.services import organization_enable_production
 from syncs.models import Sync, SyncStatus
 from tests.e2e.test_api_keys_and_sandbox import sign_in
+from tests.e2e.test_onboarding_journeys import submit_institution
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +34,7 @@ def test_request_access_and_the_practice_approves(live_server, browser, cast, de
     Location.objects.create(institution=live, sync=sync, name="Cedar North", foreign_id="1", active=True)
     page = developer
 
-    create_institution_expecting_match(page)
+    submit_institution(page, "Cedar Dental")
     expect(page.get_by_role("heading", name="This practice may already be live with the Synchronizer")).to_be_visible()
     expect(page.get_by_text("Same phone number (512) 555-0142")).to_be_visible()
     screenshot(page, "match-modal")
@@ -53,20 +54,6 @@ def test_request_access_and_the_practice_approves(live_server, browser, cast, de
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Institutions").click()
     page.get_by_role("link", name=re.compile("ALL")).click()
     expect(page.get_by_role("link", name="Cedar Dental")).to_be_visible()
-
-
-def create_institution_expecting_match(page) -> None:
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Institutions").click()
-    page.get_by_role("link", name="Create Institution").click()
-    page.get_by_label("Practice name").fill("Cedar Dental")
-    page.get_by_label("Street address").fill("1 Cedar Rd")
-    page.get_by_label("City").fill("Austin")
-    page.get_by_label("State").select_option("TX")
-    page.get_by_label("ZIP code").fill("78701")
-    page.get_by_label("Phone").fill("(512) 555-0142")
-    page.get_by_label("Contact person").fill("Dana")
-    page.get_by_label("Contact email").fill("dana@cedar.example")
-    page.get_by_role("button", name="Create institution").click()
 
 
 def csv_file(rows: list[dict]) -> dict:

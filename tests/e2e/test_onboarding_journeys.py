@@ -37,6 +37,11 @@ def support(live_server, browser, db):
 
 
 def create_institution(page, name: str) -> None:
+    submit_institution(page, name)
+    expect(page.get_by_text("Next: create its sync")).to_be_visible()
+
+
+def submit_institution(page, name: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Institutions").click()
     page.get_by_role("link", name="Create Institution").click()
     page.get_by_label("Practice name").fill(name)
@@ -49,7 +54,6 @@ def create_institution(page, name: str) -> None:
     page.get_by_label("Contact person").fill("Dana Office")
     page.get_by_label("Contact email").fill("it@practice.example")
     page.get_by_role("button", name="Create institution").click()
-    expect(page.get_by_text("Next: create its sync")).to_be_visible()
 
 
 def support_action(page, live_server, institution: str, action: str, reason: str = "") -> None:
