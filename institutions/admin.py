@@ -35,7 +35,7 @@ class LocationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reactivate the selected deactivated locations")
     def reactivate(self, request, queryset):
-        from syncs.onboarding import locations_reactivate
+        from syncs.services import locations_reactivate
 
         count = locations_reactivate(locations=queryset, actor=request.user)
         self.message_user(request, f"{count} location(s) reactivated.")

@@ -9,7 +9,7 @@ from institutions.serializers import InstitutionSerializer, InstitutionWithLocat
 from portal.api.base import NexApiView
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
-from portal.api.scoping import institution_for, location_in, reachable_institutions
+from institutions.scoping import institution_for, location_in, reachable_institutions
 
 
 def _active_locations(queryset=None):

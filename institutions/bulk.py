@@ -38,10 +38,11 @@ from institutions.services import RESERVED_SUBDOMAINS, institution_name_key
 from portal.audit import audit_record
 from portal.models import Organization, User
 from portal.outbox import enqueue_on_commit
-from syncs import crypto
+from portal import crypto
 from syncs.catalog import SYNC_OPTIONS
 from syncs.models import InstallPath, Sync
-from syncs.onboarding import FIRST_STATUS, SUPPORT, new_extension_token, new_product_key
+from institutions.timeline import SUPPORT
+from syncs.services import FIRST_STATUS, new_extension_token, new_product_key
 
 logger = logging.getLogger(__name__)
 
@@ -595,7 +596,7 @@ def _mark_created(created: list[tuple[int, int, int]], chunk: int = 300) -> None
 
 
 def _new_sync(institution: Institution, option_key: str, actor: User | None, now) -> Sync:
-    """As syncs.onboarding.sync_create builds it, without its per-sync queries."""
+    """As syncs.services.sync_create builds it, without its per-sync queries."""
     option = SYNC_OPTIONS[option_key]
     sync = Sync(institution=institution, ehr=option.ehr.name, install_path=option.install_path,
                 status=FIRST_STATUS[option.install_path], created_by=actor, created_at=now, status_changed_at=now)

@@ -18,6 +18,7 @@ from institutions.models import ConsentRequest, Institution, InstitutionAccess
 from portal.audit import audit_record
 from portal.models import Organization, User
 from portal.outbox import email_builder, outbound_email_queue
+from institutions.timeline import timeline_record
 
 CONSENT_TTL = timedelta(days=14)
 REMINDER_AFTER = timedelta(days=3)
@@ -53,7 +54,6 @@ def consent_for_token(token: str) -> ConsentRequest:
 @transaction.atomic
 def consent_request_create(*, institution: Institution, organization: Organization, actor: User,
                            ip: str | None = None) -> ConsentRequest:
-    from syncs.onboarding import timeline_record
 
     recipient = institution.contact_email or institution.email
     if not recipient:
@@ -82,7 +82,6 @@ def consent_request_create(*, institution: Institution, organization: Organizati
 
 @transaction.atomic
 def consent_decide(*, token: str, approve: bool, ip: str | None = None) -> ConsentRequest:
-    from syncs.onboarding import timeline_record
 
     request = consent_for_token(token)
     status = ConsentRequest.Status.APPROVED if approve else ConsentRequest.Status.DECLINED

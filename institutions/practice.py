@@ -13,6 +13,7 @@ from institutions.models import ConsentRequest, Institution, InstitutionAccess, 
 from portal.audit import audit_record
 from portal.models import User
 from portal.outbox import email_builder, outbound_email_queue
+from institutions.timeline import timeline_record
 
 INVITATION_TTL = timedelta(days=14)
 
@@ -76,7 +77,6 @@ def practice_apps(institution: Institution) -> list[dict]:
 @transaction.atomic
 def practice_decide(*, member: PracticeMember, organization_id: int, grant: bool, ip: str | None = None) -> InstitutionAccess:
     """Grant (a pending request, or again after a revocation), decline, or revoke: the API follows at once."""
-    from syncs.onboarding import timeline_record
 
     access = InstitutionAccess.objects.select_related("organization").select_for_update().get(
         institution=member.institution, organization_id=organization_id)

@@ -12,6 +12,12 @@ SECTIONS = {"todo": "TO DO", "in_progress": "IN PROGRESS", "all": "ALL"}
 NO_SYNC = "no_sync"
 
 
+def organizations_reaching(institution: Institution) -> QuerySet[Organization]:
+    """The organizations whose access to this institution is active: they see its shared timeline."""
+    return Organization.objects.filter(institution_accesses__institution=institution,
+                                       institution_accesses__status=InstitutionAccess.Status.ACTIVE)
+
+
 def _annotated(organization: Organization, *, sandbox: bool) -> QuerySet:
     syncs = Sync.objects.filter(institution=OuterRef("pk"))
     pending = InstitutionAccess.objects.filter(institution=OuterRef("pk"), organization=organization,

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
@@ -7,7 +6,7 @@ from django.utils.crypto import get_random_string
 from institutions.models import Institution, InstitutionAccess
 from portal.audit import audit_record
 from portal.models import Organization
-from syncs.onboarding import timeline_record
+from institutions.timeline import timeline_record
 
 
 # Subdomains live in portal paths (/institutions/<subdomain>/): never one of the paths' own names.
@@ -40,28 +39,4 @@ def institution_create(*, organization: Organization, actor, data: dict, ip: str
     timeline_record(institution=institution, actor=actor, organization=organization, verb="institution.created",
                     message=f"Created the institution (subdomain {institution.subdomain})")
     audit_record(verb="institution.created", actor=actor, organization=organization, target=institution, ip=ip)
-    return institution
-
-
-@transaction.atomic
-def institution_create_sandbox(*, organization: Organization) -> Institution:
-    """Every organization gets its own '<Org> Demo Practice' to try the API against."""
-    name = f"{organization.name} Demo Practice"
-    institution = Institution.objects.create(
-        name=name,
-        subdomain=subdomain_for(f"{organization.name}-demo"),
-        is_sandbox=True,
-        street_address="100 Sample Street",
-        city="Austin",
-        state="TX",
-        zip_code="78701",
-        phone_number="5125550100",
-        contact_name="Demo Practice Manager",
-    )
-    InstitutionAccess.objects.create(organization=organization, institution=institution, via=InstitutionAccess.Via.CREATED)
-    if settings.SANDBOX_SAMPLE_DATA:
-        # In the same transaction (about half a second of bulk inserts): a sandbox is never half-filled.
-        from syncs.sandbox import sandbox_populate
-
-        sandbox_populate(institution=institution)
     return institution

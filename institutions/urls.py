@@ -1,7 +1,6 @@
 from django.urls import path
 
 from institutions import bulk_views, consent_views, views
-from syncs import views as sync_views
 
 app_name = "institutions"
 urlpatterns = [
@@ -16,7 +15,6 @@ urlpatterns = [
     path("upload/<uuid:public_id>/progress/", bulk_views.bulk_progress, name="bulk_progress"),
     path("upload/<uuid:public_id>/result.csv", bulk_views.bulk_result_csv, name="bulk_result_csv"),
     path("<slug:subdomain>/", views.institution_detail, name="detail"),
-    path("<slug:subdomain>/syncs/new/", sync_views.sync_create, name="sync_create"),
     path("<slug:subdomain>/deactivate/", views.institution_deactivate, name="deactivate"),
     path("<slug:subdomain>/request-access/", consent_views.request_access, name="request_access"),
 ]

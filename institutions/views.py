@@ -14,8 +14,7 @@ from institutions.selectors import NO_SYNC, SECTIONS, institution_board
 from portal.audit import client_ip
 from portal.forms import add_service_errors
 from portal.permissions import membership_required
-from syncs import onboarding
-from syncs.health import sync_health
+from syncs.services import locations_deactivate
 from syncs.models import NextStep, Sync, SyncStatus, institution_next_step
 
 BOARD_PAGE_SIZE = 25
@@ -90,7 +89,7 @@ def institution_detail(request, subdomain: str):
                 .filter(Q(organization__isnull=True) | Q(organization=organization))
                 .select_related("sync")[:100])
     now = timezone.now()
-    sync_steps = [(sync, sync.next_step, sync_health(sync, now) if sync.status == SyncStatus.ACTIVE else None)
+    sync_steps = [(sync, sync.next_step, sync.health_at(now) if sync.status == SyncStatus.ACTIVE else None)
                   for sync in institution.syncs.all()]
     billed = [loc for loc in institution.locations.all() if loc.active and loc.deactivated_at is None]
     return render(request, "institutions/detail.html", {
@@ -107,7 +106,7 @@ def institution_deactivate(request, subdomain: str):
     whole = request.POST.get("scope") == "institution"
     try:
         ids = None if whole else [int(pk) for pk in request.POST.getlist("locations") if pk.isdigit()]
-        count = onboarding.locations_deactivate(institution=institution, location_ids=ids, actor=request.user,
+        count = locations_deactivate(institution=institution, location_ids=ids, actor=request.user,
                                                 organization=request.membership.organization, ip=client_ip(request))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))

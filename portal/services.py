@@ -5,10 +5,10 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from institutions.services import institution_create_sandbox
 from portal.audit import audit_record
 from portal.models import Invitation, Membership, Organization, Role, User, new_nonce
 from portal.outbox import outbound_email_queue
+from portal.signals import organization_created
 
 
 class InvitationInvalid(Exception):
@@ -30,9 +30,8 @@ def organization_create(*, name: str, admin: User, ip: str | None = None) -> Org
         raise ValidationError("This account already belongs to an organization.")
     organization = Organization.objects.create(name=name)
     Membership.objects.create(user=admin, organization=organization, role=Role.ADMIN)
-    sandbox = institution_create_sandbox(organization=organization)
     audit_record(verb="organization.created", actor=admin, organization=organization, target=organization, ip=ip)
-    audit_record(verb="institution.sandbox_created", actor=admin, organization=organization, target=sandbox, ip=ip)
+    organization_created.send(sender=Organization, organization=organization, actor=admin, ip=ip)
     return organization
 
 

@@ -190,7 +190,7 @@ CELERY_BEAT_SCHEDULE = {
     "relay-outbound-emails": {"task": "portal.tasks.relay_outbound_emails", "schedule": timedelta(minutes=1)},
     "send-install-reminders": {"task": "syncs.tasks.send_install_reminders", "schedule": timedelta(minutes=15)},
     "sync-health-sweep": {"task": "syncs.tasks.sync_health_sweep", "schedule": timedelta(minutes=1)},
-    "retry-webhooks": {"task": "portal.tasks.retry_webhooks", "schedule": timedelta(minutes=1)},
+    "retry-webhooks": {"task": "syncs.tasks.retry_webhooks", "schedule": timedelta(minutes=1)},
     "consent-housekeeping": {"task": "syncs.tasks.consent_housekeeping", "schedule": timedelta(hours=1)},
     "resume-stalled-bulk-uploads": {"task": "institutions.tasks.resume_stalled_bulk_uploads", "schedule": timedelta(minutes=5)},
 }

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from portal import outbox, webhooks
+from portal import outbox
 
 
 @shared_task(bind=True, max_retries=5, default_retry_delay=60, acks_late=True)
@@ -20,20 +20,4 @@ def relay_outbound_emails() -> int:
     due = outbox.outbound_emails_due()
     for outbound_email_id in due:
         deliver_outbound_email.delay(outbound_email_id)
-    return len(due)
-
-
-@shared_task(acks_late=True)
-def deliver_webhook(delivery_id: int) -> bool:
-    """One attempt of one webhook delivery; a failure schedules the next attempt in the row, not a Celery retry."""
-    return webhooks.webhook_deliver(delivery_id)
-
-
-@shared_task
-def retry_webhooks() -> int:
-    """Every minute: deliveries due for a retry, and those whose first task never ran (broker down)."""
-    webhooks.webhooks_prune()
-    due = webhooks.webhooks_due()
-    for delivery_id in due:
-        deliver_webhook.delay(delivery_id)
     return len(due)

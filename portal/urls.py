@@ -3,7 +3,9 @@ from django.contrib import admin
 from django.urls import include, path
 
 from institutions import consent_views, practice_views
+from institutions import urls as institution_urls
 from portal import views
+from syncs import views as sync_views
 from syncs.status_views import sync_status
 
 # Staff sign in through allauth (its rate limits and two-factor step), not the admin's own form.
@@ -28,11 +30,14 @@ urlpatterns = [
     path("practice/apps/", practice_views.practice_apps, name="practice_apps"),
     path("practice/apps/<int:organization_id>/", practice_views.practice_decide, name="practice_decide"),
     path("practice/join/<str:token>/", practice_views.practice_join, name="practice_join"),
-    path("institutions/", include("institutions.urls")),
+    # Creating a sync starts on its institution's page, but the view is syncs': routed here, where apps meet.
+    path("institutions/", include((institution_urls.urlpatterns + [
+        path("<slug:subdomain>/syncs/new/", sync_views.sync_create, name="sync_create"),
+    ], "institutions"))),
     path("sync-status/", sync_status, name="sync_status"),
     path("syncs/", include("syncs.urls")),
     path("api/", include("portal.api.urls")),
-    path("synchronizer/v1/", include("syncs.agent_urls")),
+    path("synchronizer/v1/", include("syncs.protocol.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -8,8 +8,8 @@ from django.shortcuts import render
 
 from institutions.models import Location, TimelineEvent
 from portal.audit import client_ip
-from syncs import onboarding, scheduling_admin  # noqa: F401  (registers EngineerSlot)
-from syncs.models import LocationActivationRequest, Sync
+from syncs import services, scheduling_admin  # noqa: F401  (registers EngineerSlot)
+from syncs.models import LocationActivationRequest, Sync, WebhookDelivery, WebhookEndpoint, WebhookSubscription
 
 SUPPORT_QUEUES = {
     "reinstall": "Reinstall requested",
@@ -98,31 +98,31 @@ class SyncAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark installed (the Synchronizer is reading history)")
     def mark_installed(self, request, queryset):
-        _each(request, queryset.select_related("institution"), lambda sync: onboarding.sync_mark_installed(sync=sync, actor=request.user), "marked installed")
+        _each(request, queryset.select_related("institution"), lambda sync: services.sync_mark_installed(sync=sync, actor=request.user), "marked installed")
 
     @admin.action(description="History read: ask the developer to select locations")
     def locations_reported(self, request, queryset):
-        _each(request, queryset.select_related("institution"), lambda sync: onboarding.sync_locations_reported(sync=sync, actor=request.user),
+        _each(request, queryset.select_related("institution"), lambda sync: services.sync_locations_reported(sync=sync, actor=request.user),
               "now wait for the developer to select locations")
 
     @admin.action(description="Installation complete: activate")
     def complete_install(self, request, queryset):
-        _each(request, queryset.select_related("institution"), lambda sync: onboarding.sync_complete_install(sync=sync, actor=request.user), "activated")
+        _each(request, queryset.select_related("institution"), lambda sync: services.sync_complete_install(sync=sync, actor=request.user), "activated")
 
     @admin.action(description="Flag a credential error…")
     def flag_credential_error(self, request, queryset):
         return _with_reason(self, request, queryset, title="Flag a credential error", done="flagged",
-                            action=lambda sync, reason: onboarding.sync_flag_credential_error(
+                            action=lambda sync, reason: services.sync_flag_credential_error(
                                 sync=sync, message=reason, actor=request.user))
 
     @admin.action(description="Mark the installation failed…")
     def mark_failed(self, request, queryset):
         return _with_reason(self, request, queryset, title="Mark the installation failed", done="marked failed",
-                            action=lambda sync, reason: onboarding.sync_mark_failed(sync=sync, reason=reason, actor=request.user))
+                            action=lambda sync, reason: services.sync_mark_failed(sync=sync, reason=reason, actor=request.user))
 
     @admin.action(description="Reveal credentials (audited)")
     def reveal_credentials(self, request, queryset):
-        revealed = [(sync, onboarding.sync_read_credentials(sync=sync, actor=request.user, ip=client_ip(request)))
+        revealed = [(sync, services.sync_read_credentials(sync=sync, actor=request.user, ip=client_ip(request)))
                     for sync in queryset.select_related("institution") if sync.credentials_encrypted]
         if not revealed:
             messages.warning(request, "None of the selected syncs has credentials.")
@@ -135,7 +135,7 @@ class SyncAdmin(admin.ModelAdmin):
     @admin.action(description="Issue a reinstall product key (the old agent stops working)")
     def issue_reinstall_key(self, request, queryset):
         _each(request, queryset.filter(install_path__in=["self_installer", "scheduled"]).select_related("institution"),
-              lambda sync: onboarding.sync_issue_reinstall_key(sync=sync, actor=request.user), "got a reinstall key")
+              lambda sync: services.sync_issue_reinstall_key(sync=sync, actor=request.user), "got a reinstall key")
 
     def changelist_view(self, request, extra_context=None):
         counts = dict.fromkeys(SUPPORT_QUEUES, 0) | dict(
@@ -158,4 +158,55 @@ class LocationActivationRequestAdmin(admin.ModelAdmin):
     @admin.action(description="Fulfil: activate the requested locations")
     def fulfil(self, request, queryset):
         _each(request, queryset.select_related("sync__institution"),
-              lambda activation: onboarding.locations_fulfil_activation(request=activation, actor=request.user), "fulfilled")
+              lambda activation: services.locations_fulfil_activation(request=activation, actor=request.user), "fulfilled")
+
+
+class WebhookSubscriptionInline(admin.TabularInline):
+    model = WebhookSubscription
+    fields = ["resource_type", "event", "institution", "active", "created_at"]
+    readonly_fields = ["resource_type", "event", "institution", "created_at"]
+    extra = 0
+    can_delete = False
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """Support sees why an endpoint stopped and can switch it back on; the signing secret is never shown."""
+
+    list_display = ["target_url", "organization", "mode", "active", "failing_since", "created_at"]
+    list_filter = ["mode", "active"]
+    search_fields = ["target_url", "organization__name"]
+    list_select_related = ["organization"]
+    exclude = ["secret_key_encrypted"]
+    readonly_fields = ["organization", "mode", "target_url", "failing_since", "deactivated_reason", "created_at", "updated_at"]
+    inlines = [WebhookSubscriptionInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["resource_type", "event", "endpoint", "institution", "active", "created_at"]
+    list_filter = ["resource_type", "event", "active"]
+    search_fields = ["endpoint__target_url", "endpoint__organization__name", "institution__subdomain"]
+    list_select_related = ["endpoint", "institution"]
+    readonly_fields = ["endpoint", "institution", "resource_type", "event", "created_at", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["event", "endpoint", "attempts", "created_at", "next_attempt_at", "delivered_at", "last_status_code"]
+    list_filter = ["event", ("delivered_at", admin.EmptyFieldListFilter)]
+    search_fields = ["endpoint__target_url", "endpoint__organization__name"]
+    list_select_related = ["endpoint"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

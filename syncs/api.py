@@ -1,5 +1,5 @@
 """The practice-data endpoints: sync status, providers, operatories, appointment types, patients,
-appointments, working hours and available slots. Scoping rules live in portal.api.scoping."""
+appointments, working hours and available slots. Scoping rules live in institutions.scoping."""
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
@@ -11,8 +11,8 @@ from institutions.serializers import LocationBasicSerializer
 from portal.api.base import IdField, ListParams, NexApiView
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
-from portal.api.scoping import Scope, active_locations, reachable_institutions, scope_for
-from syncs import services
+from institutions.scoping import Scope, active_locations, reachable_institutions, scope_for
+from syncs import record_writes
 from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider, Sync, WorkingHour
 from syncs.serializers import (
     AppointmentEnvelopeDataSerializer,
@@ -252,7 +252,7 @@ class AppointmentTypeList(RecordView):
         if location_id is None:
             raise exceptions.ValidationError({"location_id": "This field is required."})
         scope = scope_for(self.client, subdomain=params["subdomain"], location_id=location_id)
-        created = services.appointment_type_create(location=scope.location, data=body["appointment_type"])
+        created = record_writes.appointment_type_create(location=scope.location, data=body["appointment_type"])
         return ok(AppointmentTypeSerializer(created).data, status_code=201, count=1)
 
 
@@ -272,7 +272,7 @@ class AppointmentTypeDetail(RecordView):
     def patch(self, request, id: int):
         appointment_type = self._get(id)
         body = _body(request, AppointmentTypePatchBody)
-        updated = services.appointment_type_update(appointment_type=appointment_type, data=body["appointment_type"])
+        updated = record_writes.appointment_type_update(appointment_type=appointment_type, data=body["appointment_type"])
         return ok(AppointmentTypeSerializer(updated).data, count=1)
 
     @extend_schema(operation_id="deleteAppointmentTypesId", tags=["Appointment Types"], parameters=[SubdomainParams],
@@ -377,7 +377,7 @@ class PatientList(RecordView):
             if existing:
                 return ok(CreatedPatientSerializer({"user": existing}).data, status_code=200, count=1)
         data = {**data, "bio": {**data["bio"], "date_of_birth": data["bio"]["date_of_birth"].isoformat()}}
-        patient = services.patient_create(location=scope.location, provider_id=body["provider"]["provider_id"], data=data)
+        patient = record_writes.patient_create(location=scope.location, provider_id=body["provider"]["provider_id"], data=data)
         return ok(CreatedPatientSerializer({"user": patient}).data, status_code=201, count=1)
 
 
@@ -487,7 +487,7 @@ class AppointmentList(RecordView):
     def post(self, request):
         scope = self.scope(self.query(PatientScopeParams))
         body = _body(request, AppointmentCreateBody)
-        appointment = services.appointment_create(location=scope.location, data=body["appt"])
+        appointment = record_writes.appointment_create(location=scope.location, data=body["appt"])
         appointment = appointments_with_resources(Appointment.objects).get(pk=appointment.pk)
         return ok({"appt": AppointmentSerializer(appointment).data}, status_code=201, count=1)
 
@@ -516,7 +516,7 @@ class AppointmentDetail(RecordView):
     def patch(self, request, id: int):
         appointment = self._get(id)
         body = _body(request, AppointmentPatchBody)
-        updated = services.appointment_update(appointment=appointment, data=body["appt"])
+        updated = record_writes.appointment_update(appointment=appointment, data=body["appt"])
         return ok({"appt": AppointmentSerializer(updated).data}, count=1)
 
 

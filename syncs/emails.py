@@ -31,7 +31,7 @@ def sync_update_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
 @email_builder("install_instructions")
 def install_instructions_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
     """The self-installer's steps and product key, for the practice's IT contact."""
-    from syncs.onboarding import product_key_of
+    from syncs.services import product_key_of
 
     sync = Sync.objects.select_related("institution").filter(code=outbound.object_id).first()
     if sync is None or sync.status != Sync.Status.AWAITING_INSTALL or not outbound.recipient:
@@ -44,7 +44,6 @@ def install_instructions_email(outbound: OutboundEmail) -> EmailMultiAlternative
 @email_builder("sync_health")
 def sync_health_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
     """A sync went down, is still down (reminder), or recovered; to the organization's admins."""
-    from syncs.health import sync_health
     from syncs.models import SyncHealthChange
 
     change = SyncHealthChange.objects.select_related("sync__institution").filter(pk=outbound.object_id).first()
@@ -56,7 +55,7 @@ def sync_health_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
     still_down = ":" in outbound.version
     message = render_email(template="sync_health", to=admins[0], context={
         "change": change, "sync": sync, "institution": sync.institution, "still_down": still_down,
-        "health": sync_health(sync, timezone.now()),
+        "health": sync.health_at(timezone.now()),
         "url": absolute_url(reverse("syncs:detail", args=[sync.code])),
     })
     message.to = admins

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from django.utils.html import format_html, format_html_join
 
-from syncs.health import EXPECTED, GREEN, RED
+from syncs.models import EXPECTED, GREEN, RED
 
 HOURS = 7 * 24
 COLOURS = {GREEN: "#1f8a4c", RED: "#c62828", EXPECTED: "#8aa4c0"}

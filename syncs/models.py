@@ -1,6 +1,6 @@
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from institutions.models import Institution, Location
+from portal import crypto
+from portal.models import ApiKey, Organization
 from syncs.catalog import CATALOG, EHR_CHOICES
 
 
@@ -52,10 +54,39 @@ WAITING_ON_OTHERS = [SyncStatus.HISTORICAL_READ, SyncStatus.INSTALL_SCHEDULED, S
                      SyncStatus.FAILED]
 
 
+class HealthStatus(models.TextChoices):
+    GREEN = "green", "Green"
+    RED = "red", "Red"
+    EXPECTED = "expected", "Expected downtime"
+
+
+GREEN, RED, EXPECTED = HealthStatus.GREEN, HealthStatus.RED, HealthStatus.EXPECTED
+# A Synchronizer normally reads and writes every 0-20 minutes; past that and a grace window the data is stale.
+HEALTHY_CADENCE = timedelta(minutes=20)
+GRACE = timedelta(minutes=10)
+OFFICE_OPENS, OFFICE_CLOSES = 7, 19
+
+
+@dataclass(frozen=True)
+class Health:
+    read: str
+    write: str
+    read_at: datetime | None
+    write_at: datetime | None
+
+    @property
+    def worst(self) -> str:
+        return RED if RED in (self.read, self.write) else EXPECTED if EXPECTED in (self.read, self.write) else GREEN
+
+    def api_status(self, kind: str) -> str:
+        """The API knows only green and red: expected downtime is still stale data."""
+        return GREEN if getattr(self, kind) == GREEN else RED
+
+
 class Sync(models.Model):
     """One Synchronizer installation (one practice database); it may serve many locations.
 
-    Secrets (product key, extension token, cloud credentials) are stored encrypted (syncs.crypto) so the
+    Secrets (product key, extension token, cloud credentials) are stored encrypted (portal.crypto) so the
     portal can show them again to the developer; the keys' SHA-256 lets the agent protocol find a sync.
     """
 
@@ -87,8 +118,8 @@ class Sync(models.Model):
     downtime_schedule = models.CharField(max_length=24, choices=DowntimeSchedule.choices, default=DowntimeSchedule.NONE,
                                          help_text="When the practice's server or staff are expected to be away.")
     # Last health the monitoring sweep saw (green/red/expected); changes are recorded in SyncHealthChange.
-    read_health = models.CharField(max_length=16, default="green")
-    write_health = models.CharField(max_length=16, default="green")
+    read_health = models.CharField(max_length=16, choices=HealthStatus.choices, default=HealthStatus.GREEN)
+    write_health = models.CharField(max_length=16, choices=HealthStatus.choices, default=HealthStatus.GREEN)
     alerted_at = models.DateTimeField(null=True, blank=True, help_text="Last down alert or reminder sent.")
     reinstall_requested_at = models.DateTimeField(null=True, blank=True)
     reinstall_key_issued_at = models.DateTimeField(null=True, blank=True)
@@ -102,6 +133,8 @@ class Sync(models.Model):
             models.CheckConstraint(condition=Q(status__in=SyncStatus.values), name="sync_status_valid"),
             models.CheckConstraint(condition=Q(ehr__in=list(CATALOG)), name="sync_ehr_valid"),
             models.CheckConstraint(condition=Q(install_path__in=InstallPath.values), name="sync_install_path_valid"),
+            models.CheckConstraint(condition=Q(read_health__in=HealthStatus.values), name="sync_read_health_valid"),
+            models.CheckConstraint(condition=Q(write_health__in=HealthStatus.values), name="sync_write_health_valid"),
         ]
         indexes = [models.Index(fields=["status", "status_changed_at"], name="sync_status_queue")]
 
@@ -116,12 +149,40 @@ class Sync(models.Model):
     def next_step(self) -> "NextStep":
         return sync_next_step(self)
 
+    # Health is derived at read time, like a heartbeat monitor's status: green while reads and writes are
+    # fresh, red when stale, "expected" when stale inside the practice's expected-downtime schedule.
+    def practice_time(self, now: datetime) -> datetime:
+        try:
+            return now.astimezone(ZoneInfo(self.institution.tz))
+        except (KeyError, ValueError):
+            return now
+
+    def in_expected_downtime(self, now: datetime) -> bool:
+        local = self.practice_time(now)
+        night = not OFFICE_OPENS <= local.hour < OFFICE_CLOSES
+        weekend = local.weekday() >= 5
+        return {
+            DowntimeSchedule.NONE: False,
+            DowntimeSchedule.NIGHTS: night,
+            DowntimeSchedule.WEEKENDS: weekend,
+            DowntimeSchedule.NIGHTS_AND_WEEKENDS: night or weekend,
+            DowntimeSchedule.OFFICE_HOURS: night or weekend,
+        }[DowntimeSchedule(self.downtime_schedule)]
+
+    def freshness(self, last: datetime | None, now: datetime) -> str:
+        if last is not None and now - last <= HEALTHY_CADENCE + GRACE:
+            return GREEN
+        return EXPECTED if self.in_expected_downtime(now) else RED
+
+    def health_at(self, now: datetime) -> Health:
+        if self.institution.is_sandbox:  # no agent behind the sandbox: it is always fresh
+            return Health(GREEN, GREEN, now, now)
+        return Health(self.freshness(self.last_read_at, now), self.freshness(self.last_write_at, now),
+                      self.last_read_at, self.last_write_at)
+
     def health(self, now: datetime | None = None) -> dict:
         """read/write status as the API shapes it (green or red), derived at read time."""
-        from syncs.health import sync_health
-
-        now = now or timezone.now()
-        health = sync_health(self, now)
+        health = self.health_at(now or timezone.now())
         return {"read_status": health.api_status("read"), "read_status_at": health.read_at,
                 "write_status": health.api_status("write"), "write_status_at": health.write_at}
 
@@ -379,8 +440,8 @@ class SyncHealthChange(models.Model):
 
     sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="health_changes")
     kind = models.CharField(max_length=8, choices=[("read", "Read"), ("write", "Write")])
-    from_health = models.CharField(max_length=16)
-    to_health = models.CharField(max_length=16)
+    from_health = models.CharField(max_length=16, choices=HealthStatus.choices)
+    to_health = models.CharField(max_length=16, choices=HealthStatus.choices)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -424,3 +485,90 @@ class LocationActivationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Activate locations of {self.sync} ({self.status})"
+
+
+class WebhookEndpoint(models.Model):
+    """A developer's URL that receives signed event messages. It belongs to one mode: the mode of the key that
+    created it, so sandbox events never reach a production endpoint and the other way round.
+
+    The signing secret is shown in API responses (the receiver needs it to verify signatures) and stored
+    encrypted (portal.crypto, Fernet), never in plain text.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    mode = models.CharField(max_length=16, choices=ApiKey.Mode.choices)
+    target_url = models.URLField(max_length=2000)
+    secret_key_encrypted = models.TextField(editable=False)
+    active = models.BooleanField(default=True)
+    failing_since = models.DateTimeField(null=True, blank=True, help_text="Start of the current run of failed deliveries.")
+    deactivated_reason = models.CharField(max_length=300, blank=True, help_text="Why deliveries stopped on their own.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "portal_webhookendpoint"  # moved from the portal app; the table kept its name
+        ordering = ["id"]
+        indexes = [models.Index(fields=["organization", "mode"], name="webhook_endpoint_owner")]
+        constraints = [models.CheckConstraint(condition=Q(mode__in=ApiKey.Mode.values), name="webhook_endpoint_mode_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.target_url} ({self.get_mode_display()})"
+
+    @property
+    def secret_key(self) -> str:
+        return crypto.decrypt(self.secret_key_encrypted)
+
+    @secret_key.setter
+    def secret_key(self, value: str) -> None:
+        self.secret_key_encrypted = crypto.encrypt(value)
+
+
+class WebhookSubscription(models.Model):
+    """One event of one institution, sent to an endpoint (NexHealth's resource_type + event pair)."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="subscriptions")
+    institution = models.ForeignKey(Institution, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    resource_type = models.CharField(max_length=64)
+    event = models.CharField(max_length=64)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "portal_webhooksubscription"
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "institution", "resource_type", "event"],
+                                               name="webhook_subscription_once")]
+        indexes = [models.Index(fields=["institution", "event"], name="webhook_subscription_event")]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type}/{self.event} → {self.endpoint_id}"
+
+
+class WebhookDelivery(models.Model):
+    """One event message for one endpoint, with its attempts. Pending while `next_attempt_at` is set and
+    `delivered_at` is not; given up when both are empty. Claimed per attempt by a conditional update."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    subscription = models.ForeignKey(WebhookSubscription, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="deliveries")
+    event = models.CharField(max_length=64, help_text="The delivered event name, e.g. appointment_insertion.complete.")
+    payload = models.JSONField(help_text="The whole message body, so every attempt sends the same bytes.")
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "portal_webhookdelivery"
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(delivered_at__isnull=True), name="webhook_delivery_due"),
+            models.Index(fields=["created_at"], name="webhook_delivery_created"),  # pruning old rows
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id} (#{self.pk})"

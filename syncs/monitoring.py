@@ -10,22 +10,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from institutions.models import InstitutionAccess
-from portal.models import Organization
+from institutions.selectors import organizations_reaching
 from portal.outbox import outbound_email_queue
-from portal.webhooks import webhooks_emit
-from syncs.health import GREEN, RED, sync_health
-from syncs.models import Sync, SyncHealthChange, SyncStatus
-
-
-def _organizations(sync: Sync) -> list[Organization]:
-    return list(Organization.objects.filter(institution_accesses__institution_id=sync.institution_id,
-                                            institution_accesses__status=InstitutionAccess.Status.ACTIVE))
+from syncs.webhooks.services import webhooks_emit
+from syncs.models import GREEN, RED, Sync, SyncHealthChange, SyncStatus
 
 
 def _notify(sync: Sync, change: SyncHealthChange, *, email: bool) -> None:
     payload = sync_status_event_payload(sync, change)
-    for organization in _organizations(sync):
+    for organization in organizations_reaching(sync.institution):
         if email:
             outbound_email_queue(kind="sync_health", object_id=str(change.pk), version=str(organization.pk))
         webhooks_emit(organization=organization, sandbox=False, institution=sync.institution,
@@ -46,7 +39,7 @@ def health_sweep(now: datetime | None = None) -> int:
     recorded = 0
     syncs = Sync.objects.filter(status=SyncStatus.ACTIVE, institution__is_sandbox=False).select_related("institution")
     for sync in syncs.iterator(chunk_size=500):
-        health = sync_health(sync, now)
+        health = sync.health_at(now)
         for kind in ("read", "write"):
             old, new = getattr(sync, f"{kind}_health"), getattr(health, kind)
             if old == new:
@@ -72,6 +65,6 @@ def _remind_if_still_down(sync: Sync, now: datetime) -> None:
         if Sync.objects.filter(pk=sync.pk, alerted_at=sync.alerted_at).update(alerted_at=now):
             change = SyncHealthChange.objects.filter(sync=sync, to_health=RED).order_by("-created_at").first()
             if change:
-                for organization in _organizations(sync):
+                for organization in organizations_reaching(sync.institution):
                     outbound_email_queue(kind="sync_health", object_id=str(change.pk), version=f"{organization.pk}:{now:%Y%m%d%H%M}")
 

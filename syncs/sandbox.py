@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from institutions.models import Institution, Location
+from institutions.models import Institution, InstitutionAccess, Location
+from institutions.services import subdomain_for
+from portal.audit import audit_record
+from portal.models import Organization
 from syncs.models import (
     Appointment,
     AppointmentType,
@@ -393,3 +397,31 @@ def _status(roll: float, lead: timedelta, start: datetime, end: datetime, moment
     if roll < (0.75 if start - moment < timedelta(days=3) else 0.2):
         return {"confirmed": True, "confirmed_at": min(start - lead, moment)}
     return {}
+
+
+@transaction.atomic
+def sandbox_create(*, organization: Organization) -> Institution:
+    """Every organization gets its own '<Org> Demo Practice' to try the API against."""
+    name = f"{organization.name} Demo Practice"
+    institution = Institution.objects.create(
+        name=name,
+        subdomain=subdomain_for(f"{organization.name}-demo"),
+        is_sandbox=True,
+        street_address="100 Sample Street",
+        city="Austin",
+        state="TX",
+        zip_code="78701",
+        phone_number="5125550100",
+        contact_name="Demo Practice Manager",
+    )
+    InstitutionAccess.objects.create(organization=organization, institution=institution, via=InstitutionAccess.Via.CREATED)
+    if settings.SANDBOX_SAMPLE_DATA:
+        # In the same transaction (about half a second of bulk inserts): a sandbox is never half-filled.
+        sandbox_populate(institution=institution)
+    return institution
+
+
+def sandbox_create_for_new_organization(sender, *, organization: Organization, actor, ip=None, **kwargs) -> None:
+    """Every new organization gets its sandbox in the sign-up's own transaction (connected in SyncsConfig.ready)."""
+    sandbox = sandbox_create(organization=organization)
+    audit_record(verb="institution.sandbox_created", actor=actor, organization=organization, target=sandbox, ip=ip)

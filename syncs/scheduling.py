@@ -29,7 +29,8 @@ from portal.emails import absolute_url, render_email
 from portal.models import Organization, OutboundEmail, User
 from portal.outbox import email_builder, outbound_email_queue
 from syncs.models import EngineerSlot, InstallPath, Sync, SyncStatus
-from syncs.onboarding import TransitionRefused, _move, timeline_record
+from institutions.timeline import timeline_record
+from syncs.services import TransitionRefused, sync_move
 
 # Engineers prepare each install and the practice's IT needs notice: nothing sooner than a day ahead is offered.
 BOOKING_LEAD = timedelta(hours=24)
@@ -143,7 +144,7 @@ def slot_book(*, sync: Sync, slot_id: int, actor: User, organization: Organizati
     # A failed install that was started again may still hold its old slot: that is a new booking, not a move.
     rescheduled = sync.status == SyncStatus.INSTALL_SCHEDULED
     if not rescheduled:
-        _move(sync, from_statuses=[SyncStatus.AWAITING_SCHEDULE], to=SyncStatus.INSTALL_SCHEDULED)
+        sync_move(sync, from_statuses=[SyncStatus.AWAITING_SCHEDULE], to=SyncStatus.INSTALL_SCHEDULED)
     verb = "sync.install_rescheduled" if rescheduled else "sync.install_scheduled"
     message = f"Moved the installation to {when}" if rescheduled else f"Booked the installation for {when}"
     timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization, verb=verb,
@@ -163,7 +164,7 @@ def slot_cancel(*, sync: Sync, actor: User, organization: Organization, ip: str 
     if sync.status != SyncStatus.INSTALL_SCHEDULED:
         raise TransitionRefused("No installation is booked for this sync, so there is nothing to cancel.")
     held = EngineerSlot.objects.filter(sync=sync).first()
-    _move(sync, from_statuses=[SyncStatus.INSTALL_SCHEDULED], to=SyncStatus.AWAITING_SCHEDULE)
+    sync_move(sync, from_statuses=[SyncStatus.INSTALL_SCHEDULED], to=SyncStatus.AWAITING_SCHEDULE)
     if held is not None:
         _release(held)
     when = slot_when_practice(held, sync.institution) if held else "a time to be confirmed"

@@ -1,93 +1,305 @@
-"""Writes that arrive through the developer API. In the sandbox they are stored and never sent anywhere."""
+"""The sync lifecycle: every transition is one function here, each a conditional update plus a timeline event.
 
-from datetime import datetime, timedelta
+    self_installer: awaiting_install -> historical_read -> select_locations -> active
+    scheduled:      awaiting_schedule -> install_scheduled -> active   (cancel: back to awaiting_schedule)
+    cloud:          awaiting_credentials -> credentials_submitted -> active
+                                            credentials_submitted -> credential_error -> credentials_submitted
+    any install:    -> failed (support, with a reason); failed -> the path's first step again (retry)
+"""
 
+import json
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import exceptions
+from django.utils.crypto import get_random_string
 
-from institutions.models import Location
-from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider
-from syncs.write_jobs import write_job_for_appointment
+from institutions.models import Institution, Location
+from institutions.timeline import timeline_record
+from portal.audit import audit_record
+from portal.models import Organization, User
+from portal.outbox import outbound_email_queue
+from portal import crypto
+from syncs.catalog import SYNC_OPTIONS
+from syncs.models import InstallPath, Sync, SyncStatus
 
-DEFAULT_APPOINTMENT_MINUTES = 30
-
-
-def _one_of(model, location: Location, pk: int | None, field: str):
-    if pk is None:
-        return None
-    obj = model.objects.filter(location=location, pk=pk).first()
-    if obj is None:
-        raise exceptions.ValidationError({field: f"No {model._meta.verbose_name} {pk} at location {location.pk}."})
-    return obj
-
-
-@transaction.atomic
-def patient_create(*, location: Location, provider_id: int, data: dict) -> Patient:
-    provider = _one_of(Provider, location, provider_id, "provider.provider_id")
-    return Patient.objects.create(
-        institution_id=location.institution_id, location=location, provider=provider,
-        first_name=data["first_name"], last_name=data["last_name"], email=data.get("email", ""),
-        bio=data["bio"], foreign_id_type=location.foreign_id_type,
-    )
+FIRST_STATUS = {
+    InstallPath.SELF_INSTALLER: SyncStatus.AWAITING_INSTALL,
+    InstallPath.SCHEDULED: SyncStatus.AWAITING_SCHEDULE,
+    InstallPath.CLOUD: SyncStatus.AWAITING_CREDENTIALS,
+}
+PRODUCT_KEY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
 
 
-@transaction.atomic
-def appointment_create(*, location: Location, data: dict) -> Appointment:
-    """Stored with source=api. Outside the sandbox, locations that insert appointments hand them to their
-    Synchronizer as a write job; nothing here talks to a health record system."""
-    patient = _one_of(Patient, location, data["patient_id"], "appt.patient_id")
-    provider = _one_of(Provider, location, data["provider_id"], "appt.provider_id")
-    operatory = _one_of(Operatory, location, data.get("operatory_id"), "appt.operatory_id")
-    appointment_type = _one_of(AppointmentType, location, data.get("appointment_type_id"), "appt.appointment_type_id")
-    start: datetime = data["start_time"]
-    minutes = appointment_type.minutes if appointment_type else DEFAULT_APPOINTMENT_MINUTES
-    end: datetime = data.get("end_time") or start + timedelta(minutes=minutes)
-    if end <= start:
-        raise exceptions.ValidationError({"appt.end_time": "Must be after start_time."})
-    appointment = Appointment.objects.create(
-        institution_id=location.institution_id, location=location, patient=patient, provider=provider,
-        operatory=operatory, appointment_type=appointment_type, start_time=start, end_time=end,
-        note=data.get("note", ""), unavailable=data.get("unavailable", False),
-        is_new_clients_patient=data.get("is_new_clients_patient", False), referrer=data.get("referrer", ""),
-        source=Appointment.Source.API, foreign_id_type=location.foreign_id_type,
-    )
-    write_job_for_appointment(appointment)
-    return appointment
+class TransitionRefused(ValidationError):
+    """The sync is no longer in the state this action expects (someone else acted first)."""
 
 
-@transaction.atomic
-def appointment_update(*, appointment: Appointment, data: dict) -> Appointment:
+def new_product_key() -> str:
+    groups = [get_random_string(5, PRODUCT_KEY_ALPHABET) for _ in range(5)]
+    return "CHS-" + "-".join(groups)
+
+
+def new_extension_token() -> str:
+    return "chs_ext_" + get_random_string(32)
+
+
+def sync_move(sync: Sync, *, from_statuses: list[str], to: str, message: str = "") -> None:
+    """Conditional UPDATE: exactly one caller wins a transition."""
     now = timezone.now()
-    if "operatory_id" in data:
-        appointment.operatory = _one_of(Operatory, appointment.location, data["operatory_id"], "appt.operatory_id")
-    for field in ("note", "start_time", "end_time", "checkin_at"):
-        if field in data:
-            setattr(appointment, field, data[field])
-    if "cancelled" in data and data["cancelled"] != appointment.cancelled:
-        appointment.cancelled = data["cancelled"]
-        appointment.cancelled_at = now if data["cancelled"] else None
-    if "confirmed" in data and data["confirmed"] != appointment.confirmed:
-        appointment.confirmed = data["confirmed"]
-        appointment.confirmed_at = now if data["confirmed"] else None
-    if appointment.end_time <= appointment.start_time:
-        raise exceptions.ValidationError({"appt.end_time": "Must be after start_time."})
-    appointment.save()
-    return appointment
+    updated = Sync.objects.filter(pk=sync.pk, status__in=from_statuses).update(
+        status=to, status_message=message, status_changed_at=now)
+    if not updated:
+        raise TransitionRefused(f"This sync is no longer {' or '.join(SyncStatus(s).label.lower() for s in from_statuses)}.")
+    sync.status, sync.status_message, sync.status_changed_at = to, message, now
 
 
 @transaction.atomic
-def appointment_type_create(*, location: Location, data: dict) -> AppointmentType:
-    return AppointmentType.objects.create(
-        institution_id=location.institution_id, location=location, name=data["name"], minutes=data["minutes"],
-        bookable_online=data.get("bookable_online", True),
-    )
+def sync_create(*, institution: Institution, option_key: str, actor: User, organization: Organization,
+                ip: str | None = None) -> Sync:
+    option = SYNC_OPTIONS.get(option_key)
+    if option is None:
+        raise ValidationError({"system": "Choose the practice's health record system."})
+    sync = Sync(institution=institution, ehr=option.ehr.name, install_path=option.install_path,
+                status=FIRST_STATUS[option.install_path], created_by=actor)
+    if option.install_path == InstallPath.SELF_INSTALLER:
+        _set_product_key(sync, new_product_key())
+    if option.install_path == InstallPath.CLOUD:
+        token = new_extension_token()
+        sync.extension_token_encrypted, sync.extension_token_hash = crypto.encrypt(token), crypto.fingerprint(token)
+    sync.save()
+    timeline_record(institution=institution, sync=sync, actor=actor, organization=organization, verb="sync.created",
+                    message=f"Created a {option.label} sync ({option.ehr.versions})")
+    audit_record(verb="sync.created", actor=actor, organization=organization, target=sync,
+                 target_label=f"{option.label} sync of {institution.name}", ip=ip)
+    return sync
+
+
+def _set_product_key(sync: Sync, key: str) -> None:
+    sync.product_key_encrypted, sync.product_key_hash = crypto.encrypt(key), crypto.fingerprint(key)
+
+
+def product_key_of(sync: Sync) -> str:
+    return crypto.decrypt(sync.product_key_encrypted) if sync.product_key_encrypted else ""
+
+
+def extension_token_of(sync: Sync) -> str:
+    return crypto.decrypt(sync.extension_token_encrypted) if sync.extension_token_encrypted else ""
 
 
 @transaction.atomic
-def appointment_type_update(*, appointment_type: AppointmentType, data: dict) -> AppointmentType:
-    for field in ("name", "minutes", "bookable_online"):
-        if field in data:
-            setattr(appointment_type, field, data[field])
-    appointment_type.save()
-    return appointment_type
+def sync_mark_installed(*, sync: Sync, actor: User | None) -> None:
+    """The Synchronizer is on the server and reading history (support, until the agent reports it itself)."""
+    sync_move(sync, from_statuses=[SyncStatus.AWAITING_INSTALL], to=SyncStatus.HISTORICAL_READ)
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.installed", notify=True,
+                    message="The Synchronizer was installed and is reading the practice's history")
+
+
+@transaction.atomic
+def sync_locations_reported(*, sync: Sync, actor: User | None) -> None:
+    sync_move(sync, from_statuses=[SyncStatus.HISTORICAL_READ], to=SyncStatus.SELECT_LOCATIONS)
+    if not sync.locations.exists():  # raising rolls the move back
+        raise ValidationError("No locations were reported for this sync yet.")
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.locations_reported", notify=True,
+                    message=f"The historical read finished: {sync.locations.count()} locations found; select the ones to sync")
+
+
+@transaction.atomic
+def sync_select_locations(*, sync: Sync, location_ids: list[int], actor: User, organization: Organization,
+                          ip: str | None = None) -> list[Location]:
+    chosen = list(sync.locations.filter(pk__in=location_ids))
+    if not chosen:
+        raise ValidationError({"locations": "Select at least one location."})
+    sync_move(sync, from_statuses=[SyncStatus.SELECT_LOCATIONS], to=SyncStatus.ACTIVE)
+    Location.objects.filter(pk__in=[loc.pk for loc in chosen]).update(active=True, updated_at=timezone.now())
+    names = ", ".join(loc.name for loc in chosen)
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+                    verb="sync.locations_selected", message=f"Selected {len(chosen)} locations: {names}. The sync is active")
+    audit_record(verb="sync.locations_selected", actor=actor, organization=organization, target=sync,
+                 target_label=sync.institution.name, ip=ip, details={"location_ids": [loc.pk for loc in chosen]})
+    return chosen
+
+
+@transaction.atomic
+def sync_submit_credentials(*, sync: Sync, credentials: dict, actor: User, organization: Organization,
+                            ip: str | None = None) -> None:
+    """Encrypted at once; never shown back. A rejected submission can be replaced."""
+    sync_move(sync, from_statuses=[SyncStatus.AWAITING_CREDENTIALS, SyncStatus.CREDENTIAL_ERROR, SyncStatus.FAILED],
+          to=SyncStatus.CREDENTIALS_SUBMITTED)
+    sync.credentials_encrypted = crypto.encrypt(json.dumps(credentials))
+    sync.credentials_submitted_by, sync.credentials_submitted_at = actor, timezone.now()
+    sync.save(update_fields=["credentials_encrypted", "credentials_submitted_by", "credentials_submitted_at"])
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+                    verb="sync.credentials_submitted", message="Submitted the practice's credentials")
+    audit_record(verb="sync.credentials_submitted", actor=actor, organization=organization, target=sync,
+                 target_label=sync.institution.name, ip=ip)
+
+
+def sync_read_credentials(*, sync: Sync, actor: User, ip: str | None = None) -> dict:
+    """Support reads the credentials to install the sync; every read is an audit event."""
+    if not sync.credentials_encrypted:
+        return {}
+    audit_record(verb="sync.credentials_viewed", actor=actor, organization=None, target=sync,
+                 target_label=sync.institution.name, ip=ip)
+    return json.loads(crypto.decrypt(sync.credentials_encrypted))
+
+
+@transaction.atomic
+def sync_flag_credential_error(*, sync: Sync, message: str, actor: User) -> None:
+    if not message.strip():
+        raise ValidationError("Say what is wrong with the credentials, so the developer can fix them.")
+    sync_move(sync, from_statuses=[SyncStatus.CREDENTIALS_SUBMITTED], to=SyncStatus.CREDENTIAL_ERROR, message=message.strip())
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.credential_error", notify=True,
+                    message=f"Credentials rejected: {message.strip()}")
+
+
+@transaction.atomic
+def sync_mark_failed(*, sync: Sync, reason: str, actor: User) -> None:
+    if not reason.strip():
+        raise ValidationError("Give the reason the installation failed.")
+    sync_move(sync, from_statuses=[SyncStatus.AWAITING_INSTALL, SyncStatus.HISTORICAL_READ, SyncStatus.INSTALL_SCHEDULED,
+                               SyncStatus.CREDENTIALS_SUBMITTED], to=SyncStatus.FAILED, message=reason.strip())
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.failed", notify=True,
+                    message=f"Installation failed: {reason.strip()}")
+
+
+@transaction.atomic
+def sync_complete_install(*, sync: Sync, actor: User) -> None:
+    """Support finished a scheduled or cloud installation: the sync and its locations go live."""
+    sync_move(sync, from_statuses=[SyncStatus.INSTALL_SCHEDULED, SyncStatus.CREDENTIALS_SUBMITTED], to=SyncStatus.ACTIVE)
+    sync.locations.filter(deactivated_at__isnull=True).update(active=True, updated_at=timezone.now())
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.activated", notify=True,
+                    message="Installation complete: the sync is active")
+
+
+@transaction.atomic
+def sync_retry(*, sync: Sync, actor: User, organization: Organization) -> None:
+    """After a failure, start the path again (a fresh product key for the self-installer)."""
+    first = FIRST_STATUS[sync.install_path]
+    sync_move(sync, from_statuses=[SyncStatus.FAILED], to=first)
+    if sync.install_path == InstallPath.SELF_INSTALLER:
+        _set_product_key(sync, new_product_key())
+        sync.save(update_fields=["product_key_encrypted", "product_key_hash"])
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+                    verb="sync.retried", message=f"Started again: {SyncStatus(first).label.lower()}")
+
+
+def sync_email_instructions(*, sync: Sync, to: str, actor: User, organization: Organization) -> None:
+    to = (to or "").strip().lower()
+    try:
+        validate_email(to)
+    except ValidationError:
+        raise ValidationError({"email": "Enter the IT contact's email address, like it@practice.com."})
+    with transaction.atomic():
+        outbound_email_queue(kind="install_instructions", object_id=sync.code, version=uuid.uuid4().hex, recipient=to)
+        timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+                        verb="sync.instructions_sent", message=f"Emailed the installation instructions to {to}")
+
+
+@transaction.atomic
+def sync_request_reinstall(*, sync: Sync, actor: User, organization: Organization) -> None:
+    """An on-prem sync is down for good (server replaced, antivirus): ask support for a new product key."""
+    if sync.install_path == InstallPath.CLOUD:
+        raise ValidationError("Cloud syncs are not reinstalled: install the browser extension on more workstations.")
+    if sync.status != SyncStatus.ACTIVE:
+        raise ValidationError("Only an active sync can be reinstalled.")
+    if not Sync.objects.filter(pk=sync.pk, reinstall_requested_at__isnull=True).update(reinstall_requested_at=timezone.now()):
+        raise ValidationError("A reinstall was already requested; support will send the new product key.")
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+                    verb="sync.reinstall_requested", message="Requested a new product key to reinstall the Synchronizer")
+
+
+@transaction.atomic
+def sync_issue_reinstall_key(*, sync: Sync, actor: User) -> str:
+    """Support: a new product key; the old key and the old agent's token stop working; ids stay the same."""
+    key = new_product_key()
+    _set_product_key(sync, key)
+    sync.agent_token_hash = None
+    sync.reinstall_requested_at = None
+    sync.reinstall_key_issued_at = timezone.now()
+    sync.save(update_fields=["product_key_encrypted", "product_key_hash", "agent_token_hash", "reinstall_requested_at",
+                             "reinstall_key_issued_at"])
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.reinstall_key_issued", notify=True,
+                    message="Support issued a new product key: reinstall the Synchronizer with it")
+    return key
+
+
+def inactive_locations(sync: Sync):
+    """Locations the Synchronizer reported that are not active (never activated); deactivated ones stay out."""
+    return sync.locations.filter(active=False, deactivated_at__isnull=True)
+
+
+@transaction.atomic
+def locations_request_activation(*, sync: Sync, location_ids: list[int], actor: User, organization: Organization,
+                                 ip: str | None = None):
+    from syncs.models import LocationActivationRequest
+
+    chosen = list(inactive_locations(sync).filter(pk__in=location_ids))
+    if not chosen:
+        raise ValidationError({"locations": "Select at least one location to activate."})
+    if sync.status != SyncStatus.ACTIVE:
+        raise ValidationError("Locations can be added once the sync is active.")
+    request = LocationActivationRequest.objects.create(sync=sync, organization=organization, requested_by=actor)
+    request.locations.set(chosen)
+    names = ", ".join(loc.name for loc in chosen)
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+                    verb="locations.activation_requested", message=f"Asked to activate {len(chosen)} more locations: {names}")
+    audit_record(verb="locations.activation_requested", actor=actor, organization=organization, target=sync,
+                 target_label=sync.institution.name, ip=ip, details={"location_ids": [loc.pk for loc in chosen]})
+    return request
+
+
+@transaction.atomic
+def locations_fulfil_activation(*, request, actor: User) -> int:
+    """Support: the requested locations become reachable through the API (and count toward billing)."""
+    from syncs.models import LocationActivationRequest
+
+    if not LocationActivationRequest.objects.filter(pk=request.pk, status="pending").update(
+            status="fulfilled", decided_at=timezone.now()):
+        raise TransitionRefused("This request was already decided.")
+    activated = Location.objects.filter(pk__in=request.locations.values("pk"), deactivated_at__isnull=True).update(
+        active=True, updated_at=timezone.now())
+    timeline_record(institution=request.sync.institution, sync=request.sync, actor=actor, verb="locations.activated",
+                    notify=True, message=f"Support activated {activated} more locations")
+    return activated
+
+
+@transaction.atomic
+def locations_deactivate(*, institution: Institution, location_ids: list[int] | None, actor: User,
+                         organization: Organization, ip: str | None = None) -> int:
+    """Stop API access, syncing and billing for some locations, or (None) the whole institution."""
+    locations = institution.locations.filter(deactivated_at__isnull=True)
+    if location_ids is not None:
+        locations = locations.filter(pk__in=location_ids)
+    chosen = list(locations)
+    if not chosen:
+        raise ValidationError({"locations": "Select at least one location to deactivate."})
+    now = timezone.now()
+    Location.objects.filter(pk__in=[loc.pk for loc in chosen]).update(deactivated_at=now, updated_at=now)
+    whole = not institution.locations.filter(deactivated_at__isnull=True).exists()
+    if whole:
+        Sync.objects.filter(institution=institution).exclude(status=SyncStatus.DEACTIVATED).update(
+            status=SyncStatus.DEACTIVATED, status_changed_at=now)
+    message = ("Deactivated the institution" if whole else
+               f"Deactivated {len(chosen)} locations: {', '.join(loc.name for loc in chosen)}")
+    timeline_record(institution=institution, actor=actor, organization=organization, verb="locations.deactivated",
+                    message=message)
+    audit_record(verb="locations.deactivated", actor=actor, organization=organization, target=institution, ip=ip,
+                 details={"location_ids": [loc.pk for loc in chosen], "whole_institution": whole})
+    return len(chosen)
+
+
+@transaction.atomic
+def locations_reactivate(*, locations, actor: User) -> int:
+    """Support: deactivated locations come back (their syncs too)."""
+    chosen = list(locations.filter(deactivated_at__isnull=False).select_related("institution"))
+    now = timezone.now()
+    Location.objects.filter(pk__in=[loc.pk for loc in chosen]).update(deactivated_at=None, updated_at=now)
+    Sync.objects.filter(locations__in=chosen, status=SyncStatus.DEACTIVATED).update(status=SyncStatus.ACTIVE,
+                                                                                  status_changed_at=now)
+    for institution in {loc.institution for loc in chosen}:
+        timeline_record(institution=institution, actor=actor, verb="locations.reactivated", notify=True,
+                        message="Support reactivated deactivated locations")
+    return len(chosen)

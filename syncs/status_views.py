@@ -13,8 +13,7 @@ from institutions.models import Institution
 from portal.permissions import membership_required
 from syncs.catalog import CATALOG
 from syncs.freshness import HOURS, hourly_states, strip_svg
-from syncs.health import EXPECTED, GREEN, RED, sync_health
-from syncs.models import Sync, SyncHealthChange, SyncStatus
+from syncs.models import EXPECTED, GREEN, RED, Sync, SyncHealthChange, SyncStatus
 
 ORDER = {RED: 0, EXPECTED: 1, GREEN: 2}
 
@@ -33,7 +32,7 @@ def sync_status_rows(request) -> list[dict]:
     syncs = syncs.prefetch_related(Prefetch("health_changes", queryset=window, to_attr="recent_changes"))
     rows = []
     for sync in syncs:
-        health = sync_health(sync, now)
+        health = sync.health_at(now)
         rows.append({"sync": sync, "health": health,
                      "strip": strip_svg(hourly_states(health.read, sync.recent_changes, now))})
     wanted = request.GET.get("health")

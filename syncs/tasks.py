@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from syncs import scheduling
+from syncs.webhooks import services as webhooks
 
 
 @shared_task
@@ -23,3 +24,19 @@ def consent_housekeeping() -> int:
     from institutions.consent import consent_reminders_send, pending_consent_expire
 
     return consent_reminders_send() + pending_consent_expire()
+
+
+@shared_task(acks_late=True)
+def deliver_webhook(delivery_id: int) -> bool:
+    """One attempt of one webhook delivery; a failure schedules the next attempt in the row, not a Celery retry."""
+    return webhooks.webhook_deliver(delivery_id)
+
+
+@shared_task
+def retry_webhooks() -> int:
+    """Every minute: deliveries due for a retry, and those whose first task never ran (broker down)."""
+    webhooks.webhooks_prune()
+    due = webhooks.webhooks_due()
+    for delivery_id in due:
+        deliver_webhook.delay(delivery_id)
+    return len(due)

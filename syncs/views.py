@@ -8,13 +8,13 @@ from institutions.models import Institution
 from portal.audit import client_ip
 from portal.forms import add_service_errors
 from portal.permissions import membership_required
-from syncs import onboarding
+from institutions.timeline import timeline_record
+from syncs import services
 from syncs.catalog import SYNC_OPTIONS
-from syncs.agent_api import extension_coverage
 from syncs.forms import ActivateLocationsForm, CreateSyncForm, DowntimeForm, InstructionsEmailForm, SelectLocationsForm, credentials_form_class
-from syncs.health import diagnose, sync_health
+from syncs.health import diagnose
 from syncs.models import InstallPath, Sync, SyncStatus
-from syncs.selectors import sync_for_member
+from syncs.selectors import extension_coverage, sync_for_member
 
 
 @membership_required
@@ -23,7 +23,7 @@ def sync_create(request, subdomain: str):
     form = CreateSyncForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            sync = onboarding.sync_create(institution=institution, option_key=form.cleaned_data["system"],
+            sync = services.sync_create(institution=institution, option_key=form.cleaned_data["system"],
                                           actor=request.user, organization=request.membership.organization,
                                           ip=client_ip(request))
         except ValidationError as error:
@@ -39,11 +39,11 @@ def sync_create(request, subdomain: str):
 def _detail_context(request, sync: Sync, **forms) -> dict:
     context = {"sync": sync, "institution": sync.institution, "step": sync.next_step, "ehr": sync.catalog_entry}
     if sync.install_path == InstallPath.SELF_INSTALLER and sync.status == SyncStatus.AWAITING_INSTALL:
-        context["product_key"] = onboarding.product_key_of(sync)
+        context["product_key"] = services.product_key_of(sync)
         context["instructions_form"] = forms.get("instructions_form") or InstructionsEmailForm(
             initial={"email": sync.institution.contact_email})
     if sync.install_path == InstallPath.CLOUD:
-        context["extension_token"] = onboarding.extension_token_of(sync)
+        context["extension_token"] = services.extension_token_of(sync)
         if sync.status in (SyncStatus.AWAITING_CREDENTIALS, SyncStatus.CREDENTIAL_ERROR, SyncStatus.FAILED):
             context["credentials_form"] = forms.get("credentials_form") or credentials_form_class(sync.catalog_entry)()
     if sync.status == SyncStatus.SELECT_LOCATIONS:
@@ -51,11 +51,11 @@ def _detail_context(request, sync: Sync, **forms) -> dict:
     if sync.status == SyncStatus.ACTIVE:
         now = timezone.now()
         coverage = extension_coverage(sync, now) if sync.install_path == InstallPath.CLOUD else None
-        context.update(health=sync_health(sync, now), coverage=coverage, diagnosis=diagnose(sync, now, coverage=coverage),
+        context.update(health=sync.health_at(now), coverage=coverage, diagnosis=diagnose(sync, now, coverage=coverage),
                        downtime_form=DowntimeForm(initial={"downtime_schedule": sync.downtime_schedule}))
         if sync.reinstall_key_issued_at:
-            context["product_key"] = onboarding.product_key_of(sync)
-        additional = list(onboarding.inactive_locations(sync).order_by("name"))
+            context["product_key"] = services.product_key_of(sync)
+        additional = list(services.inactive_locations(sync).order_by("name"))
         pending = sync.activation_requests.filter(status="pending").first()
         if additional and pending is None:
             context["activate_form"] = forms.get("activate_form") or ActivateLocationsForm(locations=additional)
@@ -76,7 +76,7 @@ def sync_email_instructions(request, code: str):
     form = InstructionsEmailForm(request.POST)
     if form.is_valid():
         try:
-            onboarding.sync_email_instructions(sync=sync, to=form.cleaned_data["email"], actor=request.user,
+            services.sync_email_instructions(sync=sync, to=form.cleaned_data["email"], actor=request.user,
                                                organization=request.membership.organization)
         except ValidationError as error:
             add_service_errors(form, error)
@@ -96,7 +96,7 @@ def sync_submit_credentials(request, code: str):
     form = credentials_form_class(sync.catalog_entry)(request.POST)
     if form.is_valid():
         try:
-            onboarding.sync_submit_credentials(sync=sync, credentials=form.cleaned_data, actor=request.user,
+            services.sync_submit_credentials(sync=sync, credentials=form.cleaned_data, actor=request.user,
                                                organization=request.membership.organization, ip=client_ip(request))
         except ValidationError as error:
             add_service_errors(form, error)
@@ -113,7 +113,7 @@ def sync_select_locations(request, code: str):
     form = SelectLocationsForm(request.POST, sync=sync)
     if form.is_valid():
         try:
-            chosen = onboarding.sync_select_locations(
+            chosen = services.sync_select_locations(
                 sync=sync, location_ids=[int(pk) for pk in form.cleaned_data["locations"]], actor=request.user,
                 organization=request.membership.organization, ip=client_ip(request))
         except ValidationError as error:
@@ -129,7 +129,7 @@ def sync_select_locations(request, code: str):
 def sync_retry(request, code: str):
     sync = sync_for_member(request, code)
     try:
-        onboarding.sync_retry(sync=sync, actor=request.user, organization=request.membership.organization)
+        services.sync_retry(sync=sync, actor=request.user, organization=request.membership.organization)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("syncs:detail", sync.code)
@@ -142,7 +142,7 @@ def sync_set_downtime(request, code: str):
     form = DowntimeForm(request.POST)
     if form.is_valid():
         Sync.objects.filter(pk=sync.pk).update(downtime_schedule=form.cleaned_data["downtime_schedule"])
-        onboarding.timeline_record(institution=sync.institution, sync=sync, actor=request.user,
+        timeline_record(institution=sync.institution, sync=sync, actor=request.user,
                                    organization=request.membership.organization, verb="sync.downtime_changed",
                                    message=f"Expected downtime: {form.get_downtime_schedule_display()}")
         messages.success(request, "Expected downtime saved: gaps inside it no longer alert.")
@@ -156,7 +156,7 @@ def sync_set_downtime(request, code: str):
 def sync_request_reinstall(request, code: str):
     sync = sync_for_member(request, code)
     try:
-        onboarding.sync_request_reinstall(sync=sync, actor=request.user, organization=request.membership.organization)
+        services.sync_request_reinstall(sync=sync, actor=request.user, organization=request.membership.organization)
         messages.success(request, "Reinstall requested. Support will issue a new product key here, usually within a business day.")
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
@@ -167,10 +167,10 @@ def sync_request_reinstall(request, code: str):
 @require_POST
 def sync_activate_locations(request, code: str):
     sync = sync_for_member(request, code)
-    form = ActivateLocationsForm(request.POST, locations=onboarding.inactive_locations(sync))
+    form = ActivateLocationsForm(request.POST, locations=services.inactive_locations(sync))
     if form.is_valid():
         try:
-            onboarding.locations_request_activation(
+            services.locations_request_activation(
                 sync=sync, location_ids=[int(pk) for pk in form.cleaned_data["locations"]], actor=request.user,
                 organization=request.membership.organization, ip=client_ip(request))
         except ValidationError as error:

@@ -4,7 +4,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from institutions.selectors import organizations_reaching
 from syncs.models import Appointment, Sync, WriteJob
+from syncs.serializers import AppointmentSerializer
+from syncs.webhooks.services import webhooks_emit
 
 
 def write_job_for_appointment(appointment: Appointment) -> WriteJob | None:
@@ -45,17 +48,12 @@ def write_job_complete(*, job: WriteJob, status: str, foreign_id: str = "", erro
 
 def _emit_insertion_result(job: WriteJob, status: str, error: str) -> None:
     """appointment_insertion.complete / .failed to every organization that reaches the institution."""
-    from portal.models import Organization
-    from portal.webhooks import webhooks_emit
-    from syncs.serializers import AppointmentSerializer
-
     appointment = Appointment.objects.select_related("location__institution", "provider").filter(pk=job.appointment_id).first()
     if appointment is None:
         return
     institution = appointment.location.institution
     payload = {"appointment": AppointmentSerializer(appointment).data}
-    for organization in Organization.objects.filter(institution_accesses__institution=institution,
-                                                    institution_accesses__status="active"):
+    for organization in organizations_reaching(institution):
         webhooks_emit(organization=organization, sandbox=institution.is_sandbox, institution=institution,
                       event=f"appointment_insertion.{status}", payload=payload,
                       delivery_errors=[error] if status == WriteJob.Status.FAILED and error else None)

@@ -43,7 +43,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 
 class AgentTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "syncs.agent_api.AgentTokenAuthentication"
+    target_class = "syncs.protocol.api.AgentTokenAuthentication"
     name = "AgentToken"
 
     def get_security_definition(self, auto_schema):

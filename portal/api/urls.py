@@ -2,7 +2,7 @@ from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from institutions import api as institutions_api
-from portal import webhooks_api
+from syncs.webhooks import api as webhooks_api
 from portal.api import views
 from portal.api.base import IdConverter
 from syncs import api as syncs_api

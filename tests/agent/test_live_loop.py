@@ -15,7 +15,7 @@ from django.utils import timezone
 from institutions.models import Institution, InstitutionAccess, Location
 from portal.api_keys import api_key_create
 from portal.services import organization_enable_production
-from syncs import onboarding
+from syncs import services
 from syncs.agent.db import Database
 from syncs.agent.practice_db import generate
 from syncs.models import Patient, Provider, Sync, SyncStatus
@@ -40,15 +40,15 @@ def test_the_whole_loop(live_server, cast, database_url, tmp_path):
     organization_enable_production(organization=cast.acme, actor=None)
     institution = Institution.objects.create(name="Loop Dental", subdomain="loop-dental", tz="America/Chicago")
     InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
-    sync = onboarding.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
-    key = onboarding.product_key_of(sync)
+    sync = services.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
+    key = services.product_key_of(sync)
     state = tmp_path / "agent-state.json"
 
     run_agent(live_server, key, database_url, state)
     sync.refresh_from_db()
     assert sync.status == SyncStatus.SELECT_LOCATIONS
     location = Location.objects.filter(sync=sync).order_by("foreign_id").first()
-    onboarding.sync_select_locations(sync=sync, location_ids=[location.pk], actor=cast.alice, organization=cast.acme)
+    services.sync_select_locations(sync=sync, location_ids=[location.pk], actor=cast.alice, organization=cast.acme)
     Location.objects.filter(pk=location.pk).update(insert_appt_client=True)
 
     run_agent(live_server, key, database_url, state)  # the historical read of the selected location

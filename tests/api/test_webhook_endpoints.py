@@ -6,9 +6,10 @@ from django.test import Client
 
 from institutions.models import Institution
 from portal.api_keys import api_key_create
-from portal.models import ApiKey, WebhookEndpoint, WebhookSubscription
+from portal.models import ApiKey
+from syncs.models import WebhookEndpoint, WebhookSubscription
 from portal.services import organization_enable_production
-from syncs.crypto import decrypt
+from portal.crypto import decrypt
 from tests.api.conftest import Api, token_for
 
 pytestmark = pytest.mark.django_db

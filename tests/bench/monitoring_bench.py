@@ -64,7 +64,7 @@ def seed(count: int) -> None:
     from portal.api_keys import api_key_create
     from portal.models import User
     from portal.services import organization_create, organization_enable_production
-    from syncs.crypto import fingerprint
+    from portal.crypto import fingerprint
     from syncs.models import Sync, SyncStatus
 
     now = dj_timezone.now()

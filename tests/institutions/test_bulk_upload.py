@@ -14,7 +14,7 @@ from institutions import bulk
 from institutions.models import BulkUpload, BulkUploadRow, Institution, InstitutionAccess, TimelineEvent
 from portal.models import AuditEvent
 from portal.services import organization_enable_production
-from syncs import onboarding
+from syncs import services
 from syncs.models import Sync, SyncStatus
 
 pytestmark = pytest.mark.django_db
@@ -327,8 +327,8 @@ def test_confirming_imports_institutions_with_their_syncs(alice_client, producti
     assert first.subdomain == "practice-00001-dental" and first.tz == "America/Chicago" and not first.is_sandbox
     assert InstitutionAccess.objects.get(institution=first).organization == cast.acme
     syncs = {sync.ehr: sync for sync in production_syncs()}
-    assert syncs["opendental"].status == SyncStatus.AWAITING_INSTALL and onboarding.product_key_of(syncs["opendental"])
-    assert syncs["athena"].status == SyncStatus.AWAITING_CREDENTIALS and onboarding.extension_token_of(syncs["athena"])
+    assert syncs["opendental"].status == SyncStatus.AWAITING_INSTALL and services.product_key_of(syncs["opendental"])
+    assert syncs["athena"].status == SyncStatus.AWAITING_CREDENTIALS and services.extension_token_of(syncs["athena"])
     assert syncs["dolphin"].status == SyncStatus.AWAITING_SCHEDULE and syncs["dolphin"].created_by == cast.alice
     assert set(TimelineEvent.objects.filter(institution=first).values_list("verb", flat=True)) == {
         "institution.created", "sync.created"}

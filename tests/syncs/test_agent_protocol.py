@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from institutions.models import Institution, InstitutionAccess, Location
-from syncs import onboarding
+from syncs import services
 from syncs.models import Appointment, Patient, Provider, Sync, SyncStatus, WriteJob
 
 pytestmark = pytest.mark.django_db
@@ -26,12 +26,12 @@ def post(path: str, body, token: str | None = None):
 def sync(cast) -> Sync:
     institution = Institution.objects.create(name="Agent Dental", subdomain="agent-dental")
     InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
-    return onboarding.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
+    return services.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
 
 
 @pytest.fixture
 def token(sync) -> str:
-    response = post("activate", {"product_key": onboarding.product_key_of(sync), "host": {"hostname": "SRV", "os": "Windows Server 2019", "agent_version": "1.0.0"}})
+    response = post("activate", {"product_key": services.product_key_of(sync), "host": {"hostname": "SRV", "os": "Windows Server 2019", "agent_version": "1.0.0"}})
     assert response.status_code == 201, response.content
     return response.json()["data"]["agent_token"]
 
@@ -45,7 +45,7 @@ LOCATIONS = {"locations": [
 @pytest.fixture
 def active_location(sync, token, cast) -> Location:
     post("locations", LOCATIONS, token)
-    onboarding.sync_select_locations(sync=Sync.objects.get(pk=sync.pk), location_ids=[Location.objects.get(foreign_id="1").pk],
+    services.sync_select_locations(sync=Sync.objects.get(pk=sync.pk), location_ids=[Location.objects.get(foreign_id="1").pk],
                                      actor=cast.alice, organization=cast.acme)
     return Location.objects.get(foreign_id="1", sync=sync)
 
@@ -54,7 +54,7 @@ def test_activation_moves_the_sync_and_works_once(sync, token):
     sync.refresh_from_db()
     assert sync.status == SyncStatus.HISTORICAL_READ and sync.agent_version == "1.0.0"
     assert token not in str(Sync.objects.filter(pk=sync.pk).values().get())
-    again = post("activate", {"product_key": onboarding.product_key_of(sync)})
+    again = post("activate", {"product_key": services.product_key_of(sync)})
     assert again.status_code == 409 and again.json()["code"] is False
 
 
@@ -147,8 +147,8 @@ def test_records_for_an_unselected_location_are_dropped(active_location, token):
 
 
 def test_an_api_appointment_becomes_a_write_job_and_completes_once(active_location, token, cast, sync):
-    from portal.models import WebhookDelivery, WebhookSubscription
-    from portal.webhooks import webhook_endpoint_create
+    from syncs.models import WebhookDelivery, WebhookSubscription
+    from syncs.webhooks.services import webhook_endpoint_create
 
     endpoint = webhook_endpoint_create(organization=cast.acme, sandbox=False, target_url="https://hooks.example.com/x")
     WebhookSubscription.objects.create(endpoint=endpoint, institution=active_location.institution,
@@ -157,7 +157,7 @@ def test_an_api_appointment_becomes_a_write_job_and_completes_once(active_locati
     provider = Provider.objects.create(institution=active_location.institution, location=active_location, foreign_id="7")
     patient = Patient.objects.create(institution=active_location.institution, location=active_location, foreign_id="9",
                                      first_name="A", last_name="B")
-    from syncs.services import appointment_create
+    from syncs.record_writes import appointment_create
 
     appointment = appointment_create(location=Location.objects.get(pk=active_location.pk), data={
         "patient_id": patient.pk, "provider_id": provider.pk, "start_time": timezone.now() + timedelta(days=2)})
@@ -180,7 +180,7 @@ def test_an_api_appointment_becomes_a_write_job_and_completes_once(active_locati
 
 def test_sandbox_appointments_never_become_write_jobs(cast):
     from syncs.sandbox import sandbox_populate
-    from syncs.services import appointment_create
+    from syncs.record_writes import appointment_create
 
     sandbox = Institution.objects.get(accesses__organization=cast.acme, is_sandbox=True)
     sandbox_populate(institution=sandbox)

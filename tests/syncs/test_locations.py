@@ -10,7 +10,7 @@ from institutions.models import Institution, InstitutionAccess, Location
 from portal.api_keys import api_key_create
 from portal.models import AuditEvent
 from portal.services import organization_enable_production
-from syncs import onboarding
+from syncs import services
 from syncs.models import LocationActivationRequest, Sync, SyncStatus
 from tests.factories import UserFactory
 
@@ -29,15 +29,15 @@ def live(cast, alice_client):
     alice_client.post(reverse("mode_switch"), {"test_mode": "off"})
     institution = Institution.objects.create(name="Group Dental", subdomain="group-dental")
     InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
-    sync = onboarding.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
-    token = Client().post("/synchronizer/v1/activate", json.dumps({"product_key": onboarding.product_key_of(sync)}),
+    sync = services.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
+    token = Client().post("/synchronizer/v1/activate", json.dumps({"product_key": services.product_key_of(sync)}),
                           content_type="application/json").json()["data"]["agent_token"]
     report = {"locations": [{"foreign_id": str(n), "name": name, "city": "Austin"}
                             for n, name in enumerate(["North Office", "South Office", "East Office"], start=1)]}
     Client().post("/synchronizer/v1/locations", json.dumps(report), content_type="application/json",
                   HTTP_AUTHORIZATION=f"Bearer {token}")
     north = Location.objects.get(name="North Office")
-    onboarding.sync_select_locations(sync=Sync.objects.get(pk=sync.pk), location_ids=[north.pk], actor=cast.alice,
+    services.sync_select_locations(sync=Sync.objects.get(pk=sync.pk), location_ids=[north.pk], actor=cast.alice,
                                      organization=cast.acme)
     return Sync.objects.get(pk=sync.pk)
 
@@ -113,8 +113,8 @@ def test_other_organizations_cannot_deactivate(olivia_client, live):
 
 def test_a_migration_to_another_system_keeps_the_institution_with_new_location_ids(cast, live):
     old_ids = set(Location.objects.filter(sync=live).values_list("pk", flat=True))
-    new_sync = onboarding.sync_create(institution=live.institution, option_key="dentrix", actor=cast.alice, organization=cast.acme)
-    token = Client().post("/synchronizer/v1/activate", json.dumps({"product_key": onboarding.product_key_of(new_sync)}),
+    new_sync = services.sync_create(institution=live.institution, option_key="dentrix", actor=cast.alice, organization=cast.acme)
+    token = Client().post("/synchronizer/v1/activate", json.dumps({"product_key": services.product_key_of(new_sync)}),
                           content_type="application/json").json()["data"]["agent_token"]
     Client().post("/synchronizer/v1/locations", json.dumps({"locations": [{"foreign_id": "1", "name": "North Office"}]}),
                   content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")

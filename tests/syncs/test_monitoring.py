@@ -15,9 +15,9 @@ from django.urls import reverse
 
 from institutions.models import Institution, InstitutionAccess, Location
 from portal.services import organization_enable_production
-from syncs import onboarding
-from syncs.health import EXPECTED, GREEN, RED, diagnose, sync_health
-from syncs.models import DowntimeSchedule, Sync, SyncHealthChange, SyncStatus
+from syncs import services
+from syncs.health import diagnose
+from syncs.models import EXPECTED, GREEN, RED, DowntimeSchedule, Sync, SyncHealthChange, SyncStatus
 from syncs.monitoring import health_sweep
 from tests.conftest import require_service
 
@@ -39,7 +39,7 @@ def test_freshness_edges(cast, minutes_ago, expected):
     last = None if minutes_ago is None else WEDNESDAY_NOON - timedelta(minutes=minutes_ago)
     sync = active_sync(cast, last_read_at=last, last_write_at=last)
 
-    health = sync_health(sync, WEDNESDAY_NOON)
+    health = sync.health_at(WEDNESDAY_NOON)
 
     assert (health.read, health.write) == (expected, expected)
     assert sync.health(WEDNESDAY_NOON)["read_status"] == expected
@@ -57,7 +57,7 @@ def test_freshness_edges(cast, minutes_ago, expected):
 def test_expected_downtime_follows_the_practice_clock(cast, schedule, when, expected):
     sync = active_sync(cast, downtime_schedule=schedule, last_read_at=when - timedelta(hours=3))
 
-    assert sync_health(sync, when).read == expected
+    assert sync.health_at(when).read == expected
     assert sync.health(when)["read_status"] == (GREEN if expected == GREEN else RED)
 
 
@@ -176,15 +176,15 @@ def test_the_sync_status_page_takes_a_constant_number_of_queries(alice_client, c
 def test_reinstall_keeps_the_ids_and_kills_the_old_agent(cast, alice_client):
     institution = Institution.objects.create(name="Reinstall Dental", subdomain="reinstall-dental")
     InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
-    sync = onboarding.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
+    sync = services.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
     activate = lambda key: Client().post("/synchronizer/v1/activate", json.dumps({"product_key": key}),  # noqa: E731
                                          content_type="application/json")
-    old_token = activate(onboarding.product_key_of(sync)).json()["data"]["agent_token"]
+    old_token = activate(services.product_key_of(sync)).json()["data"]["agent_token"]
     Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE)
 
     alice_client.post(reverse("syncs:reinstall", args=[sync.code]))
     assert Sync.objects.get(pk=sync.pk).reinstall_requested_at is not None
-    new_key = onboarding.sync_issue_reinstall_key(sync=Sync.objects.get(pk=sync.pk), actor=cast.alice)
+    new_key = services.sync_issue_reinstall_key(sync=Sync.objects.get(pk=sync.pk), actor=cast.alice)
     beat = Client().post("/synchronizer/v1/heartbeat", "{}", content_type="application/json",
                          HTTP_AUTHORIZATION=f"Bearer {old_token}")
     again = activate(new_key)
@@ -198,8 +198,8 @@ def test_reinstall_keeps_the_ids_and_kills_the_old_agent(cast, alice_client):
 def test_extension_heartbeats_count_coverage_and_refresh_the_sync(cast):
     institution = Institution.objects.create(name="Cloud Dental", subdomain="cloud-dental")
     InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
-    sync = onboarding.sync_create(institution=institution, option_key="athena", actor=cast.alice, organization=cast.acme)
-    token = onboarding.extension_token_of(sync)
+    sync = services.sync_create(institution=institution, option_key="athena", actor=cast.alice, organization=cast.acme)
+    token = services.extension_token_of(sync)
 
     def beat(workstation: str):
         return Client().post("/synchronizer/v1/extension/heartbeat", json.dumps({"workstation_id": workstation}),
@@ -215,8 +215,8 @@ def test_extension_heartbeats_count_coverage_and_refresh_the_sync(cast):
 
 
 def test_health_changes_and_insertion_results_reach_subscribed_webhooks(cast):
-    from portal.models import WebhookDelivery, WebhookSubscription
-    from portal.webhooks import SUPPORTED_EVENTS, webhook_endpoint_create
+    from syncs.models import WebhookDelivery, WebhookSubscription
+    from syncs.webhooks.services import SUPPORTED_EVENTS, webhook_endpoint_create
 
     sync = active_sync(cast, last_read_at=WEDNESDAY_NOON, last_write_at=WEDNESDAY_NOON)
     endpoint = webhook_endpoint_create(organization=cast.acme, sandbox=False, target_url="https://hooks.example.com/chairside")

@@ -11,7 +11,7 @@ from institutions.models import Institution, InstitutionAccess, Location, Timeli
 from institutions.selectors import institution_board
 from portal.models import AuditEvent
 from portal.services import organization_enable_production
-from syncs import onboarding
+from syncs import services
 from syncs.models import Sync, SyncStatus
 from tests.factories import UserFactory
 
@@ -43,7 +43,7 @@ def make_institution(organization, name="Practice", **extra) -> Institution:
 
 
 def make_sync(cast, institution, option="opendental") -> Sync:
-    return onboarding.sync_create(institution=institution, option_key=option, actor=cast.alice, organization=cast.acme)
+    return services.sync_create(institution=institution, option_key=option, actor=cast.alice, organization=cast.acme)
 
 
 # --- Create Institution ------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def test_self_installer_path_from_product_key_to_active(alice_client, production
     sync = Sync.objects.get(institution=institution)
     assert response["Location"] == reverse("syncs:detail", args=[sync.code])
     page = alice_client.get(response["Location"]).content.decode()
-    key = onboarding.product_key_of(sync)
+    key = services.product_key_of(sync)
     assert re.fullmatch(r"CHS(-[A-Z2-9]{5}){5}", key) and key in page
     assert key not in str(Sync.objects.filter(pk=sync.pk).values().get())
 
@@ -169,10 +169,10 @@ def test_self_installer_path_from_product_key_to_active(alice_client, production
     assert mail.outbox[-1].to == ["it@cedar.example"] and key in mail.outbox[-1].body
 
     with django_capture_on_commit_callbacks(execute=True):
-        onboarding.sync_mark_installed(sync=sync, actor=staff)
+        services.sync_mark_installed(sync=sync, actor=staff)
     Location.objects.create(institution=institution, sync=sync, name="Cedar North", foreign_id="1")
     Location.objects.create(institution=institution, sync=sync, name="Cedar South", foreign_id="2")
-    onboarding.sync_locations_reported(sync=sync, actor=staff)
+    services.sync_locations_reported(sync=sync, actor=staff)
     assert "Select locations" in alice_client.get(reverse("institutions:list")).content.decode()
     north = Location.objects.get(name="Cedar North")
     alice_client.post(reverse("syncs:locations", args=[sync.code]), {"locations": [north.pk]})
@@ -188,9 +188,9 @@ def test_self_installer_path_from_product_key_to_active(alice_client, production
 
 def test_selecting_no_location_is_refused(alice_client, production, cast, staff):
     sync = make_sync(cast, make_institution(cast.acme))
-    onboarding.sync_mark_installed(sync=sync, actor=staff)
+    services.sync_mark_installed(sync=sync, actor=staff)
     Location.objects.create(institution=sync.institution, sync=sync, name="Only", foreign_id="1")
-    onboarding.sync_locations_reported(sync=sync, actor=staff)
+    services.sync_locations_reported(sync=sync, actor=staff)
 
     response = alice_client.post(reverse("syncs:locations", args=[sync.code]), {})
 
@@ -204,7 +204,7 @@ def test_cloud_path_with_a_rejected_then_accepted_submission(alice_client, produ
     sync = make_sync(cast, make_institution(cast.acme, "Dune Dental"), option="dentrixascend")
     page = alice_client.get(reverse("syncs:detail", args=[sync.code])).content.decode()
     assert "Organization alias (ORG ID)" in page and "Role: Receptionist." in page
-    assert onboarding.extension_token_of(sync) in page
+    assert services.extension_token_of(sync) in page
 
     bad = alice_client.post(reverse("syncs:credentials", args=[sync.code]),
                             {"ehr_url": "https://evil.example.com", "organization_alias": "dune", "username": "u", "password": "p"})
@@ -217,14 +217,14 @@ def test_cloud_path_with_a_rejected_then_accepted_submission(alice_client, produ
     assert "S3cret-Pa55" not in str(Sync.objects.filter(pk=sync.pk).values().get())
     assert "S3cret-Pa55" not in alice_client.get(reverse("syncs:detail", args=[sync.code])).content.decode()
 
-    onboarding.sync_flag_credential_error(sync=sync, message="Password expired", actor=staff)
+    services.sync_flag_credential_error(sync=sync, message="Password expired", actor=staff)
     todo = alice_client.get(reverse("institutions:list")).content.decode()
     assert "Credentials rejected: update them" in todo
     assert "Password expired" in alice_client.get(reverse("syncs:detail", args=[sync.code])).content.decode()
     alice_client.post(reverse("syncs:credentials", args=[sync.code]), {**good, "password": "N3w-Pa55word"})
-    assert onboarding.sync_read_credentials(sync=Sync.objects.get(pk=sync.pk), actor=staff)["password"] == "N3w-Pa55word"
+    assert services.sync_read_credentials(sync=Sync.objects.get(pk=sync.pk), actor=staff)["password"] == "N3w-Pa55word"
     assert AuditEvent.objects.filter(verb="sync.credentials_viewed", actor=staff).count() == 1
-    onboarding.sync_complete_install(sync=Sync.objects.get(pk=sync.pk), actor=staff)
+    services.sync_complete_install(sync=Sync.objects.get(pk=sync.pk), actor=staff)
     assert Sync.objects.get(pk=sync.pk).status == SyncStatus.ACTIVE
 
 
@@ -235,7 +235,7 @@ def test_credentials_are_reencrypted_under_a_new_key(cast, settings, staff):
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.CREDENTIALS_ENCRYPTION_KEYS = [old_key]
     sync = make_sync(cast, make_institution(cast.acme), option="athena")
-    onboarding.sync_submit_credentials(sync=sync, credentials={"username": "u", "password": "p4ss"}, actor=cast.alice,
+    services.sync_submit_credentials(sync=sync, credentials={"username": "u", "password": "p4ss"}, actor=cast.alice,
                                        organization=cast.acme)
     before = Sync.objects.get(pk=sync.pk).credentials_encrypted
 
@@ -245,31 +245,31 @@ def test_credentials_are_reencrypted_under_a_new_key(cast, settings, staff):
 
     after = Sync.objects.get(pk=sync.pk)
     assert after.credentials_encrypted != before
-    assert onboarding.sync_read_credentials(sync=after, actor=staff) == {"username": "u", "password": "p4ss"}
-    assert onboarding.extension_token_of(after).startswith("chs_ext_")
+    assert services.sync_read_credentials(sync=after, actor=staff) == {"username": "u", "password": "p4ss"}
+    assert services.extension_token_of(after).startswith("chs_ext_")
 
 
 # --- Failures, isolation, support console --------------------------------------------------------------
 
 def test_a_failed_install_tells_the_developer_what_to_do(alice_client, production, cast, staff):
     sync = make_sync(cast, make_institution(cast.acme))
-    old_key = onboarding.product_key_of(sync)
-    onboarding.sync_mark_failed(sync=sync, reason="Antivirus blocked the service", actor=staff)
+    old_key = services.product_key_of(sync)
+    services.sync_mark_failed(sync=sync, reason="Antivirus blocked the service", actor=staff)
 
     page = alice_client.get(reverse("syncs:detail", args=[sync.code])).content.decode()
     assert "Installation failed: Antivirus blocked the service" in page and "Start again" in page
     alice_client.post(reverse("syncs:retry", args=[sync.code]))
     sync.refresh_from_db()
-    assert sync.status == SyncStatus.AWAITING_INSTALL and onboarding.product_key_of(sync) != old_key
+    assert sync.status == SyncStatus.AWAITING_INSTALL and services.product_key_of(sync) != old_key
 
 
 def test_transitions_from_the_wrong_state_are_refused(cast, staff):
     sync = make_sync(cast, make_institution(cast.acme))
 
-    with pytest.raises(onboarding.TransitionRefused):
-        onboarding.sync_complete_install(sync=sync, actor=staff)
-    with pytest.raises(onboarding.TransitionRefused):
-        onboarding.sync_locations_reported(sync=Sync.objects.get(pk=sync.pk), actor=staff)
+    with pytest.raises(services.TransitionRefused):
+        services.sync_complete_install(sync=sync, actor=staff)
+    with pytest.raises(services.TransitionRefused):
+        services.sync_locations_reported(sync=Sync.objects.get(pk=sync.pk), actor=staff)
     assert Sync.objects.get(pk=sync.pk).status == SyncStatus.AWAITING_INSTALL
 
 
@@ -283,7 +283,7 @@ def test_other_organizations_get_404_on_syncs(olivia_client, cast):
 
 def test_support_actions_in_the_admin(staff, cast):
     sync = make_sync(cast, make_institution(cast.acme), option="athena")
-    onboarding.sync_submit_credentials(sync=sync, credentials={"username": "u", "password": "pw-1"}, actor=cast.alice,
+    services.sync_submit_credentials(sync=sync, credentials={"username": "u", "password": "pw-1"}, actor=cast.alice,
                                        organization=cast.acme)
     client = Client()
     client.force_login(staff)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from institutions.models import Institution, InstitutionAccess, TimelineEvent
 from portal.models import AuditEvent, Organization, OutboundEmail
 from portal.tasks import relay_outbound_emails
-from syncs import onboarding, scheduling
+from syncs import services, scheduling
 from syncs.models import EngineerSlot, Sync, SyncStatus
 from syncs.tasks import send_install_reminders
 from tests.conftest import require_service
@@ -43,14 +43,14 @@ def practice(cast) -> Institution:
 
 @pytest.fixture
 def sync(cast, practice) -> Sync:
-    return onboarding.sync_create(institution=practice, option_key="dolphin", actor=cast.alice, organization=cast.acme)
+    return services.sync_create(institution=practice, option_key="dolphin", actor=cast.alice, organization=cast.acme)
 
 
 @pytest.fixture
 def rival(cast) -> Sync:
     """Another organization's scheduled sync, competing for the same engineers."""
     practice = make_practice(cast.other, "Rival Dental", "rival")
-    return onboarding.sync_create(institution=practice, option_key="practiceworks", actor=cast.olivia,
+    return services.sync_create(institution=practice, option_key="practiceworks", actor=cast.olivia,
                                   organization=cast.other)
 
 
@@ -244,7 +244,7 @@ def test_a_slot_that_is_not_offered_is_404(alice_client, sync, slot_id):
 
 def test_only_scheduled_installs_waiting_or_booked_can_be_booked_or_cancelled(alice_client, cast, practice, sync):
     slot = slot_at(WED_10_PDT)
-    self_installed = onboarding.sync_create(institution=practice, option_key="dentrix", actor=cast.alice,
+    self_installed = services.sync_create(institution=practice, option_key="dentrix", actor=cast.alice,
                                             organization=cast.acme)
 
     response = alice_client.get(reverse("syncs:schedule", args=[self_installed.code]), follow=True)

@@ -1,9 +1,8 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from portal.models import WebhookEndpoint
-from syncs.crypto import reencrypt
-from syncs.models import Sync
+from portal.crypto import reencrypt
+from syncs.models import Sync, WebhookEndpoint
 
 ENCRYPTED_FIELDS = ["product_key_encrypted", "extension_token_encrypted", "credentials_encrypted"]
 

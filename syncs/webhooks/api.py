@@ -11,12 +11,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
-from portal import webhooks
 from portal.api.base import IdField, NexApiView
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
-from portal.api.scoping import institution_for
-from portal.models import WebhookEndpoint, WebhookSubscription
+from institutions.scoping import institution_for
+from syncs.models import WebhookEndpoint, WebhookSubscription
+from syncs.webhooks import services as webhooks
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from syncs import agent_api
+from syncs.protocol import api as agent_api
 
 urlpatterns = [
     path("activate", agent_api.Activate.as_view(), name="agent-activate"),

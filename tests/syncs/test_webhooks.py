@@ -15,9 +15,10 @@ import time_machine
 from django.db import connection
 
 from institutions.models import Institution, InstitutionAccess
-from portal import webhooks
-from portal.models import AuditEvent, WebhookDelivery, WebhookEndpoint, WebhookSubscription
-from portal.tasks import deliver_webhook, retry_webhooks
+from syncs.webhooks import services as webhooks
+from portal.models import AuditEvent
+from syncs.models import WebhookDelivery, WebhookEndpoint, WebhookSubscription
+from syncs.tasks import deliver_webhook, retry_webhooks
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -163,7 +164,7 @@ def test_an_endpoint_failing_for_48_hours_is_deactivated(cast, institution, rece
                                                          caplog):
     endpoint = hook(cast.acme, institution, receiver.url)
     receiver.statuses = [500] * 50
-    caplog.set_level(logging.INFO, logger="portal.webhooks")
+    caplog.set_level(logging.INFO, logger="syncs.webhooks.services")
     with time_machine.travel(T0, tick=False) as clock:
         [delivery] = emit(cast, institution, django_capture_on_commit_callbacks)
         sent_at = []
@@ -330,9 +331,9 @@ def test_support_sees_webhooks_in_the_admin_but_never_the_secret(cast, instituti
     staff = Client()
     staff.force_login(UserFactory(email="support@chairside.example", is_staff=True, is_superuser=True))
 
-    pages = [reverse(f"admin:portal_{model}_changelist") for model in ("webhookendpoint", "webhooksubscription",
+    pages = [reverse(f"admin:syncs_{model}_changelist") for model in ("webhookendpoint", "webhooksubscription",
                                                                        "webhookdelivery")]
-    pages.append(reverse("admin:portal_webhookendpoint_change", args=[endpoint.pk]))
+    pages.append(reverse("admin:syncs_webhookendpoint_change", args=[endpoint.pk]))
     for page in pages:
         response = staff.get(page)
         assert response.status_code == 200, page

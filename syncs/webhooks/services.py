@@ -31,14 +31,9 @@ from django.utils.crypto import get_random_string
 
 from institutions.models import Institution
 from portal.audit import audit_record
-from portal.models import (
-    ApiKey,
-    Organization,
-    WebhookDelivery,
-    WebhookEndpoint,
-    WebhookSubscription,
-)
+from portal.models import ApiKey, Organization
 from portal.outbox import enqueue_on_commit
+from syncs.models import WebhookDelivery, WebhookEndpoint, WebhookSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +155,7 @@ def webhooks_emit(*, organization: Organization, sandbox: bool, institution: Ins
     {"appointment": AppointmentSerializer(appointment).data}, with `delivery_errors` (list of strings) on .failed.
     Call it inside the transaction that makes the change: the delivery rows commit with it, the sends start after.
     """
-    from portal.tasks import deliver_webhook
+    from syncs.tasks import deliver_webhook  # syncs.tasks imports this module: a real cycle
 
     subscribed = event.partition(".")[0]
     if subscribed not in SUPPORTED_EVENTS:

@@ -7,7 +7,7 @@ Errors use the developer API's envelope: 400 validation, 401 bad credential, 409
 
 import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -22,9 +22,12 @@ from portal.api.envelope import ok
 from portal.api.schema import envelope_of
 from portal.api.throttling import failed_key_attempts_exceeded, record_failed_key_attempt
 from portal.audit import client_ip
-from syncs import crypto, onboarding
-from syncs.agent_records import BATCH_LIMIT, RecordBatch, records_apply
+from portal import crypto
+from institutions.timeline import timeline_record
+from syncs import services
+from syncs.protocol.records import BATCH_LIMIT, RecordBatch, records_apply
 from syncs.models import ExtensionWorkstation, Sync, SyncStatus, WriteJob
+from syncs.selectors import extension_coverage
 
 HEARTBEAT_INTERVAL_S = 60
 
@@ -123,10 +126,10 @@ class Activate(APIView):
                 raise AgentConflict("This product key was already used. Ask for a reinstall key in the portal.")
             sync.refresh_from_db()
             if reinstall:
-                onboarding.timeline_record(institution=sync.institution, sync=sync, actor=None, verb="sync.reinstalled",
+                timeline_record(institution=sync.institution, sync=sync, actor=None, verb="sync.reinstalled",
                                            notify=True, message="The Synchronizer was reinstalled with a new product key")
             else:
-                onboarding.sync_mark_installed(sync=sync, actor=None)
+                services.sync_mark_installed(sync=sync, actor=None)
         return ok({"sync_id": sync.code, "agent_token": token, "ehr": sync.ehr,
                    "heartbeat_interval_s": HEARTBEAT_INTERVAL_S, "batch_limit": BATCH_LIMIT}, status_code=201)
 
@@ -161,7 +164,7 @@ class Locations(AgentView):
                     institution=sync.institution, sync=sync, foreign_id=item["foreign_id"],
                     defaults={**{k: v for k, v in item.items() if k != "foreign_id"}, "foreign_id_type": f"msg-{sync.ehr}"})
             if sync.status == SyncStatus.HISTORICAL_READ:
-                onboarding.sync_locations_reported(sync=sync, actor=None)
+                services.sync_locations_reported(sync=sync, actor=None)
         return ok({"count": len(found)})
 
 
@@ -317,7 +320,3 @@ class ExtensionHeartbeat(APIView):
             defaults={"last_seen_at": now, "extension_version": body.validated_data["extension_version"]})
         Sync.objects.filter(pk=sync.pk).update(last_read_at=seen, last_write_at=seen)
         return ok({"workstations_last_hour": extension_coverage(sync, now)})
-
-
-def extension_coverage(sync: Sync, now: datetime) -> int:
-    return sync.workstations.filter(last_seen_at__gte=now - timedelta(hours=1)).count()
