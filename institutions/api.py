@@ -9,14 +9,14 @@ from institutions.serializers import InstitutionSerializer, InstitutionWithLocat
 from portal.api.base import NexApiView
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
-from institutions.scoping import institution_for, location_in, reachable_institutions
+from institutions.scoping import institution_for, location_in, reachable_institutions, serving_locations
 
 
-def _active_locations(queryset=None):
+def _active_locations(client, queryset=None):
     queryset = queryset if queryset is not None else Location.objects.all()
     return Prefetch(
         "locations",
-        queryset=queryset.filter(active=True, deactivated_at__isnull=True).select_related("sync").order_by("id"),
+        queryset=queryset.filter(pk__in=serving_locations(client).values("pk")).select_related("sync").order_by("id"),
         to_attr="active_locations",
     )
 
@@ -26,7 +26,7 @@ class InstitutionList(NexApiView):
 
     @extend_schema(operation_id="getInstitutions", tags=["Institutions"], responses=envelope_of(InstitutionSerializer, many=True))
     def get(self, request):
-        institutions = reachable_institutions(self.client).prefetch_related(_active_locations(), "syncs").order_by("id")
+        institutions = reachable_institutions(self.client).prefetch_related(_active_locations(self.client), "syncs").order_by("id")
         data = InstitutionSerializer(institutions, many=True).data
         return ok(data, count=len(data))
 
@@ -37,7 +37,7 @@ class InstitutionDetail(NexApiView):
     @extend_schema(operation_id="getInstitutionsId", tags=["Institutions"], responses=envelope_of(InstitutionSerializer))
     def get(self, request, id: int):
         institution = (
-            reachable_institutions(self.client).prefetch_related(_active_locations(), "syncs").filter(pk=id).first()
+            reachable_institutions(self.client).prefetch_related(_active_locations(self.client), "syncs").filter(pk=id).first()
         )
         if institution is None:
             raise exceptions.PermissionDenied(f"You do not have access to the institution {id} with this API key.")
@@ -66,7 +66,7 @@ class LocationList(NexApiView):
             locations = locations.filter(foreign_id=params["foreign_id"])
         if params.get("inactive"):  # only reachable (active) locations are listed, so none is inactive
             locations = locations.none()
-        institutions = institutions.prefetch_related(_active_locations(locations)).order_by("id")
+        institutions = institutions.prefetch_related(_active_locations(self.client, locations)).order_by("id")
         data = InstitutionWithLocationsSerializer(institutions, many=True).data
         return ok(data, count=len(data))
 

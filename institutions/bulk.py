@@ -34,7 +34,7 @@ from django.utils.text import slugify
 from institutions.forms import US_STATES, normalize_phone
 from institutions.matching import find_matches_many
 from institutions.models import BulkUpload, BulkUploadRow, Institution, InstitutionAccess, TimelineEvent
-from institutions.services import RESERVED_SUBDOMAINS, institution_name_key
+from institutions.services import RESERVED_SUBDOMAINS, identity_key, institution_name_key
 from portal.audit import audit_record
 from portal.models import Organization, User
 from portal.outbox import enqueue_on_commit
@@ -545,11 +545,12 @@ def _import_batch(upload: BulkUpload, first_group: int, last_group: int, created
         created_here.update(institution.pk for institution in institutions.values())
         InstitutionAccess.objects.bulk_create(
             InstitutionAccess(organization=organization, institution=institution, via=InstitutionAccess.Via.CREATED,
-                              created_at=now) for institution in institutions.values())
+                              identity=identity_key(institution.name, institution.zip_code), created_at=now)
+            for institution in institutions.values())
         syncs = []
         for group, members in by_group.items():
             for row, cleaned in members:
-                sync = _new_sync(institutions[group], cleaned.option_key, actor, now)
+                sync = _new_sync(institutions[group], cleaned.option_key, actor, organization, now)
                 syncs.append((row, sync))
         Sync.objects.bulk_create(sync for _, sync in syncs)
         _ensure_pks([sync for _, sync in syncs], Sync, "code")
@@ -595,10 +596,10 @@ def _mark_created(created: list[tuple[int, int, int]], chunk: int = 300) -> None
                 [BulkUploadRow.Result.CREATED.value, *(value for triple in part for value in triple)])
 
 
-def _new_sync(institution: Institution, option_key: str, actor: User | None, now) -> Sync:
+def _new_sync(institution: Institution, option_key: str, actor: User | None, organization: Organization, now) -> Sync:
     """As syncs.services.sync_create builds it, without its per-sync queries."""
     option = SYNC_OPTIONS[option_key]
-    sync = Sync(institution=institution, ehr=option.ehr.name, install_path=option.install_path,
+    sync = Sync(institution=institution, ehr=option.ehr.name, install_path=option.install_path, operator=organization,
                 status=FIRST_STATUS[option.install_path], created_by=actor, created_at=now, status_changed_at=now)
     if option.install_path == InstallPath.SELF_INSTALLER:
         key = new_product_key()

@@ -131,7 +131,7 @@ def consent_request_email(outbound):
     request = ConsentRequest.objects.select_related("organization", "institution").filter(public_id=outbound.object_id).first()
     if request is None or request.status != ConsentRequest.Status.PENDING or not outbound.version.startswith(request.nonce):
         return None
-    locations = list(request.institution.locations.filter(active=True, deactivated_at__isnull=True).order_by("name"))
+    locations = list(request.institution.locations.live().order_by("name"))
     return render_email(template="consent_request", to=outbound.recipient, context={
         "request": request, "organization": request.organization, "institution": request.institution,
         "locations": locations, "reminder": outbound.version.endswith(":reminder"),

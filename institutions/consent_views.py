@@ -38,5 +38,5 @@ def consent(request, token: str):
         except ConsentInvalid as error:
             return render(request, "institutions/consent_invalid.html", {"error": error}, status=409)
         return render(request, "institutions/consent_done.html", {"consent": consent_request, "approved": approve})
-    locations = consent_request.institution.locations.filter(active=True, deactivated_at__isnull=True).order_by("name")
+    locations = consent_request.institution.locations.live().order_by("name")
     return render(request, "institutions/consent.html", {"consent": consent_request, "locations": locations})

@@ -47,7 +47,9 @@ class Institution(models.Model):
 
 
 class InstitutionAccess(models.Model):
-    """Which organization reaches which institution, and how it got there."""
+    """One organization's relationship with a practice: how it got there, whether the practice allows it, and
+    whether the organization ended it. Deactivation and billing belong to this row, never to the shared
+    Institution, Location and Sync rows, so one organization can never end another's access."""
 
     class Via(models.TextChoices):
         CREATED = "created", "Created by the organization"
@@ -62,12 +64,19 @@ class InstitutionAccess(models.Model):
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="accesses")
     via = models.CharField(max_length=16, choices=Via.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # This organization ended its use of the whole institution (its API answers 403, its billing stops).
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    # The normalized practice identity (name + ZIP) of institutions this organization created, so two requests or
+    # imports at the same moment cannot create the same practice twice (see institutions.services.identity_key).
+    identity = models.CharField(max_length=260, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name_plural = "institution accesses"
         constraints = [
             models.UniqueConstraint(fields=["organization", "institution"], name="institution_access_once"),
+            models.UniqueConstraint(fields=["organization", "identity"], condition=~Q(identity=""),
+                                    name="institution_access_identity_once"),
             models.CheckConstraint(condition=Q(via__in=["created", "consent"]), name="institution_access_via_valid"),
             models.CheckConstraint(condition=Q(status__in=["active", "pending", "revoked"]), name="institution_access_status_valid"),
         ]
@@ -77,15 +86,22 @@ class InstitutionAccess(models.Model):
 
 
 class LocationQuerySet(models.QuerySet):
-    def reachable_by(self, organization: Organization, *, sandbox: bool):
-        """Locations the organization's API key (of that mode) may read and write."""
-        return self.filter(
-            institution__is_sandbox=sandbox,
+    def live(self):
+        """Locations the Synchronizer serves for at least one organization: activated, not deactivated by all."""
+        return self.filter(active=True, deactivated_at__isnull=True)
+
+    def serving(self, organization: Organization):
+        """The one rule for "this location serves this organization": live, the organization's access to the
+        institution is active and not ended, and the organization has not deactivated this location."""
+        return self.live().filter(
             institution__accesses__organization=organization,
             institution__accesses__status=InstitutionAccess.Status.ACTIVE,
-            active=True,
-            deactivated_at__isnull=True,
-        )
+            institution__accesses__deactivated_at__isnull=True,
+        ).exclude(deactivations__organization=organization)
+
+    def reachable_by(self, organization: Organization, *, sandbox: bool):
+        """Locations the organization's API key (of that mode) may read and write."""
+        return self.serving(organization).filter(institution__is_sandbox=sandbox)
 
 
 class Location(models.Model):
@@ -127,7 +143,24 @@ class Location(models.Model):
 
     @property
     def inactive(self) -> bool:
+        """The API's `inactive` flag (output only; access decisions use LocationQuerySet.serving)."""
         return not self.active or self.deactivated_at is not None
+
+
+class LocationDeactivation(models.Model):
+    """One organization stopped using one location (API 403, no billing); other organizations keep theirs."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="location_deactivations")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="deactivations")
+    deactivated_at = models.DateTimeField(default=timezone.now)
+    deactivated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "location"], name="location_deactivation_once")]
+
+    def __str__(self) -> str:
+        return f"{self.location} deactivated by {self.organization}"
 
 
 class TimelineEvent(models.Model):

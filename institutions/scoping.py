@@ -31,7 +31,7 @@ def location_in(client: ApiClient, institution: Institution, location_id: int) -
     location = Location.objects.filter(institution=institution, pk=location_id).first()
     if location is None:
         raise exceptions.NotFound(f"Location {location_id} was not found in the institution '{institution.subdomain}'.")
-    if location.inactive:
+    if not serving_locations(client, institution).filter(pk=location.pk).exists():
         raise exceptions.PermissionDenied(f"Location {location_id} is not active for your organization.")
     return location
 
@@ -44,5 +44,7 @@ def scope_for(client: ApiClient, *, subdomain: str | None, location_id: int | No
     return Scope(institution=institution, location=location)
 
 
-def active_locations(institution: Institution):
-    return institution.locations.filter(active=True, deactivated_at__isnull=True)
+def serving_locations(client: ApiClient, institution: Institution | None = None):
+    """The locations this key's organization may use (LocationQuerySet.serving), optionally in one institution."""
+    locations = Location.objects.serving(client.organization)
+    return locations.filter(institution=institution) if institution is not None else locations

@@ -13,15 +13,19 @@ NO_SYNC = "no_sync"
 
 
 def organizations_reaching(institution: Institution) -> QuerySet[Organization]:
-    """The organizations whose access to this institution is active: they see its shared timeline."""
+    """The one rule for "organizations that use this institution": access active (the practice allows it) and not
+    ended by the organization. They see its shared timeline and get its sync emails and webhooks."""
     return Organization.objects.filter(institution_accesses__institution=institution,
-                                       institution_accesses__status=InstitutionAccess.Status.ACTIVE)
+                                       institution_accesses__status=InstitutionAccess.Status.ACTIVE,
+                                       institution_accesses__deactivated_at__isnull=True)
 
 
 def _annotated(organization: Organization, *, sandbox: bool) -> QuerySet:
     syncs = Sync.objects.filter(institution=OuterRef("pk"))
     pending = InstitutionAccess.objects.filter(institution=OuterRef("pk"), organization=organization,
                                                status=InstitutionAccess.Status.PENDING)
+    ended = InstitutionAccess.objects.filter(institution=OuterRef("pk"), organization=organization,
+                                             deactivated_at__isnull=False)
     # Institutions reached, plus those whose practice has not answered our consent request yet.
     return (
         Institution.objects.filter(accesses__organization=organization,
@@ -32,16 +36,18 @@ def _annotated(organization: Organization, *, sandbox: bool) -> QuerySet:
             needs_developer=Exists(syncs.filter(status__in=WAITING_ON_DEVELOPER)),
             waits_on_others=Exists(syncs.filter(status__in=WAITING_ON_OTHERS)),
             consent_pending=Exists(pending),
+            deactivated_here=Exists(ended),
         )
     )
 
 
 def _section_filter(section: str) -> Q:
-    todo = (Q(has_sync=False) | Q(needs_developer=True)) & Q(consent_pending=False)
+    # An institution this organization deactivated waits on nobody: it shows under ALL only.
+    todo = (Q(has_sync=False) | Q(needs_developer=True)) & Q(consent_pending=False) & Q(deactivated_here=False)
     if section == "todo":
         return todo
     if section == "in_progress":
-        return ~todo & (Q(waits_on_others=True) | Q(consent_pending=True))
+        return ~todo & (Q(waits_on_others=True) | Q(consent_pending=True)) & Q(deactivated_here=False)
     return Q()
 
 

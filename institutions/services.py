@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from django.utils.crypto import get_random_string
 
@@ -26,16 +26,28 @@ def institution_name_key(name: str) -> str:
     return " ".join(slugify(name).split("-"))
 
 
+def identity_key(name: str, zip_code: str) -> str:
+    """The one normalization of "the same practice" within an organization: its name's words and the ZIP's first
+    five characters. Create Institution, the CSV upload and the database constraint all use it."""
+    return f"{institution_name_key(name)}|{(zip_code or '').strip()[:5]}"
+
+
 @transaction.atomic
 def institution_create(*, organization: Organization, actor, data: dict, ip: str | None = None) -> Institution:
     """A practice this organization onboards; it starts in TO DO with "Create sync"."""
     if organization.production_enabled_at is None:
         raise ValidationError("Production is not enabled for your organization yet: onboard practices once support upgrades you.")
-    duplicates = Institution.objects.reachable_by(organization).filter(is_sandbox=False, zip_code=data["zip_code"])
-    if any(institution_name_key(other.name) == institution_name_key(data["name"]) for other in duplicates):
-        raise ValidationError({"name": f"You already have an institution called {data['name']} at ZIP {data['zip_code']}."})
+    identity = identity_key(data["name"], data["zip_code"])
+    duplicate = ValidationError({"name": f"You already have an institution called {data['name']} at ZIP {data['zip_code']}."})
+    if InstitutionAccess.objects.filter(organization=organization, identity=identity).exists():
+        raise duplicate
     institution = Institution.objects.create(subdomain=subdomain_for(data["name"]), is_sandbox=False, **data)
-    InstitutionAccess.objects.create(organization=organization, institution=institution, via=InstitutionAccess.Via.CREATED)
+    try:
+        with transaction.atomic():  # the constraint decides when two requests race past the check above
+            InstitutionAccess.objects.create(organization=organization, institution=institution,
+                                             via=InstitutionAccess.Via.CREATED, identity=identity)
+    except IntegrityError:
+        raise duplicate from None
     timeline_record(institution=institution, actor=actor, organization=organization, verb="institution.created",
                     message=f"Created the institution (subdomain {institution.subdomain})")
     audit_record(verb="institution.created", actor=actor, organization=organization, target=institution, ip=ip)

@@ -9,11 +9,17 @@ SUPPORT = "Chairside support"
 
 
 def timeline_record(*, institution: Institution, verb: str, message: str, actor: User | None = None,
-                    sync=None, organization: Organization | None = None,
-                    notify: bool = False) -> TimelineEvent:
-    # Events without an organization are seen by every organization with access: name support, not staff.
-    # No actor means the Synchronizer itself reported it (activation, locations found).
-    if actor is None:
+                    sync=None, organization: Organization | None = None, shared_by: Organization | None = None,
+                    system: bool = False, notify: bool = False) -> TimelineEvent:
+    """Events with an organization are private to it. Events without one are seen by every organization using the
+    practice and by the practice itself, so they never name another organization's people: support shows as
+    "Chairside support", an operator's change (`shared_by`) as its organization's name, our own decisions
+    (`system`) as "Chairside", and no actor at all as the Synchronizer reporting (activation, locations found)."""
+    if shared_by is not None:
+        organization, shown_as = None, shared_by.name
+    elif system:
+        shown_as = "Chairside"
+    elif actor is None:
         shown_as = "Synchronizer"
     else:
         shown_as = SUPPORT if organization is None and actor.is_staff else actor.email

@@ -20,6 +20,9 @@ from syncs.models import NextStep, Sync, SyncStatus, institution_next_step
 BOARD_PAGE_SIZE = 25
 STATUS_FILTERS = [(NO_SYNC, "No sync yet")] + [(s.value, s.label) for s in SyncStatus if s != SyncStatus.DEACTIVATED]
 
+# This organization ended its use of the institution (others may still use it).
+DEACTIVATED_HERE = NextStep("Deactivated", "deactivated")
+
 
 @membership_required
 def institution_list(request):
@@ -33,11 +36,10 @@ def institution_list(request):
     )
     page = Paginator(board.institutions, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(institution, *(
-        (NextStep("Waiting for the practice's consent", "waiting"), None) if institution.consent_pending
+        (DEACTIVATED_HERE, None) if institution.deactivated_here
+        else (NextStep("Waiting for the practice's consent", "waiting"), None) if institution.consent_pending
         else institution_next_step(list(institution.syncs.all())))) for institution in page.object_list]
-    billed = Location.objects.filter(
-        institution__in=Institution.objects.reachable_by(membership.organization).in_mode(sandbox=False),
-        active=True, deactivated_at__isnull=True).count()
+    billed = Location.objects.serving(membership.organization).filter(institution__is_sandbox=False).count()
     return render(request, "institutions/list.html", {
         "board": board, "billed_locations": billed, "page": page, "rows": rows, "sections": SECTIONS, "status_filters": STATUS_FILTERS,
         "query": request.GET.get("q", "").strip(), "status": request.GET.get("status", ""),
@@ -91,10 +93,13 @@ def institution_detail(request, subdomain: str):
     now = timezone.now()
     sync_steps = [(sync, sync.next_step, sync.health_at(now) if sync.status == SyncStatus.ACTIVE else None)
                   for sync in institution.syncs.all()]
-    billed = [loc for loc in institution.locations.all() if loc.active and loc.deactivated_at is None]
+    serving = set(institution.locations.serving(organization).values_list("pk", flat=True))
+    billed = [loc for loc in institution.locations.all() if loc.pk in serving]
+    deactivated_here = institution.accesses.filter(organization=organization, deactivated_at__isnull=False).exists()
     return render(request, "institutions/detail.html", {
         "institution": institution, "timeline": timeline, "sync_steps": sync_steps, "billed_locations": billed,
-        "next_step": institution_next_step(list(institution.syncs.all()))[0],
+        "serving_ids": serving, "deactivated_here": deactivated_here,
+        "next_step": DEACTIVATED_HERE if deactivated_here else institution_next_step(list(institution.syncs.all()))[0],
     })
 
 
@@ -111,6 +116,6 @@ def institution_deactivate(request, subdomain: str):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"Deactivated {'the institution' if whole else f'{count} location(s)'}: API access, "
-                                  "syncing and billing stopped. Contact support to reactivate.")
+        messages.success(request, f"Deactivated {'the institution' if whole else f'{count} location(s)'} for your "
+                                  "organization: your API access and billing stopped. Contact support to reactivate.")
     return redirect("institutions:detail", institution.subdomain)

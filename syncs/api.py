@@ -11,7 +11,7 @@ from institutions.serializers import LocationBasicSerializer
 from portal.api.base import IdField, ListParams, NexApiView
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
-from institutions.scoping import Scope, active_locations, reachable_institutions, scope_for
+from institutions.scoping import Scope, reachable_institutions, scope_for, serving_locations
 from syncs import record_writes
 from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider, Sync, WorkingHour
 from syncs.serializers import (
@@ -52,7 +52,7 @@ class RecordView(NexApiView):
         queryset = model.objects.filter(institution=scope.institution)
         if scope.location is not None:
             return queryset.filter(location=scope.location)
-        return queryset.filter(location__in=active_locations(scope.institution))
+        return queryset.filter(location__in=serving_locations(self.client, scope.institution))
 
     def record(self, model, scope: Scope, pk: int):
         obj = self.records(model, scope).filter(pk=pk).first()
@@ -89,7 +89,7 @@ class SyncStatusList(NexApiView):
             if not institutions.exists():
                 raise exceptions.PermissionDenied(f"You do not have access to the institution '{params['subdomain']}' with this API key.")
         # Only the columns the answer needs: an organization may have 10,000 syncs in one response.
-        locations = (Location.objects.filter(active=True, deactivated_at__isnull=True).order_by("id")
+        locations = (Location.objects.filter(pk__in=serving_locations(self.client).values("pk")).order_by("id")
                      .only("sync_id", *(f for f in LocationBasicSerializer.Meta.fields if f != "inactive"), "active",
                            "deactivated_at"))
         if params.get("location_ids"):

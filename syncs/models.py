@@ -101,6 +101,9 @@ class Sync(models.Model):
     status_message = models.TextField(blank=True, help_text="Why credentials were rejected or the installation failed.")
     status_changed_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The organization that created the sync operates it: only it changes settings or sees secrets. Others with
+    # the practice's consent consume it. Support may transfer operation (Sync admin) when the operator leaves.
+    operator = models.ForeignKey(Organization, null=True, on_delete=models.PROTECT, related_name="operated_syncs")
     product_key_encrypted = models.TextField(blank=True, editable=False)
     product_key_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     extension_token_encrypted = models.TextField(blank=True, editable=False)

@@ -11,25 +11,29 @@ from django.db import transaction
 from django.utils import timezone
 
 from institutions.selectors import organizations_reaching
+from portal.models import Organization
 from portal.outbox import outbound_email_queue
+from syncs.serializers import SyncStatusSerializer, sync_status_row
 from syncs.webhooks.services import webhooks_emit
 from syncs.models import GREEN, RED, Sync, SyncHealthChange, SyncStatus
 
 
 def _notify(sync: Sync, change: SyncHealthChange, *, email: bool) -> None:
-    payload = sync_status_event_payload(sync, change)
     for organization in organizations_reaching(sync.institution):
+        payload = sync_status_event_payload(sync, change, organization)
+        if payload is None:
+            continue  # none of this sync's locations serve this organization any more
         if email:
             outbound_email_queue(kind="sync_health", object_id=str(change.pk), version=str(organization.pk))
         webhooks_emit(organization=organization, sandbox=False, institution=sync.institution,
                       event=f"sync_status_{change.kind}_change", payload=payload)
 
 
-def sync_status_event_payload(sync: Sync, change: SyncHealthChange) -> dict:
-    """The webhook's data: the sync's row as GET /api/sync_status shapes it."""
-    from syncs.serializers import SyncStatusSerializer, sync_status_row
-
-    sync.active_locations = list(sync.locations.filter(active=True, deactivated_at__isnull=True).order_by("id"))
+def sync_status_event_payload(sync: Sync, change: SyncHealthChange, organization: Organization) -> dict | None:
+    """The webhook's data: the sync's row as GET /api/sync_status shapes it for this organization."""
+    sync.active_locations = list(sync.locations.serving(organization).order_by("id"))
+    if not sync.active_locations:
+        return None
     return {"sync_status": SyncStatusSerializer(sync_status_row(sync, change.created_at)).data}
 
 

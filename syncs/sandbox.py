@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from institutions.models import Institution, InstitutionAccess, Location
-from institutions.services import subdomain_for
+from institutions.services import identity_key, subdomain_for
 from portal.audit import audit_record
 from portal.models import Organization
 from syncs.models import (
@@ -159,6 +159,7 @@ def sandbox_populate(*, institution: Institution, today: date | None = None) -> 
     with transaction.atomic():
         sync = Sync.objects.create(
             institution=institution,
+            operator_id=institution.accesses.order_by("created_at", "pk").values_list("organization_id", flat=True).first(),
             ehr="opendental",
             status=Sync.Status.ACTIVE,
             last_read_at=now,
@@ -414,7 +415,8 @@ def sandbox_create(*, organization: Organization) -> Institution:
         phone_number="5125550100",
         contact_name="Demo Practice Manager",
     )
-    InstitutionAccess.objects.create(organization=organization, institution=institution, via=InstitutionAccess.Via.CREATED)
+    InstitutionAccess.objects.create(organization=organization, institution=institution, via=InstitutionAccess.Via.CREATED,
+                                     identity=identity_key(institution.name, institution.zip_code))
     if settings.SANDBOX_SAMPLE_DATA:
         # In the same transaction (about half a second of bulk inserts): a sandbox is never half-filled.
         sandbox_populate(institution=institution)

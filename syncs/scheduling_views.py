@@ -11,7 +11,7 @@ from portal.audit import client_ip
 from portal.permissions import membership_required
 from syncs import scheduling
 from syncs.models import EngineerSlot, Sync, SyncStatus
-from syncs.selectors import sync_for_member
+from syncs.selectors import sync_for_operator
 
 def _slot_id(raw: str | None) -> int:
     if not (raw or "").isdigit() or not 0 < int(raw) <= MAX_ID:
@@ -33,7 +33,7 @@ def _picker(request, sync: Sync, *, error: str = "", status: int = 200) -> HttpR
 @membership_required
 def schedule(request, code: str):
     """GET: the open slots in the practice's time zone. POST slot_id: book it (or move the booking there)."""
-    sync = sync_for_member(request, code)
+    sync = sync_for_operator(request, code)
     refusal = scheduling.schedule_refusal(sync)
     if refusal:
         messages.error(request, refusal)
@@ -63,7 +63,7 @@ def schedule(request, code: str):
 @membership_required
 @require_POST
 def cancel(request, code: str):
-    sync = sync_for_member(request, code)
+    sync = sync_for_operator(request, code)
     try:
         scheduling.slot_cancel(sync=sync, actor=request.user, organization=request.membership.organization,
                                ip=client_ip(request))

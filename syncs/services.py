@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from institutions.models import Institution, Location
+from institutions.models import Institution, InstitutionAccess, Location, LocationDeactivation
+from institutions.selectors import organizations_reaching
 from institutions.timeline import timeline_record
 from portal.audit import audit_record
 from portal.models import Organization, User
@@ -63,7 +64,7 @@ def sync_create(*, institution: Institution, option_key: str, actor: User, organ
     if option is None:
         raise ValidationError({"system": "Choose the practice's health record system."})
     sync = Sync(institution=institution, ehr=option.ehr.name, install_path=option.install_path,
-                status=FIRST_STATUS[option.install_path], created_by=actor)
+                status=FIRST_STATUS[option.install_path], created_by=actor, operator=organization)
     if option.install_path == InstallPath.SELF_INSTALLER:
         _set_product_key(sync, new_product_key())
     if option.install_path == InstallPath.CLOUD:
@@ -207,7 +208,8 @@ def sync_request_reinstall(*, sync: Sync, actor: User, organization: Organizatio
         raise ValidationError("Only an active sync can be reinstalled.")
     if not Sync.objects.filter(pk=sync.pk, reinstall_requested_at__isnull=True).update(reinstall_requested_at=timezone.now()):
         raise ValidationError("A reinstall was already requested; support will send the new product key.")
-    timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+    # Consumers of the practice feel a reinstall too: a shared event, naming the operator, not its people.
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, shared_by=organization,
                     verb="sync.reinstall_requested", message="Requested a new product key to reinstall the Synchronizer")
 
 
@@ -269,36 +271,72 @@ def locations_fulfil_activation(*, request, actor: User) -> int:
 @transaction.atomic
 def locations_deactivate(*, institution: Institution, location_ids: list[int] | None, actor: User,
                          organization: Organization, ip: str | None = None) -> int:
-    """Stop API access, syncing and billing for some locations, or (None) the whole institution."""
-    locations = institution.locations.filter(deactivated_at__isnull=True)
-    if location_ids is not None:
-        locations = locations.filter(pk__in=location_ids)
-    chosen = list(locations)
-    if not chosen:
+    """End this organization's use (API access and billing) of some locations, or (None) of the whole institution.
+
+    Other organizations keep theirs, untouched. Only what nobody uses any more stops: a location no organization
+    serves stops syncing, and a sync stops when no organization uses the practice at all."""
+    access = InstitutionAccess.objects.select_for_update().filter(
+        organization=organization, institution=institution, status=InstitutionAccess.Status.ACTIVE,
+        deactivated_at__isnull=True).first()
+    if access is None:
+        raise ValidationError("Your organization no longer uses this institution.")
+    serving = list(institution.locations.serving(organization).order_by("name"))
+    chosen = serving if location_ids is None else [loc for loc in serving if loc.pk in set(location_ids)]
+    if location_ids is not None and not chosen:
         raise ValidationError({"locations": "Select at least one location to deactivate."})
     now = timezone.now()
-    Location.objects.filter(pk__in=[loc.pk for loc in chosen]).update(deactivated_at=now, updated_at=now)
-    whole = not institution.locations.filter(deactivated_at__isnull=True).exists()
+    whole = location_ids is None or len(chosen) == len(serving)
     if whole:
-        Sync.objects.filter(institution=institution).exclude(status=SyncStatus.DEACTIVATED).update(
-            status=SyncStatus.DEACTIVATED, status_changed_at=now)
-    message = ("Deactivated the institution" if whole else
+        InstitutionAccess.objects.filter(pk=access.pk).update(deactivated_at=now)
+    LocationDeactivation.objects.bulk_create(
+        [LocationDeactivation(organization=organization, location=loc, deactivated_at=now, deactivated_by=actor)
+         for loc in chosen], ignore_conflicts=True)
+    message = ("Deactivated the institution for your organization" if whole else
                f"Deactivated {len(chosen)} locations: {', '.join(loc.name for loc in chosen)}")
     timeline_record(institution=institution, actor=actor, organization=organization, verb="locations.deactivated",
                     message=message)
     audit_record(verb="locations.deactivated", actor=actor, organization=organization, target=institution, ip=ip,
                  details={"location_ids": [loc.pk for loc in chosen], "whole_institution": whole})
+    _stop_what_nobody_uses(institution, now)
     return len(chosen)
+
+
+def _stop_what_nobody_uses(institution: Institution, now) -> None:
+    users = list(organizations_reaching(institution))
+    still_served = set()
+    for organization in users:
+        still_served.update(institution.locations.serving(organization).values_list("pk", flat=True))
+    institution.locations.live().exclude(pk__in=still_served).update(deactivated_at=now, updated_at=now)
+    for sync in institution.syncs.filter(status=SyncStatus.ACTIVE):
+        if sync.locations.filter(pk__in=still_served).exists():
+            continue
+        sync_move(sync, from_statuses=[SyncStatus.ACTIVE], to=SyncStatus.DEACTIVATED)
+        timeline_record(institution=institution, sync=sync, system=True, verb="sync.stopped",
+                        message="Sync stopped: no organization uses this practice's locations any more")
+    operators = {org.pk for org in users}
+    for sync in institution.syncs.filter(status=SyncStatus.ACTIVE).exclude(operator__in=operators):
+        # Consumers remain but the operator left: the sync keeps running, its settings frozen until support
+        # transfers operation to one of them (Sync admin, "Transfer operation").
+        if not sync.timeline.filter(verb="sync.operator_left", created_at__gte=sync.status_changed_at).exists():
+            timeline_record(institution=institution, sync=sync, system=True, verb="sync.operator_left",
+                            message="The organization that operates this sync stopped using the practice. The sync "
+                                    "keeps running; Chairside support can transfer its operation to your organization.")
 
 
 @transaction.atomic
 def locations_reactivate(*, locations, actor: User) -> int:
-    """Support: deactivated locations come back (their syncs too)."""
-    chosen = list(locations.filter(deactivated_at__isnull=False).select_related("institution"))
+    """Support: deactivated locations come back for every organization that had deactivated them (their syncs too)."""
+    chosen = list(locations.select_related("institution"))
     now = timezone.now()
-    Location.objects.filter(pk__in=[loc.pk for loc in chosen]).update(deactivated_at=None, updated_at=now)
-    Sync.objects.filter(locations__in=chosen, status=SyncStatus.DEACTIVATED).update(status=SyncStatus.ACTIVE,
-                                                                                  status_changed_at=now)
+    LocationDeactivation.objects.filter(location__in=chosen).delete()
+    InstitutionAccess.objects.filter(institution__in={loc.institution_id for loc in chosen},
+                                     deactivated_at__isnull=False).update(deactivated_at=None)
+    Location.objects.filter(pk__in=[loc.pk for loc in chosen], deactivated_at__isnull=False).update(
+        deactivated_at=None, updated_at=now)
+    for sync in Sync.objects.filter(locations__in=chosen, status=SyncStatus.DEACTIVATED).distinct():
+        sync_move(sync, from_statuses=[SyncStatus.DEACTIVATED], to=SyncStatus.ACTIVE)
+        timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.reactivated",
+                        message="Support reactivated the sync")
     for institution in {loc.institution for loc in chosen}:
         timeline_record(institution=institution, actor=actor, verb="locations.reactivated", notify=True,
                         message="Support reactivated deactivated locations")

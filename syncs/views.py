@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -14,12 +14,14 @@ from syncs.catalog import SYNC_OPTIONS
 from syncs.forms import ActivateLocationsForm, CreateSyncForm, DowntimeForm, InstructionsEmailForm, SelectLocationsForm, credentials_form_class
 from syncs.health import diagnose
 from syncs.models import InstallPath, Sync, SyncStatus
-from syncs.selectors import extension_coverage, sync_for_member
+from syncs.selectors import extension_coverage, institution_operated_by, sync_for_member, sync_for_operator
 
 
 @membership_required
 def sync_create(request, subdomain: str):
     institution = get_object_or_404(Institution.objects.reachable_by(request.membership.organization), subdomain=subdomain)
+    if not institution_operated_by(institution, request.membership.organization):
+        raise PermissionDenied("Only the organization that onboarded this practice can create its syncs.")
     form = CreateSyncForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -37,7 +39,14 @@ def sync_create(request, subdomain: str):
 
 
 def _detail_context(request, sync: Sync, **forms) -> dict:
-    context = {"sync": sync, "institution": sync.institution, "step": sync.next_step, "ehr": sync.catalog_entry}
+    context = {"sync": sync, "institution": sync.institution, "step": sync.next_step, "ehr": sync.catalog_entry,
+               "operated_here": sync.operated_here}
+    if not sync.operated_here:
+        # A consumer of a shared practice sees the sync's health, never its keys, credentials or settings.
+        if sync.status == SyncStatus.ACTIVE:
+            now = timezone.now()
+            context["health"] = sync.health_at(now)
+        return context
     if sync.install_path == InstallPath.SELF_INSTALLER and sync.status == SyncStatus.AWAITING_INSTALL:
         context["product_key"] = services.product_key_of(sync)
         context["instructions_form"] = forms.get("instructions_form") or InstructionsEmailForm(
@@ -72,7 +81,7 @@ def sync_detail(request, code: str):
 @membership_required
 @require_POST
 def sync_email_instructions(request, code: str):
-    sync = sync_for_member(request, code)
+    sync = sync_for_operator(request, code)
     form = InstructionsEmailForm(request.POST)
     if form.is_valid():
         try:
@@ -89,7 +98,7 @@ def sync_email_instructions(request, code: str):
 @membership_required
 @require_POST
 def sync_submit_credentials(request, code: str):
-    sync = sync_for_member(request, code)
+    sync = sync_for_operator(request, code)
     if sync.install_path != InstallPath.CLOUD:
         messages.error(request, "This sync is not a cloud sync: it needs no credentials.")
         return redirect("syncs:detail", sync.code)
@@ -109,7 +118,7 @@ def sync_submit_credentials(request, code: str):
 @membership_required
 @require_POST
 def sync_select_locations(request, code: str):
-    sync = sync_for_member(request, code)
+    sync = sync_for_operator(request, code)
     form = SelectLocationsForm(request.POST, sync=sync)
     if form.is_valid():
         try:
@@ -127,7 +136,7 @@ def sync_select_locations(request, code: str):
 @membership_required
 @require_POST
 def sync_retry(request, code: str):
-    sync = sync_for_member(request, code)
+    sync = sync_for_operator(request, code)
     try:
         services.sync_retry(sync=sync, actor=request.user, organization=request.membership.organization)
     except ValidationError as error:
@@ -138,12 +147,12 @@ def sync_retry(request, code: str):
 @membership_required
 @require_POST
 def sync_set_downtime(request, code: str):
-    sync = sync_for_member(request, code)
+    sync = sync_for_operator(request, code)
     form = DowntimeForm(request.POST)
     if form.is_valid():
         Sync.objects.filter(pk=sync.pk).update(downtime_schedule=form.cleaned_data["downtime_schedule"])
         timeline_record(institution=sync.institution, sync=sync, actor=request.user,
-                                   organization=request.membership.organization, verb="sync.downtime_changed",
+                                   shared_by=request.membership.organization, verb="sync.downtime_changed",
                                    message=f"Expected downtime: {form.get_downtime_schedule_display()}")
         messages.success(request, "Expected downtime saved: gaps inside it no longer alert.")
     else:
@@ -154,7 +163,7 @@ def sync_set_downtime(request, code: str):
 @membership_required
 @require_POST
 def sync_request_reinstall(request, code: str):
-    sync = sync_for_member(request, code)
+    sync = sync_for_operator(request, code)
     try:
         services.sync_request_reinstall(sync=sync, actor=request.user, organization=request.membership.organization)
         messages.success(request, "Reinstall requested. Support will issue a new product key here, usually within a business day.")
@@ -166,7 +175,7 @@ def sync_request_reinstall(request, code: str):
 @membership_required
 @require_POST
 def sync_activate_locations(request, code: str):
-    sync = sync_for_member(request, code)
+    sync = sync_for_operator(request, code)
     form = ActivateLocationsForm(request.POST, locations=services.inactive_locations(sync))
     if form.is_valid():
         try:
