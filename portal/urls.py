@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from institutions import consent_views, practice_views
-from portal import views
+from portal import health, views
 from syncs.status_views import sync_status
 
 # Staff sign in through allauth (its rate limits and two-factor step), not the admin's own form.
@@ -12,7 +12,11 @@ admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "Chairside support console"
 admin.site.site_title = "Chairside support"
 
+handler500 = "portal.outage.handler500"
+
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", views.home, name="home"),
     path("mode/", views.mode_switch, name="mode_switch"),
     path("users/", views.users, name="users"),
