@@ -16,15 +16,17 @@ import hashlib
 import io
 import logging
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Left
 from django.utils import timezone
@@ -57,7 +59,12 @@ MAX_LENGTHS = {"institution_name": 200, "street_address": 200, "street_address_2
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
 BATCH_ROWS = 500
-STALLED_AFTER = timedelta(minutes=5)
+# The importing worker writes heartbeat_at every HEARTBEAT_EVERY (and at each batch); an import silent for
+# STALLED_AFTER lost its worker and is published again by the beat check (every 15 s, settings), so a killed
+# import resumes within about a minute. The broker's visibility timeout stays long: lowering it would run long
+# tasks twice.
+HEARTBEAT_EVERY = timedelta(seconds=10)
+STALLED_AFTER = timedelta(seconds=45)
 SUBDOMAIN_SUFFIX_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
 SAMPLE_ROWS = [
@@ -413,8 +420,34 @@ def bulk_upload_create(*, organization: Organization, actor: User, filename: str
 def bulk_upload_stalled(upload: BulkUpload, now=None) -> bool:
     """Importing, but no batch for a while (the worker died, the broker lost the task): it may be resumed."""
     now = now or timezone.now()
-    return (upload.status == BulkUpload.Status.IMPORTING and upload.progress_at is not None
-            and upload.progress_at < now - STALLED_AFTER)
+    return (upload.status == BulkUpload.Status.IMPORTING and upload.heartbeat_at is not None
+            and upload.heartbeat_at < now - STALLED_AFTER)
+
+
+@contextmanager
+def bulk_upload_heartbeat(upload_id: int, every: timedelta = HEARTBEAT_EVERY) -> Iterator[None]:
+    """While the body runs, a thread writes heartbeat_at every `every`, on its own connection, so a batch that
+    takes long is not mistaken for a dead worker. A killed worker's thread dies with it: the heartbeat stops."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every.total_seconds()):
+                try:
+                    BulkUpload.objects.filter(pk=upload_id, status=BulkUpload.Status.IMPORTING).update(
+                        heartbeat_at=timezone.now())
+                except DatabaseError:  # a database blip: the next beat tries again
+                    logger.warning("Bulk upload %s: heartbeat not written", upload_id, exc_info=True)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"bulk-upload-{upload_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def bulk_upload_confirm(*, upload: BulkUpload, actor: User, ip: str | None = None) -> bool:
@@ -424,11 +457,11 @@ def bulk_upload_confirm(*, upload: BulkUpload, actor: User, ip: str | None = Non
     _require_production(upload.organization)
     now = timezone.now()
     startable = (Q(status__in=[BulkUpload.Status.VALIDATED, BulkUpload.Status.FAILED])
-                 | Q(status=BulkUpload.Status.IMPORTING, progress_at__lt=now - STALLED_AFTER))
+                 | Q(status=BulkUpload.Status.IMPORTING, heartbeat_at__lt=now - STALLED_AFTER))
     with transaction.atomic():
         started = BulkUpload.objects.filter(startable, pk=upload.pk, ready_count__gt=0).update(
-            status=BulkUpload.Status.IMPORTING, confirmed_by=actor, confirmed_at=now, progress_at=now, failure="",
-            finished_at=None)
+            status=BulkUpload.Status.IMPORTING, confirmed_by=actor, confirmed_at=now, progress_at=now,
+            heartbeat_at=now, failure="", finished_at=None)
         if not started:
             return False
         audit_record(verb="bulk_upload.confirmed", actor=actor, organization=upload.organization, target=upload,
@@ -499,7 +532,8 @@ def _import_batch(upload: BulkUpload, first_group: int, last_group: int, created
     actor_label = actor.email if actor else SUPPORT
     with transaction.atomic():
         # Claims the upload first (a row lock, or SQLite's write lock): a second worker waits, then finds no rows.
-        if not BulkUpload.objects.filter(pk=upload.pk, status=BulkUpload.Status.IMPORTING).update(progress_at=now):
+        if not BulkUpload.objects.filter(pk=upload.pk, status=BulkUpload.Status.IMPORTING).update(
+                progress_at=now, heartbeat_at=now):
             return 0
         rows = list(upload.rows.filter(state=BulkUploadRow.State.READY, result=BulkUploadRow.Result.PENDING,
                                        group__gte=first_group, group__lte=last_group).order_by("group", "number"))
@@ -569,7 +603,7 @@ def _import_batch(upload: BulkUpload, first_group: int, last_group: int, created
         if skipped:
             BulkUploadRow.objects.bulk_update(skipped, ["result", "message"])
         BulkUpload.objects.filter(pk=upload.pk).update(
-            processed_count=F("processed_count") + len(rows), progress_at=timezone.now(),
+            processed_count=F("processed_count") + len(rows), progress_at=timezone.now(), heartbeat_at=timezone.now(),
             created_institution_count=F("created_institution_count") + len(institutions),
             created_sync_count=F("created_sync_count") + len(syncs))
     return len(syncs)
@@ -687,12 +721,14 @@ def bulk_uploads_resume_stalled() -> int:
     from institutions.tasks import import_bulk_upload
 
     now = timezone.now()
-    stalled = list(BulkUpload.objects.filter(status=BulkUpload.Status.IMPORTING, progress_at__lt=now - STALLED_AFTER)
+    stalled = list(BulkUpload.objects.filter(status=BulkUpload.Status.IMPORTING, heartbeat_at__lt=now - STALLED_AFTER)
                    .values_list("pk", flat=True)[:100])
     for upload_id in stalled:
         # Claim it (a conditional update) so two relays do not both publish it.
         with transaction.atomic():
             if BulkUpload.objects.filter(pk=upload_id, status=BulkUpload.Status.IMPORTING,
-                                         progress_at__lt=now - STALLED_AFTER).update(progress_at=now):
+                                         heartbeat_at__lt=now - STALLED_AFTER).update(heartbeat_at=now):
+                logger.warning("Bulk upload %s: no heartbeat for %ss; import published again", upload_id,
+                               int(STALLED_AFTER.total_seconds()))
                 enqueue_on_commit(import_bulk_upload, upload_id)
     return len(stalled)

@@ -219,7 +219,9 @@ class BulkUpload(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     validated_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
-    progress_at = models.DateTimeField(null=True, blank=True, help_text="Last batch imported: a stalled import can resume.")
+    progress_at = models.DateTimeField(null=True, blank=True, help_text="Last batch imported.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="The importing worker's last sign of life: a silent import resumes.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -12,3 +12,7 @@ class AccountAdapter(DefaultAccountAdapter):
             user = super().save_user(request, user, form, commit=True)
             organization_create(name=form.cleaned_data["organization_name"], admin=user, ip=client_ip(request))
         return user
+
+    def get_client_ip(self, request) -> str:
+        """allauth's rate limits count per client address: the same one as audit events (TRUSTED_PROXIES)."""
+        return client_ip(request) or super().get_client_ip(request)

@@ -6,4 +6,4 @@ class PortalConfig(AppConfig):
     verbose_name = "Developer organizations"
 
     def ready(self) -> None:
-        from portal import emails  # noqa: F401  (registers the email builders)
+        from portal import checks, emails  # noqa: F401  (registers the deployment checks and the email builders)

@@ -1,14 +1,39 @@
+import ipaddress
+
+from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
 
 from portal.models import AuditEvent, Organization, User
 
 
+def _trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in settings.TRUSTED_PROXIES)
+
+
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The peer address. Behind a proxy, set it up to pass the client address as REMOTE_ADDR."""
+    """The client's address, for rate limits and audit events: the peer (REMOTE_ADDR), unless the peer is one
+    of settings.TRUSTED_PROXIES; then the nearest X-Forwarded-For hop that is not a trusted proxy. Hops further
+    left were written by the client itself and are never believed."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    address = request.META.get("REMOTE_ADDR") or None
+    if not address or not _trusted(address):
+        return address
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:  # garbage in the chain: stop at the last address a trusted proxy vouched for
+            return address
+        address = hop
+        if not _trusted(hop):
+            return hop
+    return address
 
 
 def audit_record(

@@ -1,9 +1,11 @@
 import logging
 import re
 
-# Paths that carry a secret: invitation and consent links, and anything that looks like an API key.
+# Paths that carry a secret: invitation, consent and practice links, allauth's password-reset and
+# email-confirmation links, and anything that looks like an API key.
 SECRET_PATTERNS = [
-    (re.compile(r"(/(?:invitations|consent|practice/join)/)[^/\s\"']+"), r"\1[redacted]"),
+    (re.compile(r"(/(?:invitations|consent|practice/join|accounts/confirm-email|accounts/password/reset/key)/)"
+                r"[^/\s\"']+"), r"\1[redacted]"),
     (re.compile(r"chs_(?:test|live)_[A-Za-z0-9]+"), "chs_[redacted]"),
 ]
 

@@ -6,7 +6,9 @@ Set DJANGO_ENV=production for production settings (see .env.example and README.m
 
 from datetime import timedelta
 from pathlib import Path
+import ipaddress
 import os
+import secrets
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
@@ -42,12 +44,45 @@ if DJANGO_ENV not in {"local", "test", "production"}:
 PRODUCTION = DJANGO_ENV == "production"
 
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
+
+
+def local_secret_key(path: Path) -> str:
+    """Outside production without SECRET_KEY: a random key made on first run and kept in var/ (never committed),
+    so a careless deployment never signs tokens with a key published in the repository. Every local process
+    (web, worker, tests) reads the same file. Written aside, then linked into place: a racing process either
+    finds the complete file or loses the link and reads the winner's."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(50) + "\n")
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY is required when DJANGO_ENV=production")
-    SECRET_KEY = "local-only-insecure-key-7f1c0f6e0b2d4a8f9c3e5d7b1a2c4e6f8a0b2c4d6e8f"
+    SECRET_KEY = local_secret_key(VAR_DIR / "secret_key")
 
+
+
+def trusted_proxies(values: list[str]) -> list:
+    try:
+        return [ipaddress.ip_network(value, strict=False) for value in values]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from None
+
+
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; see portal.audit.client_ip.
+TRUSTED_PROXIES = trusted_proxies(env_list("TRUSTED_PROXIES"))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", f"http://127.0.0.1:{env('PORT', '8000')}").rstrip("/")
@@ -64,6 +99,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "django_htmx",
+    "csp",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -74,6 +110,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.outage.OutageMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -158,10 +196,11 @@ REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Fails open (rate limits only) and stops calling a dead or frozen Redis for a while: portal/cache.py.
+            "BACKEND": "portal.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
-            # A frozen Redis must not hang a web request: bounded socket timeouts.
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            # A frozen Redis must not hang a web request: short socket timeouts (the cache holds counters only).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -190,9 +229,10 @@ CELERY_BEAT_SCHEDULE = {
     "relay-outbound-emails": {"task": "portal.tasks.relay_outbound_emails", "schedule": timedelta(minutes=1)},
     "send-install-reminders": {"task": "syncs.tasks.send_install_reminders", "schedule": timedelta(minutes=15)},
     "sync-health-sweep": {"task": "syncs.tasks.sync_health_sweep", "schedule": timedelta(minutes=1)},
-    "retry-webhooks": {"task": "syncs.tasks.retry_webhooks", "schedule": timedelta(minutes=1)},
+    # A safety net only: each attempt has its own countdown task (syncs/webhooks/services.py).
+    "retry-webhooks": {"task": "syncs.tasks.retry_webhooks", "schedule": timedelta(seconds=30)},
     "consent-housekeeping": {"task": "syncs.tasks.consent_housekeeping", "schedule": timedelta(hours=1)},
-    "resume-stalled-bulk-uploads": {"task": "institutions.tasks.resume_stalled_bulk_uploads", "schedule": timedelta(minutes=5)},
+    "resume-stalled-bulk-uploads": {"task": "institutions.tasks.resume_stalled_bulk_uploads", "schedule": timedelta(seconds=15)},
 }
 
 # --- Email --------------------------------------------------------------------------------------
@@ -260,7 +300,7 @@ ADMIN_REQUIRES_MFA = env_bool("ADMIN_REQUIRES_MFA", default=PRODUCTION)
 
 INVITATION_TTL = timedelta(days=7)
 SYNC_ALERT_REMINDER_HOURS = int(env("SYNC_ALERT_REMINDER_HOURS", "24"))
-# Fernet keys, newest first, for sync credentials, product keys and extension tokens (see syncs/crypto.py).
+# Fernet keys, newest first, for sync credentials, product keys and extension tokens (see portal/crypto.py).
 CREDENTIALS_ENCRYPTION_KEYS = env_list("CREDENTIALS_ENCRYPTION_KEYS")
 # New organizations' sandbox institutions get generated sample data (tests switch this off and fill on demand).
 SANDBOX_SAMPLE_DATA = env_bool("SANDBOX_SAMPLE_DATA", default=True)
@@ -308,6 +348,27 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Health checks answer over plain HTTP too: load balancers probe the process directly.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# Content Security Policy (django-csp) on every response. Scripts only from our own static files: no inline
+# script or event handler anywhere (tests/portal/test_security_headers.py scans the templates). Styles allow
+# inline because Swagger UI and the admin set style attributes; styles cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -316,6 +377,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Replaces Django's default handlers (a console one without our redaction, active with DEBUG on, which
+        # printed CSRF failures with their /invitations/<token>/ path): every line goes through redact_secrets.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},

@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from institutions import consent_views, practice_views
 from institutions import urls as institution_urls
-from portal import views
+from portal import health, views
 from syncs import views as sync_views
 from syncs.status_views import sync_status
 
@@ -14,7 +14,11 @@ admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "Chairside support console"
 admin.site.site_title = "Chairside support"
 
+handler500 = "portal.outage.handler500"
+
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", views.home, name="home"),
     path("mode/", views.mode_switch, name="mode_switch"),
     path("users/", views.users, name="users"),

@@ -558,6 +558,7 @@ class WebhookDelivery(models.Model):
     event = models.CharField(max_length=64, help_text="The delivered event name, e.g. appointment_insertion.complete.")
     payload = models.JSONField(help_text="The whole message body, so every attempt sends the same bytes.")
     attempts = models.PositiveIntegerField(default=0)
+    first_attempt_at = models.DateTimeField(null=True, blank=True, help_text="Retries are timed from it.")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)

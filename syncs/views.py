@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from institutions.models import Institution
@@ -72,12 +73,14 @@ def _detail_context(request, sync: Sync, **forms) -> dict:
     return context
 
 
+@never_cache  # the page shows the product key and the extension token
 @membership_required
 def sync_detail(request, code: str):
     sync = sync_for_member(request, code)
     return render(request, "syncs/detail.html", _detail_context(request, sync))
 
 
+@never_cache  # the page shows the product key and the extension token
 @membership_required
 @require_POST
 def sync_email_instructions(request, code: str):
@@ -95,6 +98,7 @@ def sync_email_instructions(request, code: str):
     return render(request, "syncs/detail.html", _detail_context(request, sync, instructions_form=form), status=400)
 
 
+@never_cache  # the page shows the product key and the extension token
 @membership_required
 @require_POST
 def sync_submit_credentials(request, code: str):
@@ -115,6 +119,7 @@ def sync_submit_credentials(request, code: str):
     return render(request, "syncs/detail.html", _detail_context(request, sync, credentials_form=form), status=400)
 
 
+@never_cache  # the page shows the product key and the extension token
 @membership_required
 @require_POST
 def sync_select_locations(request, code: str):
@@ -172,6 +177,7 @@ def sync_request_reinstall(request, code: str):
     return redirect("syncs:detail", sync.code)
 
 
+@never_cache  # the page shows the product key and the extension token
 @membership_required
 @require_POST
 def sync_activate_locations(request, code: str):

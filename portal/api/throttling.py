@@ -47,9 +47,18 @@ class ApiKeyRateThrottle(BaseThrottle):
 
 
 def failed_key_attempts_exceeded(ip: str | None) -> bool:
-    """Too many bad API keys from one address recently (checked before the key is looked at)."""
-    return (cache.get(f"api-auth-failures:{ip}:{int(time.time() // 60)}") or 0) >= settings.API_FAILED_KEY_LIMIT
+    """Too many bad API keys from one address recently (checked before the key is looked at).
+    The cache down: not exceeded, so token renewal keeps working through a Redis outage (fails open, logged)."""
+    try:
+        count = cache.get(f"api-auth-failures:{ip}:{int(time.time() // 60)}") or 0
+    except Exception:
+        logger.warning("Failed-key counter unavailable; attempt allowed", exc_info=True)
+        return False
+    return count >= settings.API_FAILED_KEY_LIMIT
 
 
 def record_failed_key_attempt(ip: str | None) -> None:
-    count_in_window(f"api-auth-failures:{ip}")
+    try:
+        count_in_window(f"api-auth-failures:{ip}")
+    except Exception:
+        logger.warning("Failed-key counter unavailable; attempt not counted", exc_info=True)

@@ -35,7 +35,9 @@ class Authenticates(APIView):
             record_failed_key_attempt(ip)
             raise exceptions.AuthenticationFailed("The API key is invalid, revoked or expired.")
         api_key_touch(api_key)
-        return ok({"token": token_mint(api_key)}, status_code=201)
+        response = ok({"token": token_mint(api_key)}, status_code=201)
+        response["Cache-Control"] = "no-store"  # a bearer token
+        return response
 
 
 def api_not_found(request, path: str = ""):

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from syncs.agent.client import ApiError, NetworkError, ProtocolClient
+from syncs.agent.client import ApiError, NetworkError, ProtocolClient, ServerUnavailable
 from syncs.agent.runner import Agent, Fatal
 from syncs.agent.state import State, default_path
 
@@ -65,12 +65,16 @@ def main(argv: list[str] | None = None) -> int:
 
     failures = 0
     while True:
+        unavailable_wait = None
         try:
             agent.cycle()
             failures = 0
         except Fatal as error:
             log.error("%s", error)
             return 2
+        except ServerUnavailable as error:  # a server outage, announced: wait as asked, not a failed cycle
+            unavailable_wait = error.retry_after
+            log.warning("%s; trying again in %ss", error, unavailable_wait)
         except (NetworkError, ApiError, OSError, *_database_errors()) as error:
             failures += 1
             log.error("Cycle failed (%s: %s)", type(error).__name__, error)
@@ -78,9 +82,11 @@ def main(argv: list[str] | None = None) -> int:
             failures += 1
             log.exception("Cycle failed unexpectedly")
         if args.once:
-            return 1 if failures else 0
+            return 1 if failures or unavailable_wait is not None else 0
         # Back off while the server or database is down, so a fleet of agents does not hammer it.
         delay = min(args.interval * 2 ** min(failures, 8), max(MAX_BACKOFF_S, args.interval)) if failures else args.interval
+        if unavailable_wait is not None:
+            delay = max(unavailable_wait, args.interval)
         if stop.wait(delay):
             log.info("Stopping")
             return 0

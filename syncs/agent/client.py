@@ -1,6 +1,7 @@
 """HTTP for the Synchronizer protocol (/synchronizer/v1/), standard library only.
 
-Retries what a retry can fix: 429 after its Retry-After, network errors and 502/503/504 with an
+Retries what a retry can fix: 429 and 503 after their Retry-After (the server is up but a dependency is not: these
+waits do not use up the retries, only a bounded time), network errors and 502/503/504 without Retry-After with an
 exponential back-off. Everything else is raised as ApiError with the envelope's description.
 """
 
@@ -33,14 +34,25 @@ class NetworkError(Exception):
     """The server could not be reached (or kept answering 429/5xx) after every retry."""
 
 
+class ServerUnavailable(NetworkError):
+    """The server kept answering 503 with Retry-After: it is down for maintenance or an outage, not broken.
+    The loop waits `retry_after` seconds and tries again without counting a failed cycle."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ProtocolClient:
     def __init__(self, server: str, token: str | None = None, *, timeout: float = 30.0, retries: int = 4,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, unavailable_budget_s: float = 600.0) -> None:
         self.server = server.rstrip("/")
         self.token = token
         self.timeout = timeout
         self.retries = retries
         self.sleep = sleep
+        # How long one call waits out 503 + Retry-After before handing the wait to the loop.
+        self.unavailable_budget_s = unavailable_budget_s
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """One protocol call; returns the envelope's `data`."""
@@ -51,7 +63,9 @@ class ProtocolClient:
             headers["Content-Type"] = "application/json"
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        for attempt in range(self.retries + 1):
+        waited_unavailable = 0.0
+        attempt = 0
+        while attempt <= self.retries:
             last = attempt == self.retries
             request = urllib.request.Request(url, data=data, headers=headers, method=method)
             try:
@@ -59,13 +73,24 @@ class ProtocolClient:
                     return _envelope(response.read()).get("data")
             except urllib.error.HTTPError as error:
                 payload = _envelope(error.read())
+                if error.code == 503 and error.headers.get("Retry-After") is not None:
+                    wait = max(1.0, _retry_after(error.headers.get("Retry-After")))  # 0 must not spin
+                    if waited_unavailable + wait > self.unavailable_budget_s:
+                        raise ServerUnavailable(f"{method} {path}: HTTP 503 (server unavailable)", wait) from None
+                    log.warning("%s %s: 503, the server is unavailable; waiting %ss as Retry-After asks",
+                                method, path, wait)
+                    self.sleep(wait)
+                    waited_unavailable += wait
+                    continue  # not an attempt: the server answered and asked us to wait
                 if error.code == 429 and not last:
                     wait = _retry_after(error.headers.get("Retry-After"))
                     log.warning("%s %s: 429, waiting %ss as Retry-After asks", method, path, wait)
                     self.sleep(wait)
+                    attempt += 1
                     continue
                 if error.code in RETRYABLE_STATUS and not last:
                     self._back_off(attempt, method, path, f"HTTP {error.code}")
+                    attempt += 1
                     continue
                 if error.code in RETRYABLE_STATUS or error.code == 429:
                     raise NetworkError(f"{method} {path}: HTTP {error.code} after {attempt + 1} tries") from None
@@ -75,6 +100,7 @@ class ProtocolClient:
                 if last:
                     raise NetworkError(f"{method} {path}: {reason}") from None
                 self._back_off(attempt, method, path, str(reason))
+                attempt += 1
         raise AssertionError("unreachable")
 
     def _back_off(self, attempt: int, method: str, path: str, reason: str) -> None:

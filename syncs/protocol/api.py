@@ -130,8 +130,10 @@ class Activate(APIView):
                                            notify=True, message="The Synchronizer was reinstalled with a new product key")
             else:
                 services.sync_mark_installed(sync=sync, actor=None)
-        return ok({"sync_id": sync.code, "agent_token": token, "ehr": sync.ehr,
-                   "heartbeat_interval_s": HEARTBEAT_INTERVAL_S, "batch_limit": BATCH_LIMIT}, status_code=201)
+        response = ok({"sync_id": sync.code, "agent_token": token, "ehr": sync.ehr,
+                       "heartbeat_interval_s": HEARTBEAT_INTERVAL_S, "batch_limit": BATCH_LIMIT}, status_code=201)
+        response["Cache-Control"] = "no-store"  # the agent token, shown once
+        return response
 
 
 # --- locations -----------------------------------------------------------------------------------------

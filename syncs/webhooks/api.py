@@ -7,6 +7,8 @@ header and the subscription operations require it.
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -129,6 +131,7 @@ class WebhookView(NexApiView):
 
 # --- Endpoints ---------------------------------------------------------------------------------------------
 
+@method_decorator(never_cache, name="dispatch")  # carries secret_key
 class WebhookEndpointList(WebhookView):
     version_header_required = False
 
@@ -151,6 +154,7 @@ class WebhookEndpointList(WebhookView):
         return ok(WebhookEndpointSerializer(endpoint).data, status_code=201, count=1)
 
 
+@method_decorator(never_cache, name="dispatch")  # carries secret_key
 class WebhookEndpointDetail(WebhookView):
     version_header_required = False
 

@@ -1,9 +1,15 @@
 """Webhooks, as NexHealth sends them: endpoints and subscriptions, signed POSTs, retries, deactivation.
 
 Emitting writes a WebhookDelivery row per matching subscription in the caller's transaction and publishes a task
-after commit; `retry_webhooks` (every minute) re-drives due rows, so a broker outage delays messages, never loses
-them. Each attempt is claimed with a conditional UPDATE on the row's own columns, which is atomic on SQLite and
-PostgreSQL alike, so two workers never send the same attempt.
+after commit. A failed attempt stores the next one's time in the row (the reference's totals since the first
+attempt: 30 s, 90 s, 210 s ... 48 h) and publishes a task with that ETA when it is near; the task does nothing
+before the row says so, so an early or redelivered message cannot send early. `retry_webhooks` (every 30 s) re-drives
+due rows as a safety net, so a broker outage delays messages, never loses them. Each attempt is claimed with a
+conditional UPDATE on the row's own columns, which is atomic on SQLite and PostgreSQL alike, so two workers never
+send the same attempt.
+
+Targets are resolved once per attempt; in production every address must be public (IPv4 embedded in IPv6
+included), and the connection goes to the address that was checked, so DNS rebinding cannot reach the inside.
 
 Wire format (../shared/reference/nexhealth-webhooks-asyncapi.yml): POST application/json with headers `timestamp`
 (ISO 8601) and `signature` = hex HMAC-SHA256 of "{timestamp}.{base64(body)}" keyed with the endpoint's secret_key;
@@ -13,12 +19,12 @@ body {resource_type, event_name, event_time, data, delivery_errors}.
 import base64
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import logging
 import socket
-import urllib.error
-import urllib.request
+import ssl
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -26,6 +32,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
@@ -75,6 +82,9 @@ SEND_TIMEOUT = 10  # seconds
 # limit, so only a crashed worker's attempt is ever picked up again.
 CLAIM_LEASE = timedelta(minutes=5)
 DUE_BATCH = 500
+# Attempts due sooner than this get a task with an ETA; later ones are left to the sweep. A Redis broker hands an
+# unacknowledged ETA message out again after its visibility timeout (1 h), so far-off ETAs would pile up copies.
+COUNTDOWN_WITHIN = timedelta(minutes=15)
 KEEP_FINISHED = timedelta(days=30)  # payloads may carry PHI: finished deliveries are not kept for ever
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
@@ -103,9 +113,30 @@ def target_url_clean(url: str) -> str:
 
 def _is_public_literal(host: str) -> bool:
     try:
-        return ipaddress.ip_address(host).is_global
+        return is_public_address(host)
     except ValueError:  # a name, not an address
         return True
+
+
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def is_public_address(address: str) -> bool:
+    """A globally routable unicast address. IPv6 forms that carry an IPv4 address (mapped ::ffff:, NAT64
+    64:ff9b::/96, 6to4 2002::/16, Teredo, the old ::a.b.c.d) are judged by the IPv4 address they reach:
+    `is_global` alone passes 64:ff9b::a9fe:a9fe, which a NAT64 gateway turns into 169.254.169.254."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if ip.version == 6:
+        if ip.ipv4_mapped:
+            return is_public_address(str(ip.ipv4_mapped))
+        if ip.sixtofour:
+            return is_public_address(str(ip.sixtofour))
+        if ip.teredo:
+            return all(is_public_address(str(part)) for part in ip.teredo)
+        if any(ip in network for network in NAT64) or ip in IPV4_COMPATIBLE:
+            return is_public_address(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
 
 
 def webhook_endpoint_create(*, organization: Organization, sandbox: bool, target_url: str,
@@ -191,53 +222,82 @@ def signature_of(secret_key: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret_key.encode(), signed, hashlib.sha256).hexdigest()
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is a failed delivery: following it could send PHI, signed, somewhere the owner never registered."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
+class TargetRefused(Exception):
+    """The target resolves to an address we must not send to."""
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+def _resolve_once(host: str, port: int) -> str:
+    """The one address the attempt connects to. In production every address the name has must be public:
+    a name that also points inside is refused, whichever address a later lookup would have picked."""
+    addresses = [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    if not addresses:
+        raise OSError(f"{host} has no address")
+    if settings.PRODUCTION and not all(is_public_address(address) for address in addresses):
+        raise TargetRefused("The target resolves to a private address.")
+    return addresses[0]
 
 
-def _resolves_to_public(host: str) -> bool:
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return True  # let the send fail with the real DNS error
-    return all(ipaddress.ip_address(address.split("%")[0]).is_global for address in addresses)
+def _connection_to(url: str, address: str) -> tuple[http.client.HTTPConnection, str]:
+    """An HTTP(S) connection pinned to `address`: the Host header, TLS SNI and certificate check keep the name."""
+    parts = urlsplit(url)
+    host, https = parts.hostname or "", parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    if https:
+        connection = http.client.HTTPSConnection(host, port, timeout=SEND_TIMEOUT, context=ssl.create_default_context())
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=SEND_TIMEOUT)
+    # http.client opens its socket through this attribute: connect to the checked address, never a new lookup.
+    connection._create_connection = lambda _address, timeout, source_address=None: socket.create_connection(
+        (address, port), timeout, source_address)
+    return connection, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _post(url: str, secret_key: str, body: bytes) -> tuple[int | None, str]:
-    """POST the signed body. Returns (status code or None, error text); never includes the secret."""
-    if settings.PRODUCTION and not _resolves_to_public(urlsplit(url).hostname or ""):
-        return None, "The target resolves to a private address."
-    timestamp = timezone.now().isoformat().replace("+00:00", "Z")
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json",
-        "User-Agent": "Chairside-Webhooks/1.0",
-        "timestamp": timestamp,
-        "signature": signature_of(secret_key, timestamp, body),
-    })
+    """POST the signed body; a redirect is a failure (following it could send PHI, signed, somewhere the owner
+    never registered). Returns (status code or None, error text); never includes the secret."""
+    parts = urlsplit(url)
     try:
-        with _opener.open(request, timeout=SEND_TIMEOUT) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, f"{exc.__class__.__name__}: {reason}"[:500]
+        address = _resolve_once(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    except TargetRefused as exc:
+        return None, str(exc)
+    except (OSError, UnicodeError) as exc:
+        return None, f"{exc.__class__.__name__}: {exc}"[:500]
+    timestamp = timezone.now().isoformat().replace("+00:00", "Z")
+    connection, path = _connection_to(url, address)
+    try:
+        connection.request("POST", path, body=body, headers={
+            "Content-Type": "application/json",
+            "User-Agent": "Chairside-Webhooks/1.0",
+            "timestamp": timestamp,
+            "signature": signature_of(secret_key, timestamp, body),
+        })
+        status = connection.getresponse().status
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return None, f"{exc.__class__.__name__}: {exc}"[:500]
+    finally:
+        connection.close()
+    return status, "" if 200 <= status < 300 else f"HTTP {status}"
 
 
-def _retry_gap(attempts: int) -> timedelta | None:
-    """Wait before the next attempt after `attempts` failed ones; None when the schedule is over.
-    Gaps between the reference's totals, from each attempt's real start, so lateness only ever adds time."""
+def next_attempt_time(first_attempt_at, attempts: int):
+    """When the next attempt is due after `attempts` failed ones: the reference's total since the first attempt;
+    None when the schedule is over."""
     if attempts > len(RETRY_AFTER):
         return None
-    previous = RETRY_AFTER[attempts - 2] if attempts >= 2 else timedelta(0)
-    return RETRY_AFTER[attempts - 1] - previous
+    return first_attempt_at + RETRY_AFTER[attempts - 1]
+
+
+def _publish_attempt(delivery_id: int, due) -> None:
+    """A task for the next attempt at `due`, when near; the sweep sends the rest (and anything this loses)."""
+    from syncs.tasks import deliver_webhook  # syncs.tasks imports this module: a real cycle
+
+    if due - timezone.now() > COUNTDOWN_WITHIN:
+        return
+    try:
+        deliver_webhook.apply_async(args=(delivery_id,), eta=due)
+    except Exception as exc:  # the broker is down: the row keeps the time, the sweep sends it
+        logger.warning("Could not publish webhook delivery %s (%s); the sweep will send it", delivery_id,
+                       exc.__class__.__name__)
 
 
 def webhook_deliver(delivery_id: int) -> bool:
@@ -250,11 +310,14 @@ def webhook_deliver(delivery_id: int) -> bool:
         _give_up(WebhookDelivery.objects.filter(pk=delivery_id), "The endpoint or subscription is inactive.")
         return False
     # The claim: only one worker's UPDATE matches (next_attempt_at moves past `now`), checked on the row itself.
+    # A message that arrives before next_attempt_at (early, or redelivered) matches nothing and sends nothing.
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id, delivered_at__isnull=True, next_attempt_at__lte=now, attempts=delivery.attempts,
-    ).update(attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE)
+    ).update(attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE,
+             first_attempt_at=Coalesce(F("first_attempt_at"), now))
     if not claimed:
         return False
+    first_attempt_at = delivery.first_attempt_at or now
     endpoint = delivery.endpoint
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     status, error = _post(endpoint.target_url, endpoint.secret_key, body)
@@ -264,12 +327,14 @@ def webhook_deliver(delivery_id: int) -> bool:
             delivered_at=done, next_attempt_at=None, last_status_code=status, last_error="")
         WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(failing_since=None)
         return True
-    gap = _retry_gap(delivery.attempts + 1)
+    due = next_attempt_time(first_attempt_at, delivery.attempts + 1)
     WebhookDelivery.objects.filter(pk=delivery_id).update(
-        next_attempt_at=now + gap if gap else None, last_status_code=status, last_error=error)
+        next_attempt_at=due, last_status_code=status, last_error=error)
     logger.info("Webhook delivery %s to endpoint %s failed (attempt %s): %s",
                 delivery_id, endpoint.pk, delivery.attempts + 1, error)
     _record_endpoint_failure(endpoint, failed_at=now, error=error)
+    if due is not None and WebhookEndpoint.objects.filter(pk=endpoint.pk, active=True).exists():
+        _publish_attempt(delivery_id, due)
     return False
 
 

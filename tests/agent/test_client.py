@@ -2,7 +2,7 @@ import socket
 
 import pytest
 
-from syncs.agent.client import ApiError, NetworkError, ProtocolClient
+from syncs.agent.client import ApiError, NetworkError, ProtocolClient, ServerUnavailable
 from tests.agent.fake_server import AGENT_TOKEN, PRODUCT_KEY
 
 
@@ -35,3 +35,24 @@ def test_network_errors_back_off_then_give_up():
     with pytest.raises(NetworkError):
         client.write_jobs()
     assert waits == [1, 2, 4]
+
+
+def test_503_with_retry_after_waits_as_asked_without_using_up_the_retries(fake):
+    fake.interruptions["/heartbeat"] = [(503, {"Retry-After": "15"})] * 6
+    waits: list[float] = []
+    client = ProtocolClient(fake.url, AGENT_TOKEN, retries=2, sleep=waits.append)
+
+    assert client.heartbeat({"agent_version": "1.0.0"}) == {"write_jobs_pending": 0}
+    assert waits == [15.0] * 6  # more waits than retries: the server asked, nothing failed
+    assert fake.paths() == ["/heartbeat"] * 7
+
+
+def test_a_long_outage_hands_the_wait_to_the_loop_instead_of_failing(fake):
+    fake.interruptions["/heartbeat"] = [(503, {"Retry-After": "30"})] * 10
+    waits: list[float] = []
+    client = ProtocolClient(fake.url, AGENT_TOKEN, sleep=waits.append, unavailable_budget_s=60)
+
+    with pytest.raises(ServerUnavailable) as error:
+        client.heartbeat({})
+    assert waits == [30.0, 30.0]
+    assert error.value.retry_after == 30.0

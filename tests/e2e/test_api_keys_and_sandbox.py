@@ -25,6 +25,8 @@ def test_create_a_key_call_the_api_and_browse_the_sandbox(live_server, browser, 
     sandbox = Institution.objects.get(accesses__organization=cast.acme)
     sandbox_populate(institution=sandbox)
     page = browser.new_context().new_page()
+    blocked = []  # the Content Security Policy must not block anything our pages (or the API docs) run
+    page.on("console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None)
     sign_in(page, live_server, "alice@acme.example")
 
     page.get_by_role("link", name="API Keys").click()
@@ -63,7 +65,9 @@ def test_create_a_key_call_the_api_and_browse_the_sandbox(live_server, browser, 
 
     page.goto(f"{live_server.url}/api/docs/")
     expect(page.get_by_text("Chairside API").first).to_be_visible(timeout=15000)
+    expect(page.get_by_text("/api/patients").first).to_be_visible()
     screenshot(page, "api-docs")
+    assert blocked == []
 
 
 def test_members_do_not_see_api_keys(live_server, browser, cast, assert_accessible):

@@ -1,8 +1,10 @@
 import csv
 import io
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -422,11 +424,11 @@ def test_a_failure_half_way_leaves_no_half_created_institution_and_the_import_re
 def test_a_stalled_import_can_be_resumed(alice_client, production, run_on_commit):
     upload_file(alice_client, csv_bytes([practice(1)]))
     upload = latest_upload()
-    BulkUpload.objects.filter(pk=upload.pk).update(status="importing", progress_at=timezone.now() - timedelta(minutes=1))
-    run_on_commit(alice_client, upload)  # still moving: not started twice
+    BulkUpload.objects.filter(pk=upload.pk).update(status="importing", heartbeat_at=timezone.now() - timedelta(seconds=20))
+    run_on_commit(alice_client, upload)  # its worker is alive: not started twice
     assert production_syncs().count() == 0
 
-    BulkUpload.objects.filter(pk=upload.pk).update(progress_at=timezone.now() - timedelta(minutes=10))
+    BulkUpload.objects.filter(pk=upload.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=50))
     assert "The import has not moved" in alice_client.get(
         reverse("institutions:bulk_detail", args=[upload.public_id])).content.decode()
     run_on_commit(alice_client, upload)
@@ -509,3 +511,42 @@ def test_the_result_csv_lists_every_row_and_cannot_carry_formulas(alice_client, 
 def test_csv_safe():
     assert [bulk.csv_safe(v) for v in ("=1+1", "+1", "-1", "@x", "\tx", "ok", "", None, 12)] == [
         "'=1+1", "'+1", "'-1", "'@x", "'\tx", "ok", "", "", "12"]
+
+
+def test_the_beat_check_resumes_an_import_whose_worker_went_silent_for_45_seconds(cast, production, monkeypatch):
+    from institutions import tasks
+
+    upload, _ = bulk.bulk_upload_create(organization=cast.acme, actor=cast.alice, filename="f.csv",
+                                        content=csv_bytes([practice(1)]))
+    published = []
+    monkeypatch.setattr(bulk, "enqueue_on_commit", lambda task, *args: published.append(args))
+    now = timezone.now()
+    BulkUpload.objects.filter(pk=upload.pk).update(status="importing", progress_at=now - timedelta(minutes=10),
+                                                   heartbeat_at=now - timedelta(seconds=30))
+    assert tasks.resume_stalled_bulk_uploads() == 0  # a long batch, but the worker still beats
+
+    BulkUpload.objects.filter(pk=upload.pk).update(heartbeat_at=now - timedelta(seconds=46))
+    assert tasks.resume_stalled_bulk_uploads() == 1
+    assert published == [(upload.pk,)]
+    assert tasks.resume_stalled_bulk_uploads() == 0  # claimed: the next tick does not publish it again
+    assert "resume-stalled-bulk-uploads" in settings.CELERY_BEAT_SCHEDULE
+    assert settings.CELERY_BEAT_SCHEDULE["resume-stalled-bulk-uploads"]["schedule"] <= timedelta(seconds=20)
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] >= 3600  # long tasks never run twice
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_importing_worker_writes_a_heartbeat_while_a_batch_runs(cast, production):
+    upload, _ = bulk.bulk_upload_create(organization=cast.acme, actor=cast.alice, filename="f.csv",
+                                        content=csv_bytes([practice(1)]))
+    long_ago = timezone.now() - timedelta(minutes=5)
+    BulkUpload.objects.filter(pk=upload.pk).update(status="importing", heartbeat_at=long_ago)
+
+    with bulk.bulk_upload_heartbeat(upload.pk, every=timedelta(seconds=0.05)):
+        deadline = time.monotonic() + 5
+        while BulkUpload.objects.get(pk=upload.pk).heartbeat_at == long_ago and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    beat = BulkUpload.objects.get(pk=upload.pk).heartbeat_at
+    assert beat > long_ago
+    time.sleep(0.2)
+    assert BulkUpload.objects.get(pk=upload.pk).heartbeat_at == beat  # stopped with the import

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.test import Client
 from django.urls import reverse
 
@@ -88,6 +89,7 @@ def test_production_settings_pass_the_deploy_check():
         "SECRET_KEY": "x9" * 30 + "-production-secret-key-for-the-check",
         "ALLOWED_HOSTS": "portal.example.com",
         "DATABASE_URL": "sqlite:///:memory:",
+        "CREDENTIALS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     }
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=ROOT, env=env, capture_output=True, text=True)

@@ -278,7 +278,7 @@ def test_a_redirect_or_unreachable_target_is_a_failure(cast, institution, receiv
     WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=delivery.created_at)
     deliver_webhook(delivery.pk)
     delivery.refresh_from_db()
-    assert delivery.last_status_code is None and delivery.last_error.startswith("URLError")
+    assert delivery.last_status_code is None and delivery.last_error.startswith("ConnectionRefusedError")
 
 
 def test_deliveries_stop_when_the_subscription_is_paused_or_deleted(cast, institution, receiver,
@@ -339,3 +339,64 @@ def test_support_sees_webhooks_in_the_admin_but_never_the_secret(cast, instituti
         assert response.status_code == 200, page
         assert endpoint.secret_key not in response.content.decode()
         assert endpoint.secret_key_encrypted not in response.content.decode()
+
+
+def countdown_recorder(countdowns: list, entry):
+    """apply_async as a broker would take it: the first attempt runs now, ETA tasks are recorded (not run)."""
+
+    def apply_async(args=None, kwargs=None, eta=None, **options):
+        if eta is None:
+            return deliver_webhook(*args)
+        countdowns.append(entry(args, eta))
+
+    return apply_async
+
+
+def test_retries_keep_the_schedule_from_the_first_attempt_even_when_an_attempt_runs_late(
+        cast, institution, receiver, monkeypatch, django_capture_on_commit_callbacks):
+    hook(cast.acme, institution, receiver.url)
+    receiver.statuses = [500, 500, 500]
+    countdowns = []
+    monkeypatch.setattr(deliver_webhook, "apply_async", countdown_recorder(countdowns, lambda args, eta: (args, eta)))
+    with time_machine.travel(T0, tick=False) as clock:
+        [delivery] = emit(cast, institution, django_capture_on_commit_callbacks)
+        assert countdowns == [((delivery.pk,), T0 + timedelta(seconds=30))]  # a task waits for the attempt
+
+        clock.move_to(T0 + timedelta(seconds=29))
+        assert deliver_webhook(delivery.pk) is False  # an early (or redelivered) message sends nothing
+        assert len(receiver.requests) == 1
+
+        clock.move_to(T0 + timedelta(seconds=47))  # the worker was busy: the second attempt runs 17 s late
+        deliver_webhook(delivery.pk)
+        delivery.refresh_from_db()
+        assert delivery.next_attempt_at == T0 + timedelta(seconds=90)  # still 90 s from the first attempt
+        assert countdowns[-1] == ((delivery.pk,), T0 + timedelta(seconds=90))
+
+        clock.move_to(T0 + timedelta(seconds=90))
+        deliver_webhook(delivery.pk)
+        delivery.refresh_from_db()
+        assert delivery.next_attempt_at == T0 + timedelta(seconds=210)
+        assert delivery.first_attempt_at == T0
+
+        clock.move_to(T0 + timedelta(seconds=210))
+        assert retry_webhooks() == 1  # the sweep sends what a lost countdown would have
+    assert len(receiver.requests) == 4
+    assert WebhookDelivery.objects.get(pk=delivery.pk).delivered_at == T0 + timedelta(seconds=210)
+
+
+def test_far_retries_are_left_to_the_sweep_not_to_long_eta_messages(cast, institution, receiver, monkeypatch,
+                                                                   django_capture_on_commit_callbacks):
+    hook(cast.acme, institution, receiver.url)
+    receiver.statuses = [500] * 6
+    countdowns = []
+    monkeypatch.setattr(deliver_webhook, "apply_async", countdown_recorder(countdowns, lambda args, eta: eta - T0))
+    with time_machine.travel(T0, tick=False) as clock:
+        [delivery] = emit(cast, institution, django_capture_on_commit_callbacks)
+        for total in (30, 90, 210, 600, 1800):
+            clock.move_to(T0 + timedelta(seconds=total))
+            deliver_webhook(delivery.pk)
+
+    # Tasks wait for the 30 s, 90 s, 210 s and 10 min totals; the 30 min and 2 h ones were more than 15 minutes
+    # away when scheduled: the sweep sends them.
+    assert countdowns == [timedelta(seconds=s) for s in (30, 90, 210, 600)]
+    assert WebhookDelivery.objects.get(pk=delivery.pk).next_attempt_at == T0 + timedelta(hours=2)
