@@ -20,11 +20,13 @@ def audit_record(
     target_label: str = "",
     ip: str | None = None,
     details: dict | None = None,
+    actor_label: str = "",
 ) -> AuditEvent:
     return AuditEvent.objects.create(
         organization=organization,
         actor=actor,
         actor_email=getattr(actor, "email", "") or "",
+        actor_label=actor_label,
         verb=verb,
         target_type=target._meta.label if target is not None else "",
         target_id=str(getattr(target, "public_id", None) or getattr(target, "pk", "") or ""),

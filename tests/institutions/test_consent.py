@@ -65,7 +65,7 @@ def test_the_practice_approves_by_email_and_the_api_opens(alice_client, cast, li
 
     assert InstitutionAccess.objects.get(organization=cast.acme, institution=live_practice).status == "active"
     assert "Bright Smiles" in alice_client.get(reverse("institutions:list"), {"section": "all"}).content.decode()
-    raw = api_key_create(actor_membership=cast.alice.membership, mode="production").raw
+    raw = api_key_create(actor_membership=cast.alice_membership, mode="production").raw
     token = Client().post("/api/authenticates", HTTP_AUTHORIZATION=raw).json()["data"]["token"]
     location = live_practice.locations.get()
     response = Client().get("/api/patients", {"subdomain": "bright-smiles", "location_id": location.pk},
