@@ -7,10 +7,8 @@ as "Chairside support" (the staff member's own address stays in the event for us
 
 from functools import wraps
 
-from portal.audit import client_ip
+from portal.audit import SUPPORT_LABEL, client_ip
 from portal.models import AuditEvent, Organization
-
-SUPPORT_LABEL = "Chairside support"
 
 
 def organization_ids_of(obj) -> list[int]:

@@ -1,7 +1,9 @@
 from django.db import models
 from django.http import HttpRequest
 
-from portal.models import AuditEvent, Organization, User
+from portal.models import AuditEvent, Membership, Organization, User
+
+SUPPORT_LABEL = "Chairside support"
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -22,6 +24,9 @@ def audit_record(
     details: dict | None = None,
     actor_label: str = "",
 ) -> AuditEvent:
+    if (not actor_label and actor is not None and actor.is_staff and organization is not None
+            and not Membership.objects.filter(user=actor, organization=organization).exists()):
+        actor_label = SUPPORT_LABEL  # the organization sees support's work as support's, not a staff member's name
     return AuditEvent.objects.create(
         organization=organization,
         actor=actor,
