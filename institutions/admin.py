@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from institutions.models import Institution, InstitutionAccess, Location
+from institutions.models import ConsentRequest, Institution, InstitutionAccess, Location
 
 
 class InstitutionAccessInline(admin.TabularInline):
@@ -33,9 +33,26 @@ class LocationAdmin(admin.ModelAdmin):
     list_select_related = ["institution", "sync"]
     actions = ["reactivate"]
 
-    @admin.action(description="Reactivate the selected deactivated locations")
+    @admin.action(description="Reactivate the selected deactivated locations", permissions=["change"])
     def reactivate(self, request, queryset):
         from syncs.services import locations_reactivate
 
         count = locations_reactivate(locations=queryset, actor=request.user)
         self.message_user(request, f"{count} location(s) reactivated.")
+
+
+@admin.register(ConsentRequest)
+class ConsentRequestAdmin(admin.ModelAdmin):
+    """Support sees who asked which practice for access and what became of it; the practice decides, not support."""
+
+    list_display = ["organization", "institution", "recipient", "status", "created_at", "decided_at"]
+    list_filter = ["status"]
+    search_fields = ["organization__name", "institution__name", "institution__subdomain", "recipient"]
+    list_select_related = ["organization", "institution"]
+    exclude = ["nonce"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from institutions import bulk
 from institutions.models import BulkUpload, BulkUploadRow
 from portal.audit import client_ip
-from portal.permissions import membership_required
+from portal.permissions import permission_required
 from syncs.catalog import SYNC_OPTIONS
 
 ROWS_PER_PAGE = 50
@@ -38,7 +38,7 @@ def _can_upload(membership) -> bool:
     return not membership.in_test_mode
 
 
-@membership_required
+@permission_required("institution.upload")
 @require_GET
 def bulk_sample(request):
     response = HttpResponse(bulk.sample_csv(), content_type="text/csv; charset=utf-8")
@@ -46,7 +46,7 @@ def bulk_sample(request):
     return response
 
 
-@membership_required
+@permission_required("institution.upload")
 def bulk_upload(request):
     membership = request.membership
     error, status = "", 200
@@ -83,7 +83,7 @@ def bulk_upload(request):
     }, status=status)
 
 
-@membership_required
+@permission_required("portal.view")
 @require_GET
 def bulk_detail(request, public_id):
     upload = _organization_upload(request, public_id)
@@ -108,7 +108,7 @@ def bulk_detail(request, public_id):
     })
 
 
-@membership_required
+@permission_required("institution.upload")
 @require_POST
 def bulk_confirm(request, public_id):
     upload = _organization_upload(request, public_id)
@@ -129,7 +129,7 @@ def bulk_confirm(request, public_id):
     return redirect("institutions:bulk_detail", upload.public_id)
 
 
-@membership_required
+@permission_required("portal.view")
 @require_GET
 def bulk_progress(request, public_id):
     """The progress bar (htmx polls it every second); once the import ends, the page reloads into the result."""
@@ -140,7 +140,7 @@ def bulk_progress(request, public_id):
     return response
 
 
-@membership_required
+@permission_required("portal.view")
 @require_GET
 def bulk_result_csv(request, public_id):
     upload = _organization_upload(request, public_id)

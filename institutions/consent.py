@@ -8,15 +8,17 @@ access to the institution's active locations, with no new installation.
 import uuid
 from datetime import timedelta
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.urls import reverse
 
 from institutions.models import ConsentRequest, Institution, InstitutionAccess
+from syncs.models import SyncStatus
 from portal.audit import audit_record
-from portal.models import Organization, User
+from portal.models import AuditEvent, Organization, User
 from portal.outbox import email_builder, outbound_email_queue
 from institutions.timeline import timeline_record
 
@@ -51,21 +53,62 @@ def consent_for_token(token: str) -> ConsentRequest:
     return request
 
 
+ACCESS_REQUESTED = "access.requested"  # one audit event per attempt, known practice or not: also the daily count
+
+
+def access_request_refusal(*, organization: Organization, actor: User) -> str:
+    """Why this organization may not ask practices for access now ("" when it may). The one place for the rule."""
+    from portal.accounts import email_verified
+
+    if not organization.production_enabled:
+        return ("Requesting access opens once support enables production for your organization: practices are only "
+                "asked on behalf of organizations we have approved.")
+    if not email_verified(actor):
+        return "Confirm your email address first: open the link we emailed you when you signed up."
+    return ""
+
+
 @transaction.atomic
+def access_request(*, subdomain: str, organization: Organization, actor: User, ip: str | None = None) -> None:
+    """Ask the live practice at `subdomain` to let this organization use its Synchronizer.
+
+    Raises PermissionDenied only for reasons about the requester (not approved, unverified email, daily limit), so
+    the answer never tells whether a practice exists: an unknown subdomain, a practice that is not live, one already
+    reached or already asked, all look like a request that was sent.
+    """
+    refusal = access_request_refusal(organization=organization, actor=actor)
+    if refusal:
+        raise PermissionDenied(refusal)
+    # Serialize one organization's requests so the daily limit holds under concurrency.
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
+    limit = settings.ACCESS_REQUESTS_PER_DAY
+    if AuditEvent.objects.filter(organization=organization, verb=ACCESS_REQUESTED,
+                                 created_at__gt=timezone.now() - timedelta(days=1)).count() >= limit:
+        raise PermissionDenied(f"Your organization can ask at most {limit} practices for access a day. "
+                               "Try again tomorrow, or contact support.")
+    audit_record(verb=ACCESS_REQUESTED, actor=actor, organization=organization, target_label=subdomain[:254], ip=ip)
+    institution = (Institution.objects.filter(subdomain=subdomain, is_sandbox=False,
+                                              syncs__status=SyncStatus.ACTIVE).distinct().first())
+    if institution is None:
+        return
+    consent_request_create(institution=institution, organization=organization, actor=actor, ip=ip)
+
+
 def consent_request_create(*, institution: Institution, organization: Organization, actor: User,
-                           ip: str | None = None) -> ConsentRequest:
+                           ip: str | None = None) -> ConsentRequest | None:
+    """The email to the practice, at most once while a request or the access stands (None: nothing sent)."""
 
     recipient = institution.contact_email or institution.email
-    if not recipient:
-        raise ValidationError("This practice has no contact email on file: contact support to reach it.")
+    if not recipient:  # support reaches the practice by other means; the requester is told nothing different
+        return None
     access, _ = InstitutionAccess.objects.get_or_create(
         organization=organization, institution=institution,
         defaults={"via": InstitutionAccess.Via.CONSENT, "status": InstitutionAccess.Status.PENDING})
     if access.status == InstitutionAccess.Status.ACTIVE:
-        raise ValidationError(f"{organization.name} already has access to {institution.name}.")
+        return None
     if ConsentRequest.objects.filter(institution=institution, organization=organization, status="pending",
                                      expires_at__gt=timezone.now()).exists():
-        raise ValidationError("A request is already waiting for the practice's answer.")
+        return None  # a repeated request is not sent twice
     InstitutionAccess.objects.filter(pk=access.pk).update(status=InstitutionAccess.Status.PENDING, via=InstitutionAccess.Via.CONSENT)
     request = ConsentRequest.objects.create(institution=institution, organization=organization, requested_by=actor,
                                             recipient=recipient, expires_at=timezone.now() + CONSENT_TTL)
@@ -136,5 +179,6 @@ def consent_request_email(outbound):
         "request": request, "organization": request.organization, "institution": request.institution,
         "locations": locations, "reminder": outbound.version.endswith(":reminder"),
         "url": absolute_url(reverse("consent", args=[consent_token(request)])),
+        "apps_url": absolute_url(reverse("practice_apps")),
     })
 

@@ -1,27 +1,28 @@
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from institutions.consent import ConsentInvalid, consent_decide, consent_for_token, consent_request_create
-from institutions.models import Institution
+from institutions.consent import ConsentInvalid, access_request, consent_decide, consent_for_token
 from portal.audit import client_ip
-from portal.permissions import membership_required
+from portal.permissions import permission_required
 
 
-@membership_required
+@permission_required("institution.request_access")
 @require_POST
 def request_access(request, subdomain: str):
-    """From the match modal: ask the live practice instead of installing again."""
-    institution = get_object_or_404(Institution.objects.filter(is_sandbox=False), subdomain=subdomain)
+    """From the match modal: ask the live practice instead of installing again.
+
+    The answer is the same whether or not `subdomain` is a live practice (see consent.access_request)."""
     try:
-        consent_request_create(institution=institution, organization=request.membership.organization, actor=request.user,
-                               ip=client_ip(request))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        access_request(subdomain=subdomain, organization=request.membership.organization, actor=request.user,
+                       ip=client_ip(request))
+    except PermissionDenied as refusal:
+        messages.error(request, str(refusal))
     else:
-        messages.success(request, f"We emailed {institution.name} to ask for access. It shows in IN PROGRESS until they answer.")
+        messages.success(request, "If this practice is live with the Synchronizer, we emailed it to ask for access. "
+                                  "A request shows in IN PROGRESS until the practice answers.")
     return redirect(f"{reverse('institutions:list')}?section=in_progress")
 
 

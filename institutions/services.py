@@ -13,9 +13,14 @@ from institutions.timeline import timeline_record
 RESERVED_SUBDOMAINS = frozenset({"new", "upload", "subdomain", "www", "api", "admin"})
 
 
+def subdomain_base(name: str) -> str:
+    """The readable part of a subdomain, from the name alone (no database: the preview shows only this)."""
+    return slugify(name)[:50].strip("-") or "practice"
+
+
 def subdomain_for(name: str) -> str:
     """A unique, readable subdomain derived from the institution's name."""
-    base = slugify(name)[:50].strip("-") or "practice"
+    base = subdomain_base(name)
     candidate = base
     while candidate in RESERVED_SUBDOMAINS or Institution.objects.filter(subdomain=candidate).exists():
         candidate = f"{base}-{get_random_string(5, 'abcdefghijkmnpqrstuvwxyz23456789')}"

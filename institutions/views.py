@@ -13,7 +13,7 @@ from institutions.models import Institution, Location, TimelineEvent
 from institutions.selectors import NO_SYNC, SECTIONS, institution_board
 from portal.audit import client_ip
 from portal.forms import add_service_errors
-from portal.permissions import membership_required
+from portal.permissions import permission_required
 from syncs.services import locations_deactivate
 from syncs.models import NextStep, Sync, SyncStatus, institution_next_step
 
@@ -24,7 +24,7 @@ STATUS_FILTERS = [(NO_SYNC, "No sync yet")] + [(s.value, s.label) for s in SyncS
 DEACTIVATED_HERE = NextStep("Deactivated", "deactivated")
 
 
-@membership_required
+@permission_required("portal.view")
 def institution_list(request):
     membership = request.membership
     # The sandbox's sync is always active: in test mode there is nothing "to do", so show ALL first.
@@ -46,7 +46,7 @@ def institution_list(request):
     })
 
 
-@membership_required
+@permission_required("institution.create")
 def institution_create(request):
     form = InstitutionForm(request.POST or None)
     matches = []
@@ -69,14 +69,17 @@ def institution_create(request):
     return render(request, "institutions/create.html", {"form": form}, status=400 if form.errors else 200)
 
 
-@membership_required
+@permission_required("institution.create")
 def subdomain_preview(request):
-    """The subdomain the name would get (htmx, while typing on Create Institution)."""
+    """The subdomain the name would get (htmx, while typing on Create Institution).
+
+    Made from the name alone, never checked against the database: whether another organization's practice
+    already uses it is nobody's business here (a taken one gets a short suffix when the institution is created)."""
     name = request.GET.get("name", "").strip()[:200]
-    return render(request, "institutions/_subdomain_preview.html", {"subdomain": services.subdomain_for(name) if name else ""})
+    return render(request, "institutions/_subdomain_preview.html", {"subdomain": services.subdomain_base(name) if name else ""})
 
 
-@membership_required
+@permission_required("portal.view")
 def institution_detail(request, subdomain: str):
     organization = request.membership.organization
     syncs = Sync.objects.select_related("install_slot", "credentials_submitted_by").order_by("id")
@@ -103,7 +106,7 @@ def institution_detail(request, subdomain: str):
     })
 
 
-@membership_required
+@permission_required("locations.deactivate")
 @require_POST
 def institution_deactivate(request, subdomain: str):
     institution = get_object_or_404(Institution.objects.reachable_by(request.membership.organization).filter(is_sandbox=False),

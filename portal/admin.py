@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 
 from portal.audit import client_ip
 from portal.models import AuditEvent, Invitation, Membership, Organization, OutboundEmail, User
@@ -19,6 +20,31 @@ class UserAdmin(BaseUserAdmin):
         ("Important dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+    # Staff who are not superusers (support) may look up and (de)activate accounts, never give themselves or
+    # anyone more power or take over an account: no password, address, flags, groups or permissions.
+    SUPERUSER_ONLY_FIELDS = ["email", "password", "is_staff", "is_superuser", "groups", "user_permissions",
+                             "last_login", "date_joined"]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser or obj is None:
+            return fieldsets
+        return [(name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+                for name, options in fieldsets]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += [f for f in self.SUPERUSER_ONLY_FIELDS if f != "password"]
+        return readonly
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser  # a new account comes with a password
+
+    def user_change_password(self, request, id, form_url=""):
+        if not request.user.is_superuser:
+            raise PermissionDenied("Only superusers set passwords; users reset their own from the sign-in page.")
+        return super().user_change_password(request, id, form_url)
 
 
 class MembershipInline(admin.TabularInline):
@@ -51,7 +77,10 @@ class OrganizationAdmin(admin.ModelAdmin):
     def member_count(self, obj):
         return obj.member_count
 
-    @admin.action(description="Enable production for the selected organizations")
+    def has_enable_production_permission(self, request) -> bool:
+        return request.user.has_perm("portal.enable_production")
+
+    @admin.action(description="Enable production for the selected organizations", permissions=["enable_production"])
     def enable_production(self, request, queryset):
         for organization in queryset:
             organization_enable_production(organization=organization, actor=request.user, ip=client_ip(request))
@@ -89,7 +118,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "organization", "actor_email", "verb", "target_label", "ip_address"]
+    list_display = ["created_at", "organization", "actor_email", "actor_label", "verb", "target_label", "ip_address"]
     list_filter = ["verb"]
     search_fields = ["actor_email", "target_label", "organization__name", "verb"]
     list_select_related = ["organization"]

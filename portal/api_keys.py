@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from portal.audit import audit_record
 from portal.models import ApiKey, Membership, Organization, User
+from portal.permissions import require
 
 # How long the old key keeps working after a rotation: the admin's choice.
 ROTATION_GRACE = {
@@ -47,8 +48,7 @@ def current_key(organization: Organization, mode: str) -> ApiKey | None:
 
 @transaction.atomic
 def api_key_create(*, actor_membership: Membership, mode: str, ip: str | None = None) -> IssuedKey:
-    if not actor_membership.is_admin:
-        raise PermissionDenied("Only admins can manage API keys.")
+    require(actor_membership, "api_keys.manage")
     organization = actor_membership.organization
     _check_mode_allowed(organization, mode)
     if current_key(organization, mode):
@@ -66,8 +66,7 @@ def api_key_create(*, actor_membership: Membership, mode: str, ip: str | None = 
 @transaction.atomic
 def api_key_rotate(*, actor_membership: Membership, mode: str, grace: str, ip: str | None = None) -> IssuedKey:
     """A new key now; the old one stops working now or after the chosen grace window."""
-    if not actor_membership.is_admin:
-        raise PermissionDenied("Only admins can manage API keys.")
+    require(actor_membership, "api_keys.manage")
     if grace not in ROTATION_GRACE:
         raise ValidationError("Choose when the old key stops working.")
     organization = actor_membership.organization

@@ -1,9 +1,22 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+from django.db.models.signals import post_migrate
 
 
 class PortalConfig(AppConfig):
+    default = True  # this module also holds the admin's config below
     name = "portal"
     verbose_name = "Developer organizations"
 
     def ready(self) -> None:
         from portal import checks, emails  # noqa: F401  (registers the deployment checks and the email builders)
+        from portal.support import support_group_ensure_after_migrate
+
+        post_migrate.connect(support_group_ensure_after_migrate, sender=self)
+
+
+class ChairsideAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with our site: it decides who may enter (staff, with two-factor when required)."""
+
+    default = False
+    default_site = "portal.admin_site.SupportAdminSite"

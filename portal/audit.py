@@ -4,7 +4,9 @@ from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
 
-from portal.models import AuditEvent, Organization, User
+from portal.models import AuditEvent, Membership, Organization, User
+
+SUPPORT_LABEL = "Chairside support"
 
 
 def _trusted(address: str) -> bool:
@@ -45,11 +47,16 @@ def audit_record(
     target_label: str = "",
     ip: str | None = None,
     details: dict | None = None,
+    actor_label: str = "",
 ) -> AuditEvent:
+    if (not actor_label and actor is not None and actor.is_staff and organization is not None
+            and not Membership.objects.filter(user=actor, organization=organization).exists()):
+        actor_label = SUPPORT_LABEL  # the organization sees support's work as support's, not a staff member's name
     return AuditEvent.objects.create(
         organization=organization,
         actor=actor,
         actor_email=getattr(actor, "email", "") or "",
+        actor_label=actor_label,
         verb=verb,
         target_type=target._meta.label if target is not None else "",
         target_id=str(getattr(target, "public_id", None) or getattr(target, "pk", "") or ""),

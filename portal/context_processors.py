@@ -1,9 +1,21 @@
+from django.utils.functional import SimpleLazyObject
+
+from portal.permissions import allowed_actions
+
+
 def organization(request) -> dict:
     membership = getattr(request, "membership", None)
     if not membership:
-        return {"membership": None, "organization": None, "test_mode": False}
+        return {"membership": None, "organization": None, "test_mode": False, "can": allowed_actions(None),
+                "other_memberships": []}
     return {
         "membership": membership,
         "organization": membership.organization,
         "test_mode": membership.in_test_mode,
+        # What the member's role allows, for showing only the buttons that work: {% if can.sync_see_secrets %}.
+        "can": allowed_actions(membership),
+        # The organization switcher: the user's other organizations (one query, only when the frame renders).
+        "other_memberships": SimpleLazyObject(lambda: list(
+            membership.user.memberships.exclude(pk=membership.pk).select_related("organization")
+            .order_by("organization__name"))),
     }

@@ -20,8 +20,9 @@ class SignupForm(forms.Form):
 
 class InvitationForm(forms.Form):
     email = forms.EmailField(label="Email address", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.MEMBER,
-                             help_text="Admins can invite and remove users and manage API keys.")
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.DEVELOPER,
+                             help_text="Developers onboard practices; admins also manage users, API keys and "
+                                       "deactivation; viewers only look (no secrets, no changes).")
 
 
 class InvitationSignupForm(forms.Form):

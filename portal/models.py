@@ -53,10 +53,14 @@ class Organization(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=120)
     production_enabled_at = models.DateTimeField(null=True, blank=True)
+    # Set by an organization admin: every member enrols two-factor authentication before anything else opens.
+    require_mfa = models.BooleanField("require two-factor authentication", default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
+        # Support enables production through an admin action; this permission is what the Support group holds for it.
+        permissions = [("enable_production", "Can enable production for an organization")]
 
     def __str__(self) -> str:
         return self.name
@@ -67,24 +71,30 @@ class Organization(models.Model):
 
 
 class Role(models.TextChoices):
+    """What each role may do is written once, in portal/permissions.py."""
+
     ADMIN = "admin", "Admin"
-    MEMBER = "member", "Member"
+    DEVELOPER = "developer", "Developer"
+    VIEWER = "viewer", "Viewer"
 
 
 class Membership(models.Model):
-    """A user's place in their organization. One organization per user."""
+    """A user's place in one organization. A user may belong to several (consultants, agencies)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.DEVELOPER)
     # The portal shows sandbox data until the user switches test mode off (possible once production is enabled).
     test_mode = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at"]
-        constraints = [models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="membership_once_per_organization"),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organization} ({self.role})"
@@ -117,7 +127,7 @@ class Invitation(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.DEVELOPER)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     nonce = models.CharField(max_length=32, default=new_nonce, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -179,6 +189,9 @@ class AuditEvent(models.Model):
     organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_email = models.CharField(max_length=254, blank=True, help_text="Kept when the actor's account is deleted.")
+    actor_label = models.CharField(max_length=64, blank=True,
+                                   help_text="How the organization sees the actor when it is not one of its people "
+                                             "(\"Chairside support\").")
     verb = models.CharField(max_length=64)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)

@@ -5,10 +5,14 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from portal.accounts import email_mark_verified, email_verified
 from portal.audit import audit_record
 from portal.models import Invitation, Membership, Organization, Role, User, new_nonce
 from portal.outbox import outbound_email_queue
+from portal.permissions import require
 from portal.signals import organization_created
+
+ROLE_CHOICE_ERROR = "Choose Admin, Developer or Viewer."
 
 
 class InvitationInvalid(Exception):
@@ -48,6 +52,9 @@ def organization_enable_production(*, organization: Organization, actor: User, i
 def membership_set_test_mode(*, membership: Membership, test_mode: bool) -> None:
     if not test_mode and not membership.organization.production_enabled:
         raise PermissionDenied("Production is not enabled for this organization yet. Contact support to upgrade.")
+    if not test_mode and not email_verified(membership.user):
+        raise PermissionDenied("Confirm your email address first: open the link we emailed you, or ask for a new one "
+                               "under Account > Email.")
     membership.test_mode = test_mode
     membership.save(update_fields=["test_mode"])
 
@@ -61,18 +68,25 @@ def _normalize_email(email: str) -> str:
     return email
 
 
-def _require_admin(actor_membership: Membership) -> None:
-    if not actor_membership.is_admin:
-        raise PermissionDenied("Only admins can manage users.")
+@transaction.atomic
+def organization_set_require_mfa(*, actor_membership: Membership, required: bool, ip: str | None = None) -> None:
+    """An admin requires (or stops requiring) two-factor authentication for every member of the organization."""
+    require(actor_membership, "organization.require_mfa")
+    organization = actor_membership.organization
+    if not Organization.objects.filter(pk=organization.pk).exclude(require_mfa=required).update(require_mfa=required):
+        return
+    organization.require_mfa = required
+    audit_record(verb="organization.mfa_required" if required else "organization.mfa_not_required",
+                 actor=actor_membership.user, organization=organization, target=organization, ip=ip)
 
 
 @transaction.atomic
 def invitation_send(*, actor_membership: Membership, email: str, role: str, ip: str | None = None) -> Invitation:
-    _require_admin(actor_membership)
+    require(actor_membership, "members.invite")
     organization = actor_membership.organization
     email = _normalize_email(email)
     if role not in Role.values:
-        raise ValidationError({"role": "Choose Admin or Member."})
+        raise ValidationError({"role": ROLE_CHOICE_ERROR})
     if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
         raise ValidationError({"email": f"{email} is already a member of {organization.name}."})
     if organization.invitations.pending().filter(email=email).exists():
@@ -93,7 +107,7 @@ def invitation_send(*, actor_membership: Membership, email: str, role: str, ip: 
 
 
 def _pending_invitation_for_update(*, actor_membership: Membership, invitation: Invitation) -> Invitation:
-    _require_admin(actor_membership)
+    require(actor_membership, "members.invite")
     locked = Invitation.objects.select_for_update().get(pk=invitation.pk, organization=actor_membership.organization)
     if not locked.is_pending:
         raise ValidationError("This invitation was already accepted or cancelled.")
@@ -155,16 +169,18 @@ def invitation_accept(*, token: str, user: User, ip: str | None = None) -> Membe
         raise InvitationInvalid(
             f"This invitation is for {invitation.email}, but you are signed in as {user.email}. "
             "Sign out and open the link again.", title="This invitation is for someone else")
-    if Membership.objects.filter(user=user).exists():
-        raise InvitationInvalid("Your account already belongs to an organization. Ask support to move it.",
-                                title="You already belong to an organization")
+    if Membership.objects.filter(user=user, organization=invitation.organization).exists():
+        raise InvitationInvalid(f"You are already a member of {invitation.organization.name}.",
+                                title="You already belong to this organization")
     # Single use even under concurrency: only one request flips accepted_at.
     claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, cancelled_at__isnull=True).update(
         accepted_at=timezone.now(), accepted_by=user
     )
     if not claimed:
         raise InvitationInvalid("This invitation was already used.", title="This invitation was already used")
+    # Another organization of the same user (a consultant, an agency) is one more membership.
     membership = Membership.objects.create(user=user, organization=invitation.organization, role=invitation.role)
+    email_mark_verified(user=user)  # the link reached this address
     audit_record(verb="invitation.accepted", actor=user, organization=invitation.organization, target=invitation,
                  target_label=invitation.email, ip=ip, details={"role": invitation.role})
     return membership
@@ -173,14 +189,11 @@ def invitation_accept(*, token: str, user: User, ip: str | None = None) -> Membe
 @transaction.atomic
 def user_create_from_invitation(*, token: str, password: str, first_name: str = "", last_name: str = "", ip: str | None = None) -> User:
     """Sign-up through an invitation: the email is the invitation's, and proven by the link."""
-    from allauth.account.models import EmailAddress
-
     invitation = invitation_for_token(token)
     if User.objects.filter(email__iexact=invitation.email).exists():
         raise InvitationInvalid(f"An account for {invitation.email} already exists. Sign in to accept the invitation.",
                                 title="Sign in to accept")
     user = User.objects.create_user(email=invitation.email, password=password, first_name=first_name, last_name=last_name)
-    EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
     invitation_accept(token=token, user=user, ip=ip)
     return user
 
@@ -194,13 +207,13 @@ def _admins_locked(organization: Organization) -> list[int]:
 
 @transaction.atomic
 def membership_set_role(*, actor_membership: Membership, membership: Membership, role: str, ip: str | None = None) -> None:
-    _require_admin(actor_membership)
+    require(actor_membership, "members.change_role")
     if role not in Role.values:
-        raise ValidationError("Choose Admin or Member.")
+        raise ValidationError(ROLE_CHOICE_ERROR)
     if membership.organization_id != actor_membership.organization_id:
         raise PermissionDenied
     admins = _admins_locked(membership.organization)
-    if role == Role.MEMBER and admins == [membership.pk]:
+    if role != Role.ADMIN and admins == [membership.pk]:
         raise ValidationError("An organization needs at least one admin. Make someone else an admin first.")
     if membership.role == role:
         return
@@ -213,8 +226,9 @@ def membership_set_role(*, actor_membership: Membership, membership: Membership,
 
 @transaction.atomic
 def membership_delete(*, actor_membership: Membership, membership: Membership, ip: str | None = None) -> None:
-    """Remove a user from the organization; their account goes with it (one organization per account)."""
-    _require_admin(actor_membership)
+    """Remove a user from the organization. Their account goes too unless it has another use (another
+    organization, a practice's Apps page, support work)."""
+    require(actor_membership, "members.delete")
     if membership.organization_id != actor_membership.organization_id:
         raise PermissionDenied
     admins = _admins_locked(membership.organization)
@@ -223,4 +237,7 @@ def membership_delete(*, actor_membership: Membership, membership: Membership, i
     email = membership.user.email
     audit_record(verb="membership.deleted", actor=actor_membership.user, organization=membership.organization,
                  target=membership, target_label=email, ip=ip, details={"role": membership.role})
-    membership.user.delete()
+    user = membership.user
+    membership.delete()
+    if not (user.memberships.exists() or user.is_staff or hasattr(user, "practice_member")):
+        user.delete()

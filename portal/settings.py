@@ -88,7 +88,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", f"http://127.0.0.1:{env('PORT', '8000')}").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.ChairsideAdminConfig",  # django.contrib.admin with the support console's gate
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -122,7 +122,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.OrganizationMiddleware",
-    "portal.middleware.StaffMfaMiddleware",
+    "portal.middleware.OrganizationMfaMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -277,7 +277,11 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "portal.forms.SignupForm"
 ACCOUNT_ADAPTER = "portal.adapters.AccountAdapter"
-ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "optional")
+# New sign-ups confirm their address before they can sign in (an accepted invitation proves it already).
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "mandatory")
+# Sign-up, sign-in and password reset answer alike whether or not an address has an account.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = None
@@ -295,10 +299,12 @@ LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Chairside"
-# Support staff reach the admin only with two-factor authentication enrolled.
+# Support staff reach the admin only with two-factor authentication enrolled (portal/admin_site.py).
 ADMIN_REQUIRES_MFA = env_bool("ADMIN_REQUIRES_MFA", default=PRODUCTION)
 
 INVITATION_TTL = timedelta(days=7)
+# Consent requests ("Request access") an organization may send per day.
+ACCESS_REQUESTS_PER_DAY = int(env("ACCESS_REQUESTS_PER_DAY", "5"))
 SYNC_ALERT_REMINDER_HOURS = int(env("SYNC_ALERT_REMINDER_HOURS", "24"))
 # Fernet keys, newest first, for sync credentials, product keys and extension tokens (see portal/crypto.py).
 CREDENTIALS_ENCRYPTION_KEYS = env_list("CREDENTIALS_ENCRYPTION_KEYS")

@@ -1,4 +1,3 @@
-from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -8,11 +7,8 @@ from portal import health, views
 from syncs import views as sync_views
 from syncs.status_views import sync_status
 
-# Staff sign in through allauth (its rate limits and two-factor step), not the admin's own form.
+# admin.site is portal.admin_site.SupportAdminSite (see ChairsideAdminConfig): sign-in through allauth, 2FA gate.
 admin.autodiscover()
-admin.site.login = secure_admin_login(admin.site.login)
-admin.site.site_header = "Chairside support console"
-admin.site.site_title = "Chairside support"
 
 handler500 = "portal.outage.handler500"
 
@@ -21,6 +17,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", views.home, name="home"),
     path("mode/", views.mode_switch, name="mode_switch"),
+    path("organization/", views.organization_switch, name="organization_switch"),
+    path("users/security/", views.organization_security, name="organization_security"),
     path("users/", views.users, name="users"),
     path("users/invite/", views.invite, name="invite"),
     path("users/invitations/<uuid:public_id>/resend/", views.invitation_resend, name="invitation_resend"),

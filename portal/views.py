@@ -1,5 +1,8 @@
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
@@ -14,14 +17,15 @@ from portal import services
 from portal.audit import client_ip
 from portal.forms import InvitationForm, InvitationSignupForm, add_service_errors
 from portal.models import ApiKey, AuditEvent, Invitation, Membership, Role, User
-from portal.permissions import admin_required, membership_required
+from portal.middleware import CURRENT_ORGANIZATION
+from portal.permissions import can, permission_required
 
 
 def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-@membership_required
+@permission_required("portal.view")
 def home(request):
     membership = request.membership
     organization = membership.organization
@@ -32,7 +36,7 @@ def home(request):
          "url": reverse("institutions:list")},
         {"title": "Create a sandbox API key", "done": organization.api_keys.filter(mode=ApiKey.Mode.SANDBOX).exists(),
          "text": "Admins create keys in the API Keys tab; your software trades a key for a bearer token.",
-         "url": reverse("api_keys") if membership.is_admin else reverse("users")},
+         "url": reverse("api_keys") if can(membership, "api_keys.manage") else reverse("users")},
         {"title": "Make your first API call",
          "done": organization.api_keys.filter(last_used_at__isnull=False).exists(),
          "text": "POST /api/authenticates with your key, then GET /api/patients with the bearer token.",
@@ -47,7 +51,7 @@ def home(request):
                                                 "todo_count": board.counts["todo"], "in_progress_count": board.counts["in_progress"]})
 
 
-@membership_required
+@permission_required("portal.switch_mode")
 @require_POST
 def mode_switch(request):
     wants_test_mode = request.POST.get("test_mode") == "on"
@@ -61,7 +65,32 @@ def mode_switch(request):
     return HttpResponseRedirect(next_url)
 
 
-@membership_required
+@login_required
+@require_POST
+def organization_switch(request):
+    """The frame's organization switcher: the chosen organization must be one of the user's memberships."""
+    try:
+        public_id = uuid.UUID(request.POST.get("organization", ""))
+    except ValueError:
+        public_id = None
+    membership = get_object_or_404(Membership.objects.select_related("organization"), user=request.user,
+                                   organization__public_id=public_id)
+    request.session[CURRENT_ORGANIZATION] = str(membership.organization.public_id)
+    messages.success(request, f"You are now working in {membership.organization.name}.")
+    return redirect("home")
+
+
+@permission_required("organization.require_mfa")
+@require_POST
+def organization_security(request):
+    required = request.POST.get("require_mfa") == "on"
+    services.organization_set_require_mfa(actor_membership=request.membership, required=required, ip=client_ip(request))
+    messages.success(request, "Every member now needs two-factor authentication." if required else
+                              "Two-factor authentication is no longer required (members who set it up keep it).")
+    return redirect("users")
+
+
+@permission_required("portal.view")
 def users(request):
     organization = request.membership.organization
     members = Membership.objects.filter(organization=organization).select_related("user").order_by("user__email")
@@ -69,11 +98,11 @@ def users(request):
     form = InvitationForm()
     admin_count = sum(1 for m in members if m.role == Role.ADMIN)
     return render(request, "portal/users.html", {
-        "members": members, "invitations": invitations, "form": form, "admin_count": admin_count,
+        "members": members, "invitations": invitations, "form": form, "admin_count": admin_count, "roles": Role.choices,
     })
 
 
-@admin_required
+@permission_required("members.invite")
 def invite(request):
     form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -99,7 +128,7 @@ def _membership_of(request, public_id) -> Membership:
                              organization=request.membership.organization)
 
 
-@admin_required
+@permission_required("members.invite")
 @require_POST
 def invitation_resend(request, public_id):
     invitation = _invitation_of(request, public_id)
@@ -111,7 +140,7 @@ def invitation_resend(request, public_id):
     return redirect("users")
 
 
-@admin_required
+@permission_required("members.invite")
 @require_POST
 def invitation_cancel(request, public_id):
     invitation = _invitation_of(request, public_id)
@@ -123,7 +152,7 @@ def invitation_cancel(request, public_id):
     return redirect("users")
 
 
-@admin_required
+@permission_required("members.change_role")
 @require_POST
 def member_set_role(request, public_id):
     membership = _membership_of(request, public_id)
@@ -136,7 +165,7 @@ def member_set_role(request, public_id):
     return redirect("users")
 
 
-@admin_required
+@permission_required("members.delete")
 @require_POST
 def member_delete(request, public_id):
     membership = _membership_of(request, public_id)
@@ -146,13 +175,17 @@ def member_delete(request, public_id):
     except ValidationError as error:
         messages.error(request, _error_text(error))
         return redirect("users")
-    if deleting_self:
+    if not User.objects.filter(pk=request.user.pk).exists():  # their only organization: the account went too
         return redirect("account_login")
+    if deleting_self:
+        request.session.pop(CURRENT_ORGANIZATION, None)
+        messages.success(request, f"You left {request.membership.organization.name}.")
+        return redirect("home")
     messages.success(request, f"{membership.user.email} was removed from {request.membership.organization.name}.")
     return redirect("users")
 
 
-@admin_required
+@permission_required("audit.view")
 def audit_log(request):
     events = AuditEvent.objects.filter(organization=request.membership.organization).order_by("-created_at", "-id")
     page = Paginator(events, 50).get_page(request.GET.get("page"))
@@ -169,9 +202,10 @@ def invitation_accept(request, token: str):
     if request.user.is_authenticated:
         if request.method == "POST":
             try:
-                services.invitation_accept(token=token, user=request.user, ip=client_ip(request))
+                membership = services.invitation_accept(token=token, user=request.user, ip=client_ip(request))
             except services.InvitationInvalid as error:
                 return render(request, "portal/invitation_invalid.html", {"error": error}, status=409)
+            request.session[CURRENT_ORGANIZATION] = str(membership.organization.public_id)
             messages.success(request, f"Welcome to {invitation.organization.name}.")
             return redirect("home")
         return render(request, "portal/invitation_join.html", {"invitation": invitation})
@@ -195,7 +229,7 @@ def invitation_accept(request, token: str):
                   status=400 if form.errors else 200)
 
 
-@admin_required
+@permission_required("api_keys.manage")
 def api_keys(request):
     """One card per mode. A new key appears in the response to the POST that made it, and only there."""
     organization = request.membership.organization

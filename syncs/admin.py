@@ -68,10 +68,12 @@ def _with_reason(modeladmin, request, queryset, *, title: str, action, done: str
             return None
     else:
         form = ReasonForm()
-    return render(request, "admin/syncs/reason.html", {
+    response = render(request, "admin/syncs/reason.html", {
         **modeladmin.admin_site.each_context(request), "title": title, "form": form, "syncs": queryset,
         "action": request.POST.get("action"), "opts": modeladmin.model._meta,
     })
+    response.asks_for_input = True  # nothing done yet: the audit log records the action once applied
+    return response
 
 
 @admin.register(Sync)
@@ -96,31 +98,31 @@ class SyncAdmin(admin.ModelAdmin):
     def next_step_text(self, obj: Sync) -> str:
         return obj.next_step.text
 
-    @admin.action(description="Mark installed (the Synchronizer is reading history)")
+    @admin.action(description="Mark installed (the Synchronizer is reading history)", permissions=["change"])
     def mark_installed(self, request, queryset):
         _each(request, queryset.select_related("institution"), lambda sync: services.sync_mark_installed(sync=sync, actor=request.user), "marked installed")
 
-    @admin.action(description="History read: ask the developer to select locations")
+    @admin.action(description="History read: ask the developer to select locations", permissions=["change"])
     def locations_reported(self, request, queryset):
         _each(request, queryset.select_related("institution"), lambda sync: services.sync_locations_reported(sync=sync, actor=request.user),
               "now wait for the developer to select locations")
 
-    @admin.action(description="Installation complete: activate")
+    @admin.action(description="Installation complete: activate", permissions=["change"])
     def complete_install(self, request, queryset):
         _each(request, queryset.select_related("institution"), lambda sync: services.sync_complete_install(sync=sync, actor=request.user), "activated")
 
-    @admin.action(description="Flag a credential error…")
+    @admin.action(description="Flag a credential error…", permissions=["change"])
     def flag_credential_error(self, request, queryset):
         return _with_reason(self, request, queryset, title="Flag a credential error", done="flagged",
                             action=lambda sync, reason: services.sync_flag_credential_error(
                                 sync=sync, message=reason, actor=request.user))
 
-    @admin.action(description="Mark the installation failed…")
+    @admin.action(description="Mark the installation failed…", permissions=["change"])
     def mark_failed(self, request, queryset):
         return _with_reason(self, request, queryset, title="Mark the installation failed", done="marked failed",
                             action=lambda sync, reason: services.sync_mark_failed(sync=sync, reason=reason, actor=request.user))
 
-    @admin.action(description="Reveal credentials (audited)")
+    @admin.action(description="Reveal credentials (audited)", permissions=["change"])
     def reveal_credentials(self, request, queryset):
         revealed = [(sync, services.sync_read_credentials(sync=sync, actor=request.user, ip=client_ip(request)))
                     for sync in queryset.select_related("institution") if sync.credentials_encrypted]
@@ -132,7 +134,7 @@ class SyncAdmin(admin.ModelAdmin):
             "revealed": revealed, "opts": self.model._meta,
         })
 
-    @admin.action(description="Issue a reinstall product key (the old agent stops working)")
+    @admin.action(description="Issue a reinstall product key (the old agent stops working)", permissions=["change"])
     def issue_reinstall_key(self, request, queryset):
         _each(request, queryset.filter(install_path__in=["self_installer", "scheduled"]).select_related("institution"),
               lambda sync: services.sync_issue_reinstall_key(sync=sync, actor=request.user), "got a reinstall key")
@@ -155,7 +157,7 @@ class LocationActivationRequestAdmin(admin.ModelAdmin):
     filter_horizontal = ["locations"]
     actions = ["fulfil"]
 
-    @admin.action(description="Fulfil: activate the requested locations")
+    @admin.action(description="Fulfil: activate the requested locations", permissions=["change"])
     def fulfil(self, request, queryset):
         _each(request, queryset.select_related("sync__institution"),
               lambda activation: services.locations_fulfil_activation(request=activation, actor=request.user), "fulfilled")

@@ -66,7 +66,7 @@ class EngineerSlotAdmin(admin.ModelAdmin):
         # Deleting a booked hour would strand its sync in "installation scheduled": cancel it in the portal first.
         return super().has_delete_permission(request, obj) and (obj is None or obj.is_open)
 
-    @admin.action(description="Copy selected slots to the next week")
+    @admin.action(description="Copy selected slots to the next week", permissions=["add"])
     def copy_to_next_week(self, request, queryset):
         """Publish next week like this one: select a week's hours (date filter), copy, repeat. Times move in UTC."""
         wanted = {(slot.engineer, slot.starts_at + WEEK): slot.ends_at + WEEK for slot in queryset}

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from portal.api.base import MAX_ID  # ids are 64-bit: a larger number is a 404, not a database error
 from portal.audit import client_ip
-from portal.permissions import membership_required
+from portal.permissions import permission_required
 from syncs import scheduling
 from syncs.models import EngineerSlot, Sync, SyncStatus
 from syncs.selectors import sync_for_operator
@@ -30,7 +30,7 @@ def _picker(request, sync: Sync, *, error: str = "", status: int = 200) -> HttpR
     }, status=status)
 
 
-@membership_required
+@permission_required("sync.book_install")
 def schedule(request, code: str):
     """GET: the open slots in the practice's time zone. POST slot_id: book it (or move the booking there)."""
     sync = sync_for_operator(request, code)
@@ -60,7 +60,7 @@ def schedule(request, code: str):
     return redirect("syncs:detail", sync.code)
 
 
-@membership_required
+@permission_required("sync.book_install")
 @require_POST
 def cancel(request, code: str):
     sync = sync_for_operator(request, code)

@@ -187,7 +187,9 @@ def sync_retry(*, sync: Sync, actor: User, organization: Organization) -> None:
                     verb="sync.retried", message=f"Started again: {SyncStatus(first).label.lower()}")
 
 
-def sync_email_instructions(*, sync: Sync, to: str, actor: User, organization: Organization) -> None:
+def sync_email_instructions(*, sync: Sync, to: str, actor: User, organization: Organization,
+                            ip: str | None = None) -> None:
+    """The product key goes to any address the developer types: audited with that address."""
     to = (to or "").strip().lower()
     try:
         validate_email(to)
@@ -197,10 +199,12 @@ def sync_email_instructions(*, sync: Sync, to: str, actor: User, organization: O
         outbound_email_queue(kind="install_instructions", object_id=sync.code, version=uuid.uuid4().hex, recipient=to)
         timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
                         verb="sync.instructions_sent", message=f"Emailed the installation instructions to {to}")
+        audit_record(verb="sync.instructions_sent", actor=actor, organization=organization, target=sync,
+                     target_label=sync.institution.name, ip=ip, details={"recipient": to})
 
 
 @transaction.atomic
-def sync_request_reinstall(*, sync: Sync, actor: User, organization: Organization) -> None:
+def sync_request_reinstall(*, sync: Sync, actor: User, organization: Organization, ip: str | None = None) -> None:
     """An on-prem sync is down for good (server replaced, antivirus): ask support for a new product key."""
     if sync.install_path == InstallPath.CLOUD:
         raise ValidationError("Cloud syncs are not reinstalled: install the browser extension on more workstations.")
@@ -211,6 +215,22 @@ def sync_request_reinstall(*, sync: Sync, actor: User, organization: Organizatio
     # Consumers of the practice feel a reinstall too: a shared event, naming the operator, not its people.
     timeline_record(institution=sync.institution, sync=sync, actor=actor, shared_by=organization,
                     verb="sync.reinstall_requested", message="Requested a new product key to reinstall the Synchronizer")
+    audit_record(verb="sync.reinstall_requested", actor=actor, organization=organization, target=sync,
+                 target_label=sync.institution.name, ip=ip)
+
+
+@transaction.atomic
+def sync_set_downtime(*, sync: Sync, schedule: str, label: str, actor: User, organization: Organization,
+                      ip: str | None = None) -> None:
+    """When a gap in reads is expected (server off at night...), so it does not alert. Consumers of the practice
+    feel it (their alerts follow it too): a shared event, naming the operator, not its people."""
+    previous = sync.downtime_schedule
+    Sync.objects.filter(pk=sync.pk).update(downtime_schedule=schedule)
+    sync.downtime_schedule = schedule
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, shared_by=organization,
+                    verb="sync.downtime_changed", message=f"Expected downtime: {label}")
+    audit_record(verb="sync.downtime_changed", actor=actor, organization=organization, target=sync,
+                 target_label=sync.institution.name, ip=ip, details={"from": previous, "to": schedule})
 
 
 @transaction.atomic

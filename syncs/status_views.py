@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from institutions.models import Institution
-from portal.permissions import membership_required
+from portal.permissions import permission_required
 from syncs.catalog import CATALOG
 from syncs.freshness import HOURS, hourly_states, strip_svg
 from syncs.models import EXPECTED, GREEN, RED, Sync, SyncHealthChange, SyncStatus
@@ -41,7 +41,7 @@ def sync_status_rows(request) -> list[dict]:
     return sorted(rows, key=lambda row: (ORDER[row["health"].worst], row["sync"].institution.name))
 
 
-@membership_required
+@permission_required("portal.view")
 def sync_status(request):
     rows = sync_status_rows(request)
     if request.GET.get("format") == "csv":

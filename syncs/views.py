@@ -8,8 +8,7 @@ from django.views.decorators.http import require_POST
 from institutions.models import Institution
 from portal.audit import client_ip
 from portal.forms import add_service_errors
-from portal.permissions import membership_required
-from institutions.timeline import timeline_record
+from portal.permissions import can, permission_required
 from syncs import services
 from syncs.catalog import SYNC_OPTIONS
 from syncs.forms import ActivateLocationsForm, CreateSyncForm, DowntimeForm, InstructionsEmailForm, SelectLocationsForm, credentials_form_class
@@ -18,7 +17,7 @@ from syncs.models import InstallPath, Sync, SyncStatus
 from syncs.selectors import extension_coverage, institution_operated_by, sync_for_member, sync_for_operator
 
 
-@membership_required
+@permission_required("sync.create")
 def sync_create(request, subdomain: str):
     institution = get_object_or_404(Institution.objects.reachable_by(request.membership.organization), subdomain=subdomain)
     if not institution_operated_by(institution, request.membership.organization):
@@ -40,48 +39,54 @@ def sync_create(request, subdomain: str):
 
 
 def _detail_context(request, sync: Sync, **forms) -> dict:
+    """What the page shows depends on the member's role: secrets and forms only for those who may use them."""
+    membership = request.membership
+    secrets = can(membership, "sync.see_secrets")
     context = {"sync": sync, "institution": sync.institution, "step": sync.next_step, "ehr": sync.catalog_entry,
                "operated_here": sync.operated_here}
     if not sync.operated_here:
         # A consumer of a shared practice sees the sync's health, never its keys, credentials or settings.
         if sync.status == SyncStatus.ACTIVE:
-            now = timezone.now()
-            context["health"] = sync.health_at(now)
+            context["health"] = sync.health_at(timezone.now())
         return context
-    if sync.install_path == InstallPath.SELF_INSTALLER and sync.status == SyncStatus.AWAITING_INSTALL:
+    if sync.install_path == InstallPath.SELF_INSTALLER and sync.status == SyncStatus.AWAITING_INSTALL and secrets:
         context["product_key"] = services.product_key_of(sync)
-        context["instructions_form"] = forms.get("instructions_form") or InstructionsEmailForm(
-            initial={"email": sync.institution.contact_email})
+        if can(membership, "sync.email_instructions"):
+            context["instructions_form"] = forms.get("instructions_form") or InstructionsEmailForm(
+                initial={"email": sync.institution.contact_email})
     if sync.install_path == InstallPath.CLOUD:
-        context["extension_token"] = services.extension_token_of(sync)
-        if sync.status in (SyncStatus.AWAITING_CREDENTIALS, SyncStatus.CREDENTIAL_ERROR, SyncStatus.FAILED):
+        if secrets:
+            context["extension_token"] = services.extension_token_of(sync)
+        if (sync.status in (SyncStatus.AWAITING_CREDENTIALS, SyncStatus.CREDENTIAL_ERROR, SyncStatus.FAILED)
+                and can(membership, "sync.submit_credentials")):
             context["credentials_form"] = forms.get("credentials_form") or credentials_form_class(sync.catalog_entry)()
-    if sync.status == SyncStatus.SELECT_LOCATIONS:
+    if sync.status == SyncStatus.SELECT_LOCATIONS and can(membership, "sync.select_locations"):
         context["locations_form"] = forms.get("locations_form") or SelectLocationsForm(sync=sync)
     if sync.status == SyncStatus.ACTIVE:
         now = timezone.now()
         coverage = extension_coverage(sync, now) if sync.install_path == InstallPath.CLOUD else None
-        context.update(health=sync.health_at(now), coverage=coverage, diagnosis=diagnose(sync, now, coverage=coverage),
-                       downtime_form=DowntimeForm(initial={"downtime_schedule": sync.downtime_schedule}))
-        if sync.reinstall_key_issued_at:
+        context.update(health=sync.health_at(now), coverage=coverage, diagnosis=diagnose(sync, now, coverage=coverage))
+        if can(membership, "sync.change_downtime"):
+            context["downtime_form"] = DowntimeForm(initial={"downtime_schedule": sync.downtime_schedule})
+        if sync.reinstall_key_issued_at and secrets:
             context["product_key"] = services.product_key_of(sync)
         additional = list(services.inactive_locations(sync).order_by("name"))
         pending = sync.activation_requests.filter(status="pending").first()
-        if additional and pending is None:
+        if additional and pending is None and can(membership, "sync.request_locations"):
             context["activate_form"] = forms.get("activate_form") or ActivateLocationsForm(locations=additional)
         context["pending_activation"] = pending
     return context
 
 
 @never_cache  # the page shows the product key and the extension token
-@membership_required
+@permission_required("portal.view")
 def sync_detail(request, code: str):
     sync = sync_for_member(request, code)
     return render(request, "syncs/detail.html", _detail_context(request, sync))
 
 
 @never_cache  # the page shows the product key and the extension token
-@membership_required
+@permission_required("sync.email_instructions")
 @require_POST
 def sync_email_instructions(request, code: str):
     sync = sync_for_operator(request, code)
@@ -89,7 +94,7 @@ def sync_email_instructions(request, code: str):
     if form.is_valid():
         try:
             services.sync_email_instructions(sync=sync, to=form.cleaned_data["email"], actor=request.user,
-                                               organization=request.membership.organization)
+                                               organization=request.membership.organization, ip=client_ip(request))
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -99,7 +104,7 @@ def sync_email_instructions(request, code: str):
 
 
 @never_cache  # the page shows the product key and the extension token
-@membership_required
+@permission_required("sync.submit_credentials")
 @require_POST
 def sync_submit_credentials(request, code: str):
     sync = sync_for_operator(request, code)
@@ -120,7 +125,7 @@ def sync_submit_credentials(request, code: str):
 
 
 @never_cache  # the page shows the product key and the extension token
-@membership_required
+@permission_required("sync.select_locations")
 @require_POST
 def sync_select_locations(request, code: str):
     sync = sync_for_operator(request, code)
@@ -138,7 +143,7 @@ def sync_select_locations(request, code: str):
     return render(request, "syncs/detail.html", _detail_context(request, sync, locations_form=form), status=400)
 
 
-@membership_required
+@permission_required("sync.retry")
 @require_POST
 def sync_retry(request, code: str):
     sync = sync_for_operator(request, code)
@@ -149,28 +154,28 @@ def sync_retry(request, code: str):
     return redirect("syncs:detail", sync.code)
 
 
-@membership_required
+@permission_required("sync.change_downtime")
 @require_POST
 def sync_set_downtime(request, code: str):
     sync = sync_for_operator(request, code)
     form = DowntimeForm(request.POST)
     if form.is_valid():
-        Sync.objects.filter(pk=sync.pk).update(downtime_schedule=form.cleaned_data["downtime_schedule"])
-        timeline_record(institution=sync.institution, sync=sync, actor=request.user,
-                                   shared_by=request.membership.organization, verb="sync.downtime_changed",
-                                   message=f"Expected downtime: {form.get_downtime_schedule_display()}")
+        services.sync_set_downtime(sync=sync, schedule=form.cleaned_data["downtime_schedule"],
+                                     label=form.get_downtime_schedule_display(), actor=request.user,
+                                     organization=request.membership.organization, ip=client_ip(request))
         messages.success(request, "Expected downtime saved: gaps inside it no longer alert.")
     else:
         messages.error(request, "Choose one of the expected downtime options.")
     return redirect("syncs:detail", sync.code)
 
 
-@membership_required
+@permission_required("sync.request_reinstall")
 @require_POST
 def sync_request_reinstall(request, code: str):
     sync = sync_for_operator(request, code)
     try:
-        services.sync_request_reinstall(sync=sync, actor=request.user, organization=request.membership.organization)
+        services.sync_request_reinstall(sync=sync, actor=request.user, organization=request.membership.organization,
+                                          ip=client_ip(request))
         messages.success(request, "Reinstall requested. Support will issue a new product key here, usually within a business day.")
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
@@ -178,7 +183,7 @@ def sync_request_reinstall(request, code: str):
 
 
 @never_cache  # the page shows the product key and the extension token
-@membership_required
+@permission_required("sync.request_locations")
 @require_POST
 def sync_activate_locations(request, code: str):
     sync = sync_for_operator(request, code)

@@ -1,4 +1,5 @@
-"""A standing cast, set up once per test: Alice (admin) and Bob (member) of Acme; Olivia, admin of Other Co."""
+"""A standing cast, set up once per test: Alice (admin) and Bob (developer) of Acme; Olivia, admin of Other Co.
+Every cast member's email address is verified (tests of unverified addresses make their own users)."""
 
 import os
 from dataclasses import dataclass
@@ -38,11 +39,15 @@ class Cast:
 
     @property
     def alice_membership(self) -> Membership:
-        return self.alice.membership
+        return Membership.objects.select_related("organization", "user").get(user=self.alice, organization=self.acme)
 
     @property
     def bob_membership(self) -> Membership:
-        return self.bob.membership
+        return Membership.objects.select_related("organization", "user").get(user=self.bob, organization=self.acme)
+
+    @property
+    def olivia_membership(self) -> Membership:
+        return Membership.objects.select_related("organization", "user").get(user=self.olivia, organization=self.other)
 
 
 @pytest.fixture
@@ -50,7 +55,7 @@ def cast(db) -> Cast:
     alice = UserFactory(email="alice@acme.example")
     acme = organization_create(name="Acme Dental Apps", admin=alice)
     bob = UserFactory(email="bob@acme.example")
-    MembershipFactory(user=bob, organization=acme, role=Role.MEMBER)
+    MembershipFactory(user=bob, organization=acme, role=Role.DEVELOPER)
     olivia = UserFactory(email="olivia@other.example")
     other = organization_create(name="Other Co", admin=olivia)
     return Cast(acme=acme, other=other, alice=alice, bob=bob, olivia=olivia)

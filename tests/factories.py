@@ -11,8 +11,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = "correct-horse-battery"
 
     @classmethod
-    def _create(cls, model_class, *args, **kwargs):
-        return model_class.objects.create_user(*args, **kwargs)
+    def _create(cls, model_class, *args, verified: bool = True, **kwargs):
+        """A user whose address is confirmed (as after allauth's email link), unless verified=False."""
+        from allauth.account.models import EmailAddress
+
+        user = model_class.objects.create_user(*args, **kwargs)
+        EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=verified)
+        return user
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -28,7 +33,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     organization = factory.SubFactory(OrganizationFactory)
-    role = Role.MEMBER
+    role = Role.DEVELOPER
 
 
 class InvitationFactory(factory.django.DjangoModelFactory):
@@ -37,4 +42,4 @@ class InvitationFactory(factory.django.DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     email = factory.Sequence(lambda n: f"invitee{n}@example.com")
-    role = Role.MEMBER
+    role = Role.DEVELOPER

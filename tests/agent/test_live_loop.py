@@ -54,7 +54,7 @@ def test_the_whole_loop(live_server, cast, database_url, tmp_path):
     run_agent(live_server, key, database_url, state)  # the historical read of the selected location
     assert Patient.objects.filter(location=location).exists()
 
-    raw = api_key_create(actor_membership=cast.alice.membership, mode="production").raw
+    raw = api_key_create(actor_membership=cast.alice_membership, mode="production").raw
     token = Client().post("/api/authenticates", HTTP_AUTHORIZATION=raw).json()["data"]["token"]
     api = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_NEX_API_VERSION": "v20240412"}
     patients = Client().get("/api/patients", {"subdomain": "loop-dental", "location_id": location.pk}, **api).json()

@@ -64,7 +64,7 @@ def locations(sandbox) -> list[Location]:
 
 @pytest.fixture
 def sandbox_key(cast) -> IssuedKey:
-    return api_key_create(actor_membership=cast.alice.membership, mode=ApiKey.Mode.SANDBOX)
+    return api_key_create(actor_membership=cast.alice_membership, mode=ApiKey.Mode.SANDBOX)
 
 
 @pytest.fixture

@@ -75,7 +75,7 @@ def test_a_sandbox_token_lasts_24_hours(api):
 
 def test_a_production_token_lasts_1_hour(cast, sandbox):
     organization_enable_production(organization=cast.acme, actor=None)
-    production = api_key_create(actor_membership=cast.alice.membership, mode=ApiKey.Mode.PRODUCTION)
+    production = api_key_create(actor_membership=cast.alice_membership, mode=ApiKey.Mode.PRODUCTION)
     api = Api(client=Client(), token=token_for(production.raw), subdomain=sandbox.subdomain)
 
     with time_machine.travel(timezone.now() + timedelta(minutes=59)):
@@ -87,7 +87,7 @@ def test_a_production_token_lasts_1_hour(cast, sandbox):
 @pytest.mark.parametrize("grace, alive_for", [("now", None), ("1h", timedelta(hours=1)), ("24h", timedelta(hours=24)),
                                               ("7d", timedelta(days=7))])
 def test_rotation_ends_old_tokens_after_the_grace_window(api, cast, grace, alive_for):
-    new = api_key_rotate(actor_membership=cast.alice.membership, mode="sandbox", grace=grace)
+    new = api_key_rotate(actor_membership=cast.alice_membership, mode="sandbox", grace=grace)
 
     if alive_for is None:
         assert_error(api.get("institutions"), 401, "revoked or rotated")

@@ -48,7 +48,7 @@ def test_each_key_counts_separately(api, locations, small_limits, cast, sandbox)
     third = organization_create(name="Third", admin=founder)
     third_sandbox = third.institution_accesses.get().institution
     sandbox_populate(institution=third_sandbox)
-    other = Api(Client(), token_for(api_key_create(actor_membership=founder.membership, mode="sandbox").raw),
+    other = Api(Client(), token_for(api_key_create(actor_membership=founder.memberships.get(), mode="sandbox").raw),
                 third_sandbox.subdomain)
 
     response = other.get("patients", {"subdomain": other.subdomain, "location_id": third_sandbox.locations.first().pk})

@@ -63,7 +63,7 @@ def test_a_deactivated_or_never_activated_location_is_forbidden(api, locations):
 
 def test_a_production_key_cannot_reach_the_sandbox(cast, sandbox, locations):
     organization_enable_production(organization=cast.acme, actor=None)
-    production = api_key_create(actor_membership=cast.alice.membership, mode=ApiKey.Mode.PRODUCTION)
+    production = api_key_create(actor_membership=cast.alice_membership, mode=ApiKey.Mode.PRODUCTION)
     api = Api(client=Client(), token=token_for(production.raw), subdomain=sandbox.subdomain)
 
     assert_error(api.get("patients", {"subdomain": sandbox.subdomain, "location_id": locations[0].pk}), 403)

@@ -27,12 +27,12 @@ def api_for(membership, mode=ApiKey.Mode.SANDBOX) -> Api:
 
 @pytest.fixture
 def acme(cast) -> Api:
-    return api_for(cast.alice.membership)
+    return api_for(cast.alice_membership)
 
 
 @pytest.fixture
 def other(cast) -> Api:
-    return api_for(cast.olivia.membership)
+    return api_for(cast.olivia_membership)
 
 
 def create(api: Api, url: str = HOOK, **extra) -> dict:
@@ -142,7 +142,7 @@ def test_another_organizations_endpoint_is_not_found(acme, other):
 
 def test_the_other_modes_endpoint_is_not_found(acme, cast):
     organization_enable_production(organization=cast.acme, actor=None)
-    production = api_for(cast.alice.membership, mode=ApiKey.Mode.PRODUCTION)
+    production = api_for(cast.alice_membership, mode=ApiKey.Mode.PRODUCTION)
     live = create(production, "https://hooks.example.com/live")["id"]
     test = create(acme)["id"]
 

@@ -62,8 +62,7 @@ def main() -> None:
         user = User.objects.create_user(email="bench@example.com", password="x-long-password")
         organization = organization_create(name="Bench", admin=user)
         organization_enable_production(organization=organization, actor=None)
-        user.membership.test_mode = False
-        user.membership.save()
+        user.memberships.update(test_mode=False)
         client = Client()
         client.force_login(user)
 

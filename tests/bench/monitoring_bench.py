@@ -72,7 +72,7 @@ def seed(count: int) -> None:
         user = User.objects.create_user(email=EMAIL, password="bench-password-1")
         organization = organization_create(name="Monitoring Bench", admin=user)
         organization_enable_production(organization=organization, actor=user)
-        issued = api_key_create(actor_membership=user.membership, mode="production")
+        issued = api_key_create(actor_membership=user.memberships.get(), mode="production")
         institutions = Institution.objects.bulk_create(
             (Institution(name=f"Bench Practice {n:05d}", subdomain=f"bench-practice-{n}", city="Austin", state="TX",
                          is_sandbox=False) for n in range(count)), batch_size=2000)

@@ -21,6 +21,16 @@ def test_sign_up_invite_and_join(live_server, settings, browser, screenshot, ass
     founder.locator("#id_password2").fill("a-long-unusual-passphrase")
     founder.get_by_role("button", name="Sign Up").click()
 
+    # Sign-up needs the address confirmed before the first sign-in.
+    expect(founder.get_by_role("heading", name=re.compile("verify your email", re.I))).to_be_visible()
+    confirmation = [m for m in mail.outbox if m.to == ["founder@molarmetrics.example"]][-1]
+    founder.goto(re.search(r"https?://\S+/accounts/confirm-email/\S+/", confirmation.body).group(0))
+    founder.get_by_role("button", name="Confirm").click()
+    founder.goto(f"{live_server.url}/accounts/login/")
+    founder.locator("#id_login").fill("founder@molarmetrics.example")
+    founder.locator("#id_password").fill("a-long-unusual-passphrase")
+    founder.get_by_role("button", name="Sign In").click()
+
     expect(founder.get_by_text("Test mode: you are looking at sandbox data")).to_be_visible()
     expect(founder.get_by_role("heading", name="Welcome to Chairside")).to_be_visible()
     assert_accessible(founder)

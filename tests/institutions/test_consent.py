@@ -16,6 +16,7 @@ from portal.api_keys import api_key_create
 from portal.models import AuditEvent
 from portal.services import organization_enable_production
 from syncs.models import Sync, SyncStatus
+from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,7 +66,7 @@ def test_the_practice_approves_by_email_and_the_api_opens(alice_client, cast, li
 
     assert InstitutionAccess.objects.get(organization=cast.acme, institution=live_practice).status == "active"
     assert "Bright Smiles" in alice_client.get(reverse("institutions:list"), {"section": "all"}).content.decode()
-    raw = api_key_create(actor_membership=cast.alice.membership, mode="production").raw
+    raw = api_key_create(actor_membership=cast.alice_membership, mode="production").raw
     token = Client().post("/api/authenticates", HTTP_AUTHORIZATION=raw).json()["data"]["token"]
     location = live_practice.locations.get()
     response = Client().get("/api/patients", {"subdomain": "bright-smiles", "location_id": location.pk},
@@ -136,3 +137,105 @@ def test_practice_staff_grant_and_later_revoke_from_the_apps_page(alice_client, 
 def test_the_apps_page_is_only_for_practice_staff(alice_client, olivia_client):
     assert alice_client.get(reverse("practice_apps")).status_code == 403
     assert alice_client.post(reverse("practice_decide", args=[1]), {"decision": "grant"}).status_code == 403
+
+
+# --- Request access, safely ------------------------------------------------------------------------------
+
+def _request(client, subdomain: str):
+    return client.post(reverse("institutions:request_access", args=[subdomain]), follow=True)
+
+
+def _answer(response) -> tuple:
+    """The answer to the request: its redirect and the message shown after it."""
+    return response.status_code, response.redirect_chain, re.findall(r'<p class="flash[^"]*">(.*?)</p>',
+                                                                      response.content.decode(), re.S)
+
+
+def test_request_access_answer_is_identical_for_existing_and_unknown_subdomains(alice_client, live_practice):
+    existing = _answer(_request(alice_client, "bright-smiles"))
+    unknown = _answer(_request(alice_client, "no-such-practice"))
+
+    assert existing == unknown
+    assert existing[2] and "Bright Smiles" not in " ".join(existing[2])
+    assert ConsentRequest.objects.count() == 1
+
+
+def test_a_practice_that_is_not_live_is_not_asked(alice_client, cast, live_practice):
+    Sync.objects.filter(institution=live_practice).update(status=SyncStatus.AWAITING_INSTALL)
+
+    _request(alice_client, "bright-smiles")
+
+    assert not ConsentRequest.objects.exists() and [m for m in mail.outbox if "asks to use" in m.subject] == []
+
+
+def test_a_test_mode_organization_cannot_request_access(cast, live_practice):
+    # Other Co signed up a minute ago: production not enabled.
+    response = _request(client_for(cast.olivia), "bright-smiles")
+
+    assert "enables production" in response.content.decode()
+    assert not ConsentRequest.objects.exists()
+
+
+def test_an_unverified_user_cannot_request_access(cast, live_practice):
+    from tests.factories import MembershipFactory, UserFactory
+
+    dave = UserFactory(email="dave@acme.example", verified=False)
+    MembershipFactory(user=dave, organization=cast.acme)
+
+    response = _request(client_for(dave), "bright-smiles")
+
+    assert "Confirm your email" in response.content.decode()
+    assert not ConsentRequest.objects.exists() and not AuditEvent.objects.filter(verb="access.requested").exists()
+
+
+def test_a_viewer_cannot_request_access(cast, live_practice):
+    from portal.models import Role
+    from tests.factories import MembershipFactory, UserFactory
+
+    vera = UserFactory(email="vera@acme.example")
+    MembershipFactory(user=vera, organization=cast.acme, role=Role.VIEWER)
+
+    assert client_for(vera).post(reverse("institutions:request_access", args=["bright-smiles"])).status_code == 403
+    assert not ConsentRequest.objects.exists()
+
+
+def test_a_repeated_request_for_the_same_practice_is_not_sent_twice(alice_client, live_practice):
+    _request(alice_client, "bright-smiles")
+    _request(alice_client, "bright-smiles")
+
+    assert ConsentRequest.objects.count() == 1
+    assert len([m for m in mail.outbox if "asks to use" in m.subject]) == 1
+
+
+def test_requests_per_organization_and_day_are_limited(alice_client, cast, live_practice, settings):
+    settings.ACCESS_REQUESTS_PER_DAY = 2
+    _request(alice_client, "guess-1")
+    _request(alice_client, "guess-2")
+
+    refused = _request(alice_client, "bright-smiles")
+
+    assert "at most 2 practices" in refused.content.decode()
+    assert not ConsentRequest.objects.exists()
+    AuditEvent.objects.filter(verb="access.requested").update(created_at=timezone.now() - timedelta(days=1, minutes=1))
+    _request(alice_client, "bright-smiles")  # a day later
+    assert ConsentRequest.objects.count() == 1
+
+
+def test_the_email_names_the_organization_says_what_access_means_and_never_asks_for_a_password(alice_client, live_practice):
+    _request(alice_client, "bright-smiles")
+
+    message = [m for m in mail.outbox if "asks to use" in m.subject][-1]
+    body = message.body
+    assert "Acme Dental Apps" in message.subject and "Acme Dental Apps" in body
+    assert "What access means" in body and "read patients, appointments" in body
+    assert "decline" in body and "revoke the access at any time" in body and "/practice/apps/" in body
+    assert "never asks for your password" in body
+    assert not re.search(r"(enter|send|reply with|confirm) (your|the) password", body, re.I)
+
+
+def test_the_subdomain_preview_reveals_nothing_about_other_organizations_practices(alice_client, live_practice):
+    taken = alice_client.get(reverse("institutions:subdomain_preview"), {"name": "Bright Smiles"}).content.decode()
+    free = alice_client.get(reverse("institutions:subdomain_preview"), {"name": "Bright Smilez"}).content.decode()
+
+    assert "<code>bright-smiles</code>" in taken
+    assert taken.replace("bright-smiles", "X") == free.replace("bright-smilez", "X")

@@ -80,7 +80,7 @@ def worker(tmp_path, broker_queue_name, celery_broker):
 def test_the_worker_delivers_the_invitation_email(cast, worker):
     mail_dir, process = worker
 
-    invitation = invitation_send(actor_membership=cast.alice.membership, email="worker@example.com", role="member")
+    invitation = invitation_send(actor_membership=cast.alice_membership, email="worker@example.com", role="developer")
 
     deadline = time.monotonic() + 60
     delivered = []

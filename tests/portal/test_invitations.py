@@ -18,7 +18,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def invite(client: Client, email: str, role: str = "member"):
+def invite(client: Client, email: str, role: str = "developer"):
     return client.post(reverse("invite"), {"email": email, "role": role})
 
 
@@ -72,7 +72,7 @@ def test_it_rejects_a_second_pending_invitation_for_the_same_email(alice_client,
 def test_a_rolled_back_invitation_sends_nothing(cast):
     with pytest.raises(RuntimeError):
         with transaction.atomic():
-            invitation_send(actor_membership=cast.alice.membership, email="ghost@example.com", role="member")
+            invitation_send(actor_membership=cast.alice_membership, email="ghost@example.com", role="developer")
             raise RuntimeError("something later in the request failed")
 
     assert not Invitation.objects.exists()
@@ -91,7 +91,7 @@ def test_the_relay_delivers_emails_whose_task_was_never_published(cast, monkeypa
     from portal import tasks
 
     monkeypatch.setattr(tasks.deliver_outbound_email, "apply_async", _broker_down)
-    invitation_send(actor_membership=cast.alice.membership, email="later@example.com", role="member")
+    invitation_send(actor_membership=cast.alice_membership, email="later@example.com", role="developer")
     assert Invitation.objects.filter(email="later@example.com").exists()
     assert mail.outbox == []
     monkeypatch.undo()
@@ -152,8 +152,8 @@ def test_a_new_user_signs_up_through_the_link_with_the_email_fixed(alice_client,
 
     assert response.status_code == 302
     user = User.objects.get(email="newbie@example.com")
-    assert user.membership.organization == cast.acme
-    assert user.membership.role == Role.MEMBER
+    assert user.memberships.get().organization == cast.acme
+    assert user.memberships.get().role == Role.DEVELOPER
     assert not User.objects.filter(email="attacker@example.com").exists()
     assert Invitation.objects.get().accepted_by == user
     assert visitor.get(reverse("users")).status_code == 200

@@ -69,7 +69,7 @@ def outage(process, kind: str) -> None:
 def test_sign_in_token_renewal_activation_and_invites_work_while_redis_is_down(
         cast, private_redis, celery_broker, kind, caplog):
     process, url = private_redis
-    key = api_key_create(actor_membership=cast.alice.membership, mode="sandbox").raw
+    key = api_key_create(actor_membership=cast.alice_membership, mode="sandbox").raw
     with override_settings(CACHES=redis_cache(url)):
         assert Client().post(reverse("account_login"), {"login": "bob@acme.example", "password": "wrong"}).status_code == 200
         outage(process, kind)
@@ -82,7 +82,7 @@ def test_sign_in_token_renewal_activation_and_invites_work_while_redis_is_down(
         refused = Client().post("/api/authenticates", HTTP_AUTHORIZATION="chs_test_" + "x" * 38)
         activation = Client().post("/synchronizer/v1/activate", {"product_key": "CHS-AAAAA-BBBBB-CCCCC-DDDDD-EEEEE"},
                                    content_type="application/json")
-        invite = signed_in.post(reverse("invite"), {"email": "during-outage@example.com", "role": "member"})
+        invite = signed_in.post(reverse("invite"), {"email": "during-outage@example.com", "role": "developer"})
         elapsed = time.monotonic() - started
 
     assert login.status_code == 302 and signed_in.get(reverse("home")).status_code == 200
@@ -125,7 +125,7 @@ def test_rate_limits_count_again_once_redis_is_back(private_redis):
 ])
 def test_the_api_and_the_agent_protocol_answer_503_in_the_envelope_when_the_database_is_down(
         cast, method, path, body):
-    key = api_key_create(actor_membership=cast.alice.membership, mode="sandbox").raw
+    key = api_key_create(actor_membership=cast.alice_membership, mode="sandbox").raw
     token = Client().post("/api/authenticates", HTTP_AUTHORIZATION=key).json()["data"]["token"]
     headers = {"HTTP_AUTHORIZATION": key if path.endswith("authenticates") else f"Bearer {token}"}
     client = Client(raise_request_exception=False)

@@ -39,7 +39,7 @@ def journey(cast, alice_client) -> list[str]:
     anonymous, strict = Client(), Client(enforce_csrf_checks=True)
 
     # An invitation: opened, then a forged POST (the CSRF failure is logged with its path).
-    alice_client.post(reverse("invite"), {"email": "newcomer@example.com", "role": "member"})
+    alice_client.post(reverse("invite"), {"email": "newcomer@example.com", "role": "developer"})
     [invitation] = [link for link in links() if link.startswith("/invitations/")]
     anonymous.get(invitation)
     strict.post(invitation, {"first_name": "New"})

@@ -46,21 +46,21 @@ def test_the_users_tab_takes_a_constant_number_of_queries(alice_client, cast):
 
 
 def test_an_admin_makes_a_member_admin_and_back(alice_client, cast):
-    bob = cast.bob.membership
+    bob = cast.bob_membership
 
     assert set_role(alice_client, bob, "admin").status_code == 302
     bob.refresh_from_db()
     assert bob.role == Role.ADMIN
-    set_role(alice_client, bob, "member")
+    set_role(alice_client, bob, "developer")
     bob.refresh_from_db()
-    assert bob.role == Role.MEMBER
+    assert bob.role == Role.DEVELOPER
     events = AuditEvent.objects.filter(verb="membership.role_changed").order_by("created_at", "id")
     assert [(e.details["from"], e.details["to"], e.target_label) for e in events] == [
-        ("member", "admin", "bob@acme.example"), ("admin", "member", "bob@acme.example")]
+        ("developer", "admin", "bob@acme.example"), ("admin", "developer", "bob@acme.example")]
 
 
 def test_the_last_admin_cannot_be_demoted(alice_client, cast):
-    response = set_role(alice_client, cast.alice.membership, "member")
+    response = set_role(alice_client, cast.alice_membership, "developer")
 
     assert response.status_code == 302
     assert Membership.objects.get(user=cast.alice).role == Role.ADMIN
@@ -69,21 +69,21 @@ def test_the_last_admin_cannot_be_demoted(alice_client, cast):
 
 
 def test_the_last_admin_cannot_be_deleted(alice_client, cast):
-    alice_client.post(reverse("member_delete", args=[cast.alice.membership.public_id]))
+    alice_client.post(reverse("member_delete", args=[cast.alice_membership.public_id]))
 
     assert User.objects.filter(email="alice@acme.example").exists()
 
 
 def test_an_admin_can_step_down_once_there_is_another_admin(alice_client, cast):
-    set_role(alice_client, cast.bob.membership, "admin")
+    set_role(alice_client, cast.bob_membership, "admin")
 
-    set_role(alice_client, cast.alice.membership, "member")
+    set_role(alice_client, cast.alice_membership, "developer")
 
-    assert Membership.objects.get(user=cast.alice).role == Role.MEMBER
+    assert Membership.objects.get(user=cast.alice).role == Role.DEVELOPER
 
 
 def test_an_admin_deletes_a_user(alice_client, cast):
-    response = alice_client.post(reverse("member_delete", args=[cast.bob.membership.public_id]))
+    response = alice_client.post(reverse("member_delete", args=[cast.bob_membership.public_id]))
 
     assert response.status_code == 302
     assert not User.objects.filter(email="bob@acme.example").exists()
@@ -97,12 +97,12 @@ def test_members_see_the_list_but_change_nothing(bob_client, cast):
     assert "Invite user" not in page
     assert "Make admin" not in page and "Delete user" not in page
 
-    alice = cast.alice.membership
+    alice = cast.alice_membership
     assert bob_client.get(reverse("invite")).status_code == 403
-    assert set_role(bob_client, cast.bob.membership, "admin").status_code == 403
+    assert set_role(bob_client, cast.bob_membership, "admin").status_code == 403
     assert bob_client.post(reverse("member_delete", args=[alice.public_id])).status_code == 403
     assert bob_client.get(reverse("audit_log")).status_code == 403
-    assert Membership.objects.get(user=cast.bob).role == Role.MEMBER
+    assert Membership.objects.get(user=cast.bob).role == Role.DEVELOPER
     assert User.objects.filter(email="alice@acme.example").exists()
 
 
@@ -110,8 +110,8 @@ def test_it_hides_every_object_of_another_organization(olivia_client, cast):
     invitation = InvitationFactory(organization=cast.acme)
     acme_sandbox = cast.acme.institution_accesses.get().institution
     targets = [
-        ("post", reverse("member_set_role", args=[cast.bob.membership.public_id]), {"role": "admin"}),
-        ("post", reverse("member_delete", args=[cast.bob.membership.public_id]), {}),
+        ("post", reverse("member_set_role", args=[cast.bob_membership.public_id]), {"role": "admin"}),
+        ("post", reverse("member_delete", args=[cast.bob_membership.public_id]), {}),
         ("post", reverse("invitation_resend", args=[invitation.public_id]), {}),
         ("post", reverse("invitation_cancel", args=[invitation.public_id]), {}),
         ("get", reverse("institutions:detail", args=[acme_sandbox.subdomain]), {}),
@@ -119,12 +119,12 @@ def test_it_hides_every_object_of_another_organization(olivia_client, cast):
 
     for method, url, data in targets:
         assert getattr(olivia_client, method)(url, data).status_code == 404, url
-    assert Membership.objects.get(user=cast.bob).role == Role.MEMBER
+    assert Membership.objects.get(user=cast.bob).role == Role.DEVELOPER
     assert Invitation.objects.get().is_pending
 
 
 def test_the_audit_log_shows_only_this_organization(alice_client, cast):
-    alice_client.post(reverse("invite"), {"email": "someone@example.com", "role": "member"})
+    alice_client.post(reverse("invite"), {"email": "someone@example.com", "role": "developer"})
 
     page = alice_client.get(reverse("audit_log")).content.decode()
 

@@ -47,7 +47,7 @@ def api_get(cast, path: str, params: dict):
 
     create = api_key_rotate if current_key(cast.acme, "production") else api_key_create
     extra = {"grace": "1h"} if create is api_key_rotate else {}
-    raw = create(actor_membership=cast.alice.membership, mode="production", **extra).raw
+    raw = create(actor_membership=cast.alice_membership, mode="production", **extra).raw
     token = Client().post("/api/authenticates", HTTP_AUTHORIZATION=raw).json()["data"]["token"]
     return Client().get(f"/api/{path}", params, HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_NEX_API_VERSION="v20240412")
 

@@ -5,6 +5,7 @@ from django.db import transaction
 from portal.api_keys import api_key_replace_for_demo
 from portal.models import Membership, User
 from portal.services import organization_create
+from portal.support import support_group_ensure
 
 
 class Command(BaseCommand):
@@ -14,7 +15,9 @@ class Command(BaseCommand):
         parser.add_argument("--email", required=True)
         parser.add_argument("--password", required=True)
         parser.add_argument("--organization", default="", help="Organization name (default: derived from the email domain)")
-        parser.add_argument("--staff", action="store_true", help="Also make the user support staff (superuser)")
+        parser.add_argument("--staff", action="store_true",
+                            help="Make the user support staff: is_staff in the Support group, not a superuser "
+                                 "(operators create superusers with createsuperuser)")
 
     @transaction.atomic
     def handle(self, *args, email: str, password: str, organization: str, staff: bool, **options):
@@ -28,8 +31,10 @@ class Command(BaseCommand):
         else:
             user.set_password(password)
         if staff:
-            user.is_staff = user.is_superuser = True
+            user.is_staff, user.is_superuser = True, False
         user.save()
+        if staff:
+            user.groups.add(support_group_ensure())
         EmailAddress.objects.update_or_create(user=user, email=email, defaults={"primary": True, "verified": True})
 
         membership = Membership.objects.select_related("organization").filter(user=user).first()
