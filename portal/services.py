@@ -9,6 +9,7 @@ from portal.audit import audit_record
 from portal.models import Invitation, Membership, Organization, Role, User, new_nonce
 from portal.outbox import outbound_email_queue
 from portal.signals import organization_created
+from portal.signed_links import link_public_id
 
 
 class InvitationInvalid(Exception):
@@ -125,7 +126,7 @@ def invitation_cancel(*, actor_membership: Membership, invitation: Invitation, i
 
 def invitation_for_token(token: str) -> Invitation:
     """The pending, unexpired invitation this link belongs to, or InvitationInvalid saying why not."""
-    public_id = Invitation.public_id_from_token(token)
+    public_id = link_public_id(token)
     invitation = (
         Invitation.objects.select_related("organization", "invited_by").filter(public_id=public_id).first()
         if public_id else None
