@@ -36,6 +36,7 @@ from institutions.matching import find_matches_many
 from institutions.models import BulkUpload, BulkUploadRow, Institution, InstitutionAccess, TimelineEvent
 from institutions.services import RESERVED_SUBDOMAINS, institution_name_key
 from portal.audit import audit_record
+from portal.csv_safety import csv_safe
 from portal.models import Organization, User
 from portal.outbox import enqueue_on_commit
 from portal import crypto
@@ -644,12 +645,6 @@ RESULT_WORDS = {
 }
 
 STATE_WORDS = {"ready": "not imported yet", "error": "errors", "match": "already live, request access"}
-
-
-def csv_safe(value) -> str:
-    """A cell a spreadsheet shows as text: formulas (= + - @, or a leading tab/CR) get a leading quote."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def row_message(errors: dict, match: list, message: str) -> str:

@@ -505,7 +505,3 @@ def test_the_result_csv_lists_every_row_and_cannot_carry_formulas(alice_client, 
     for row in rows:
         assert not any(value[:1] in "=+-@" for value in row.values() if value)
 
-
-def test_csv_safe():
-    assert [bulk.csv_safe(v) for v in ("=1+1", "+1", "-1", "@x", "\tx", "ok", "", None, 12)] == [
-        "'=1+1", "'+1", "'-1", "'@x", "'\tx", "ok", "", "", "12"]

@@ -154,6 +154,18 @@ def test_the_sync_status_page_puts_red_first_and_exports_csv(alice_client, cast)
     assert rows[0][0] == "institution" and rows[1][0] == "'=Zzz Down Dental"
 
 
+@pytest.mark.parametrize("name", ["\t=cmd|' /C calc'!A0", "\r=cmd|' /C calc'!A0", "@SUM(1)", "+1 Dental"])
+def test_the_sync_status_export_quotes_every_formula_prefix(alice_client, cast, name):
+    organization_enable_production(organization=cast.acme, actor=None)
+    alice_client.post(reverse("mode_switch"), {"test_mode": "off"})
+    active_sync(cast, name=name)
+
+    exported = alice_client.get(reverse("sync_status"), {"format": "csv"})
+
+    rows = list(csv.reader(io.StringIO(exported.content.decode(), newline="")))
+    assert rows[1][0] == f"'{name}"
+
+
 def test_the_sync_status_page_takes_a_constant_number_of_queries(alice_client, cast):
     from django.test.utils import CaptureQueriesContext
 
