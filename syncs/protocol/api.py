@@ -18,6 +18,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.views import APIView
 
 from institutions.models import Location
+from portal.api.auth import bearer_token
+from portal.api.base import validated
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
 from portal.api.throttling import failed_key_attempts_exceeded, record_failed_key_attempt
@@ -41,10 +43,10 @@ class AgentTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <agent token>`: one indexed lookup by the token's SHA-256."""
 
     def authenticate(self, request):
-        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(request)
+        if token is None:
             raise exceptions.NotAuthenticated("Send the agent token: Authorization: Bearer <agent_token>.")
-        sync = Sync.objects.select_related("institution").filter(agent_token_hash=crypto.fingerprint(token.strip())).first()
+        sync = Sync.objects.select_related("institution").filter(agent_token_hash=crypto.fingerprint(token)).first()
         if sync is None:
             raise exceptions.AuthenticationFailed("The agent token is invalid or was revoked by a reinstall.")
         return AgentClient(sync), sync
@@ -74,9 +76,7 @@ class AgentView(APIView):
         return self.request.user.sync
 
     def body(self, serializer_class) -> dict:
-        body = serializer_class(data=self.request.data)
-        body.is_valid(raise_exception=True)
-        return body.validated_data
+        return validated(serializer_class, self.request.data)
 
 
 # --- activate ----------------------------------------------------------------------------------------
@@ -105,15 +105,14 @@ class Activate(APIView):
         ip = client_ip(request._request)
         if failed_key_attempts_exceeded(ip):
             raise exceptions.Throttled(wait=60, detail="Too many attempts with invalid product keys. Try again in a minute.")
-        body = ActivateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        key = body.validated_data["product_key"].strip().upper()
+        body = validated(ActivateSerializer, request.data)
+        key = body["product_key"].strip().upper()
         sync = Sync.objects.select_related("institution").filter(product_key_hash=crypto.fingerprint(key)).first()
         if sync is None:
             record_failed_key_attempt(ip)
             raise exceptions.AuthenticationFailed("This product key is not valid. Copy it again from the Chairside portal.")
         token = "chs_agent_" + secrets.token_urlsafe(32)
-        host = body.validated_data.get("host", {})
+        host = body.get("host", {})
         reinstall = sync.reinstall_key_issued_at is not None
         with transaction.atomic():
             # A product key activates once: the conditional update decides between two racing installers.
@@ -192,12 +191,10 @@ class Heartbeat(APIView):
     @extend_schema(operation_id="synchronizerHeartbeat", tags=["Synchronizer"], request=HeartbeatSerializer,
                    responses=envelope_of(inline_serializer("HeartbeatAnswer", {"write_jobs_pending": serializers.IntegerField()})))
     def post(self, request):
-        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(request)
+        if token is None:
             raise exceptions.NotAuthenticated("Send the agent token: Authorization: Bearer <agent_token>.")
-        body = HeartbeatSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        beat = body.validated_data
+        beat = validated(HeartbeatSerializer, request.data)
         host = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in beat.get("host", {}).items()}
         now = timezone.now()
         as_db = connection.ops.adapt_datetimefield_value  # raw SQL: adapt aware datetimes as the ORM would
@@ -209,7 +206,7 @@ class Heartbeat(APIView):
                 f"host_facts = {json_param} WHERE agent_token_hash = %s RETURNING write_jobs_pending",
                 [as_db(min(beat["last_read_at"], now)) if beat.get("last_read_at") else None,
                  as_db(min(beat["last_write_at"], now)) if beat.get("last_write_at") else None,
-                 beat.get("agent_version"), json.dumps(host), crypto.fingerprint(token.strip())],
+                 beat.get("agent_version"), json.dumps(host), crypto.fingerprint(token)],
             )
             row = cursor.fetchone()
         if row is None:
@@ -307,16 +304,15 @@ class ExtensionHeartbeat(APIView):
     @extend_schema(operation_id="synchronizerExtensionHeartbeat", tags=["Synchronizer"], request=ExtensionHeartbeatSerializer,
                    responses=envelope_of(inline_serializer("ExtensionCoverage", {"workstations_last_hour": serializers.IntegerField()})))
     def post(self, request):
-        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        sync = Sync.objects.filter(extension_token_hash=crypto.fingerprint(token.strip())).first() if token.strip() else None
-        if scheme.lower() != "bearer" or sync is None:
+        token = bearer_token(request)
+        sync = Sync.objects.filter(extension_token_hash=crypto.fingerprint(token)).first() if token else None
+        if sync is None:
             raise exceptions.AuthenticationFailed("Send this sync's extension token: Authorization: Bearer <token>.")
-        body = ExtensionHeartbeatSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = validated(ExtensionHeartbeatSerializer, request.data)
         now = timezone.now()
-        seen = min(body.validated_data.get("last_activity_at") or now, now)
+        seen = min(body.get("last_activity_at") or now, now)
         ExtensionWorkstation.objects.update_or_create(
-            sync=sync, workstation_id=body.validated_data["workstation_id"],
-            defaults={"last_seen_at": now, "extension_version": body.validated_data["extension_version"]})
+            sync=sync, workstation_id=body["workstation_id"],
+            defaults={"last_seen_at": now, "extension_version": body["extension_version"]})
         Sync.objects.filter(pk=sync.pk).update(last_read_at=seen, last_write_at=seen)
         return ok({"workstations_last_hour": extension_coverage(sync, now)})

@@ -104,12 +104,6 @@ class SubscriptionPatchBody(serializers.Serializer):
     active = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-def _body(request, serializer_class) -> dict:
-    body = serializer_class(data=request.data)
-    body.is_valid(raise_exception=True)
-    return body.validated_data
-
-
 class WebhookView(NexApiView):
     def endpoints(self):
         return WebhookEndpoint.objects.filter(organization=self.client.organization, mode=self.client.api_key.mode)
@@ -145,7 +139,7 @@ class WebhookEndpointList(WebhookView):
     @extend_schema(operation_id="postWebhookEndpoints", tags=["Webhook Endpoints"], request=EndpointCreateBody,
                    responses={201: envelope_of(WebhookEndpointSerializer)})
     def post(self, request):
-        body = _body(request, EndpointCreateBody)
+        body = self.body(EndpointCreateBody)
         endpoint = webhooks.webhook_endpoint_create(organization=self.client.organization, sandbox=self.client.sandbox,
                                                     target_url=body["target_url"], active=body["active"])
         return ok(WebhookEndpointSerializer(endpoint).data, status_code=201, count=1)
@@ -164,7 +158,7 @@ class WebhookEndpointDetail(WebhookView):
                    responses=envelope_of(WebhookEndpointSerializer))
     def patch(self, request, id: int):
         endpoint = self.endpoint(id)
-        body = _body(request, EndpointPatchBody)
+        body = self.body(EndpointPatchBody)
         endpoint = webhooks.webhook_endpoint_update(endpoint, target_url=body.get("target_url"), active=body["active"])
         return ok(WebhookEndpointSerializer(endpoint).data, count=1)
 
@@ -197,7 +191,7 @@ class WebhookSubscriptionList(WebhookView):
     def post(self, request, id: int):
         params = self.query(SubdomainParams)
         endpoint = self.endpoint(id)
-        body = _body(request, SubscriptionCreateBody)
+        body = self.body(SubscriptionCreateBody)
         institution = institution_for(self.client, params["subdomain"])
         try:
             with transaction.atomic():
@@ -217,7 +211,7 @@ class WebhookSubscriptionDetail(WebhookView):
     def patch(self, request, id: int, subscription_id: int):
         params = self.query(SubdomainParams)
         subscription = self.subscription(self.endpoint(id), subscription_id)
-        body = _body(request, SubscriptionPatchBody)
+        body = self.body(SubscriptionPatchBody)
         institution_for(self.client, params["subdomain"])  # the reference validates it even when unused
         target = self.endpoint(body["new_endpoint_id"]) if body.get("new_endpoint_id") else None
         try:
