@@ -11,6 +11,7 @@ from institutions.serializers import LocationBasicSerializer
 from portal.api.base import IdField, ListParams, NexApiView
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
+from portal.audit import client_ip
 from institutions.scoping import Scope, active_locations, reachable_institutions, scope_for
 from syncs import record_writes
 from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider, Sync, WorkingHour
@@ -260,7 +261,8 @@ class AppointmentTypeDetail(RecordView):
     def delete(self, request, id: int):
         appointment_type = self._get(id)
         data = AppointmentTypeSerializer(appointment_type).data
-        appointment_type.delete()
+        record_writes.appointment_type_delete(appointment_type=appointment_type, api_key=self.client.api_key,
+                                              ip=client_ip(request._request))
         return ok(data, count=1)
 
 

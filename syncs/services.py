@@ -23,7 +23,7 @@ from portal.models import Organization, User
 from portal.outbox import outbound_email_queue
 from portal import crypto
 from syncs.catalog import SYNC_OPTIONS, SyncOption
-from syncs.models import InstallPath, Sync, SyncStatus
+from syncs.models import DowntimeSchedule, InstallPath, Sync, SyncStatus
 
 FIRST_STATUS = {
     InstallPath.SELF_INSTALLER: SyncStatus.AWAITING_INSTALL,
@@ -102,6 +102,19 @@ def product_key_of(sync: Sync) -> str:
 
 def extension_token_of(sync: Sync) -> str:
     return crypto.decrypt(sync.extension_token_encrypted) if sync.extension_token_encrypted else ""
+
+
+@transaction.atomic
+def sync_set_downtime(*, sync: Sync, schedule: str, actor: User, organization: Organization,
+                      ip: str | None = None) -> None:
+    """When the practice's server is expected to be off: gaps inside it show as expected and don't alert."""
+    label = DowntimeSchedule(schedule).label
+    Sync.objects.filter(pk=sync.pk).update(downtime_schedule=schedule)
+    sync.downtime_schedule = schedule
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
+                    verb="sync.downtime_changed", message=f"Expected downtime: {label}")
+    audit_record(verb="sync.downtime_changed", actor=actor, organization=organization, target=sync,
+                 target_label=sync.institution.name, ip=ip, details={"downtime_schedule": schedule})
 
 
 @transaction.atomic

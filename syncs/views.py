@@ -8,7 +8,6 @@ from institutions.models import Institution
 from portal.audit import client_ip
 from portal.forms import add_service_errors
 from portal.permissions import membership_required
-from institutions.timeline import timeline_record
 from syncs import services
 from syncs.catalog import SYNC_OPTIONS
 from syncs.forms import ActivateLocationsForm, CreateSyncForm, DowntimeForm, InstructionsEmailForm, SelectLocationsForm, credentials_form_class
@@ -141,10 +140,8 @@ def sync_set_downtime(request, code: str):
     sync = sync_for_member(request, code)
     form = DowntimeForm(request.POST)
     if form.is_valid():
-        Sync.objects.filter(pk=sync.pk).update(downtime_schedule=form.cleaned_data["downtime_schedule"])
-        timeline_record(institution=sync.institution, sync=sync, actor=request.user,
-                                   organization=request.membership.organization, verb="sync.downtime_changed",
-                                   message=f"Expected downtime: {form.get_downtime_schedule_display()}")
+        services.sync_set_downtime(sync=sync, schedule=form.cleaned_data["downtime_schedule"], actor=request.user,
+                                   organization=request.membership.organization, ip=client_ip(request))
         messages.success(request, "Expected downtime saved: gaps inside it no longer alert.")
     else:
         messages.error(request, "Choose one of the expected downtime options.")

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from portal.api.base import IdField, NexApiView
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
+from portal.audit import client_ip
 from institutions.scoping import institution_for
 from syncs.models import WebhookEndpoint, WebhookSubscription
 from syncs.webhooks import services as webhooks
@@ -194,10 +195,9 @@ class WebhookSubscriptionList(WebhookView):
         body = self.body(SubscriptionCreateBody)
         institution = institution_for(self.client, params["subdomain"])
         try:
-            with transaction.atomic():
-                subscription = WebhookSubscription.objects.create(
-                    endpoint=endpoint, institution=institution, resource_type=body["resource_type"],
-                    event=body["event"], active=body["active"])
+            subscription = webhooks.webhook_subscription_create(
+                endpoint=endpoint, institution=institution, resource_type=body["resource_type"], event=body["event"],
+                active=body["active"], api_key=self.client.api_key, ip=client_ip(request._request))
         except IntegrityError:
             raise exceptions.ValidationError({"event": f"Endpoint {endpoint.pk} already subscribes to '{body['event']}' "
                                                        f"for '{institution.subdomain}'."})
@@ -224,5 +224,6 @@ class WebhookSubscriptionDetail(WebhookView):
     @extend_schema(operation_id="deleteWebhookEndpointsIdWebhookSubscriptionsSubscriptionId",
                    tags=["Webhook Subscriptions"], responses={204: None})
     def delete(self, request, id: int, subscription_id: int):
-        self.subscription(self.endpoint(id), subscription_id).delete()
+        webhooks.webhook_subscription_delete(subscription=self.subscription(self.endpoint(id), subscription_id),
+                                             api_key=self.client.api_key, ip=client_ip(request._request))
         return Response(status=204)

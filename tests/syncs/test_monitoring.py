@@ -13,7 +13,8 @@ from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
 
-from institutions.models import Institution, InstitutionAccess, Location
+from institutions.models import Institution, InstitutionAccess, Location, TimelineEvent
+from portal.models import AuditEvent
 from portal.services import organization_enable_production
 from syncs import services
 from syncs.health import diagnose
@@ -183,6 +184,18 @@ def test_the_sync_status_page_takes_a_constant_number_of_queries(alice_client, c
         sync = active_sync(cast, name=f"More Dental {n}")
         SyncHealthChange.objects.create(sync=sync, kind="read", from_health=GREEN, to_health=RED)
     assert count() == few
+
+
+def test_a_member_sets_expected_downtime_and_it_is_on_the_timeline_and_audited(cast, alice_client):
+    sync = active_sync(cast)
+
+    alice_client.post(reverse("syncs:downtime", args=[sync.code]), {"downtime_schedule": DowntimeSchedule.NIGHTS})
+
+    assert Sync.objects.get(pk=sync.pk).downtime_schedule == DowntimeSchedule.NIGHTS
+    event = TimelineEvent.objects.get(sync=sync, verb="sync.downtime_changed")
+    assert event.message == f"Expected downtime: {DowntimeSchedule.NIGHTS.label}"
+    audit = AuditEvent.objects.get(verb="sync.downtime_changed")
+    assert (audit.actor, audit.organization, audit.details) == (cast.alice, cast.acme, {"downtime_schedule": "nights"})
 
 
 def test_reinstall_keeps_the_ids_and_kills_the_old_agent(cast, alice_client):
