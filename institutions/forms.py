@@ -1,5 +1,3 @@
-from zoneinfo import available_timezones
-
 from django import forms
 
 from institutions.validators import US_STATES, email_clean, normalize_phone, website_clean, zip_code_clean
@@ -50,9 +48,3 @@ class InstitutionForm(forms.Form):
 
     def clean_contact_email(self) -> str:
         return email_clean(self.cleaned_data["contact_email"])
-
-    def clean_tz(self) -> str:
-        tz = self.cleaned_data["tz"]
-        if tz not in available_timezones():
-            raise forms.ValidationError("Choose a time zone from the list.")
-        return tz
