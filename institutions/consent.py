@@ -5,14 +5,12 @@ consent page names the organization and the locations it would reach. Approving 
 access to the institution's active locations, with no new installation.
 """
 
-import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.urls import reverse
 
 from institutions.models import ConsentRequest, Institution, InstitutionAccess
@@ -20,6 +18,7 @@ from syncs.models import SyncStatus
 from portal.audit import audit_record
 from portal.models import AuditEvent, Organization, User
 from portal.outbox import email_builder, outbound_email_queue
+from portal.signed_links import link_matches, link_public_id, link_token
 from institutions.timeline import timeline_record
 
 CONSENT_TTL = timedelta(days=14)
@@ -33,18 +32,15 @@ class ConsentInvalid(Exception):
 
 
 def consent_token(request: ConsentRequest) -> str:
-    digest = salted_hmac("institutions.consent", f"{request.public_id}:{request.nonce}", algorithm="sha256").hexdigest()[:40]
-    return f"{request.public_id.hex}.{digest}"
+    return link_token("consent", request.public_id, request.nonce)
 
 
 def consent_for_token(token: str) -> ConsentRequest:
-    head, _, _ = token.partition(".")
-    try:
-        public_id = uuid.UUID(hex=head)
-    except ValueError:
+    public_id = link_public_id(token)
+    if public_id is None:
         raise ConsentInvalid("We couldn't find this request. Check that you copied the whole link.")
     request = ConsentRequest.objects.select_related("organization", "institution").filter(public_id=public_id).first()
-    if request is None or not constant_time_compare(consent_token(request), token):
+    if request is None or not link_matches("consent", token, public_id=request.public_id, nonce=request.nonce):
         raise ConsentInvalid("We couldn't find this request. Check that you copied the whole link.")
     if request.status != ConsentRequest.Status.PENDING:
         raise ConsentInvalid(f"You already {request.get_status_display().lower()} this request.", title="Already answered")

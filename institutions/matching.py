@@ -26,7 +26,7 @@ from django import forms
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Concat, Left, Lower, Replace, StrIndex, Substr
 
-from institutions.forms import normalize_phone
+from institutions.validators import normalize_phone
 from institutions.models import Institution, InstitutionAccess
 from portal.models import Organization
 from syncs.models import Sync, SyncStatus

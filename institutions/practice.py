@@ -1,36 +1,33 @@
 """The practice's side: staff accounts and the "Apps" page where they grant, decline and revoke access."""
 
-import uuid
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 
 from institutions.models import ConsentRequest, Institution, InstitutionAccess, PracticeInvitation, PracticeMember
 from portal.audit import audit_record
 from portal.models import User
 from portal.outbox import email_builder, outbound_email_queue
+from portal.signed_links import link_matches, link_public_id, link_token
 from institutions.timeline import timeline_record
 
 INVITATION_TTL = timedelta(days=14)
 
 
 def practice_invitation_token(invitation: PracticeInvitation) -> str:
-    digest = salted_hmac("institutions.practice", f"{invitation.public_id}:{invitation.nonce}", algorithm="sha256").hexdigest()[:40]
-    return f"{invitation.public_id.hex}.{digest}"
+    return link_token("practice_invitation", invitation.public_id, invitation.nonce)
 
 
 def practice_invitation_for_token(token: str) -> PracticeInvitation:
-    head, _, _ = token.partition(".")
-    try:
-        public_id = uuid.UUID(hex=head)
-    except ValueError:
+    public_id = link_public_id(token)
+    if public_id is None:
         raise ValidationError("We couldn't find this invitation. Check that you copied the whole link.")
     invitation = PracticeInvitation.objects.select_related("institution").filter(public_id=public_id).first()
-    if invitation is None or not constant_time_compare(practice_invitation_token(invitation), token):
+    if invitation is None or not link_matches("practice_invitation", token, public_id=invitation.public_id,
+                                              nonce=invitation.nonce):
         raise ValidationError("We couldn't find this invitation. Check that you copied the whole link.")
     if invitation.accepted_at:
         raise ValidationError("This invitation was already used. Sign in to manage your practice's apps.")

@@ -8,7 +8,9 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, get_random_string, salted_hmac
+from django.utils.crypto import constant_time_compare, get_random_string
+
+from portal.signed_links import link_matches, link_token
 
 
 class UserManager(BaseUserManager):
@@ -164,23 +166,12 @@ class Invitation(models.Model):
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.cancelled_at is None
 
-    def _digest(self) -> str:
-        return salted_hmac("portal.invitation", f"{self.public_id}:{self.nonce}", algorithm="sha256").hexdigest()[:40]
-
     @property
     def token(self) -> str:
-        return f"{self.public_id.hex}.{self._digest()}"
+        return link_token("invitation", self.public_id, self.nonce)
 
     def token_matches(self, token: str) -> bool:
-        return constant_time_compare(self.token, token)
-
-    @staticmethod
-    def public_id_from_token(token: str) -> uuid.UUID | None:
-        head, _, _ = token.partition(".")
-        try:
-            return uuid.UUID(hex=head)
-        except ValueError:
-            return None
+        return link_matches("invitation", token, public_id=self.public_id, nonce=self.nonce)
 
 
 class AuditEvent(models.Model):

@@ -11,6 +11,7 @@ from portal.models import Invitation, Membership, Organization, Role, User, new_
 from portal.outbox import outbound_email_queue
 from portal.permissions import require
 from portal.signals import organization_created
+from portal.signed_links import link_public_id
 
 ROLE_CHOICE_ERROR = "Choose Admin, Developer or Viewer."
 
@@ -139,7 +140,7 @@ def invitation_cancel(*, actor_membership: Membership, invitation: Invitation, i
 
 def invitation_for_token(token: str) -> Invitation:
     """The pending, unexpired invitation this link belongs to, or InvitationInvalid saying why not."""
-    public_id = Invitation.public_id_from_token(token)
+    public_id = link_public_id(token)
     invitation = (
         Invitation.objects.select_related("organization", "invited_by").filter(public_id=public_id).first()
         if public_id else None

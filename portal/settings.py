@@ -9,9 +9,9 @@ from pathlib import Path
 import ipaddress
 import os
 import secrets
-from urllib.parse import unquote, urlsplit
 
 import dj_database_url
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -237,34 +237,17 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Email --------------------------------------------------------------------------------------
 def email_settings(url: str) -> dict:
-    """EMAIL_URL: smtp://user:pass@host:587 (STARTTLS), smtps://... (TLS), console://, locmem://,
-    file:///absolute/folder (one file per email), or empty for the local default (console + var/mail/)."""
+    """EMAIL_URL, read by dj-email-url: submission://user:pass@host:587 (STARTTLS), smtp://user:pass@host:465?ssl=true
+    (TLS), console://, memory://, file:////absolute/folder (one file per email), or empty for the local default
+    (console + var/mail/). See .env.example."""
     if not url:
         return {"EMAIL_BACKEND": "portal.mail.ConsoleAndFileBackend", "EMAIL_FILE_PATH": VAR_DIR / "mail"}
-    parts = urlsplit(url)
-    backends = {
-        "console": "django.core.mail.backends.console.EmailBackend",
-        "locmem": "django.core.mail.backends.locmem.EmailBackend",
-        "smtp": "django.core.mail.backends.smtp.EmailBackend",
-        "smtps": "django.core.mail.backends.smtp.EmailBackend",
-        "file": "django.core.mail.backends.filebased.EmailBackend",
-    }
-    if parts.scheme not in backends:
-        raise ImproperlyConfigured(f"EMAIL_URL scheme must be one of {sorted(backends)}")
-    config = {"EMAIL_BACKEND": backends[parts.scheme]}
-    if parts.scheme == "file":
-        config["EMAIL_FILE_PATH"] = unquote(parts.path)
-    if parts.scheme.startswith("smtp"):
-        config.update(
-            EMAIL_HOST=parts.hostname or "localhost",
-            EMAIL_PORT=parts.port or (465 if parts.scheme == "smtps" else 587),
-            EMAIL_HOST_USER=unquote(parts.username or ""),
-            EMAIL_HOST_PASSWORD=unquote(parts.password or ""),
-            EMAIL_USE_TLS=parts.scheme == "smtp",
-            EMAIL_USE_SSL=parts.scheme == "smtps",
-            EMAIL_TIMEOUT=10,
-        )
-    return config
+    config = dj_email_url.parse(url)
+    if "EMAIL_BACKEND" not in config:
+        raise ImproperlyConfigured(f"EMAIL_URL scheme must be one of {sorted(dj_email_url.SCHEMES)}")
+    # Unset parts keep Django's defaults; a mail server that stops answering must not hang a worker.
+    return {**{name: value for name, value in config.items() if value not in (None, "")},
+            "EMAIL_TIMEOUT": config["EMAIL_TIMEOUT"] or 10}
 
 
 globals().update(email_settings(env("EMAIL_URL")))

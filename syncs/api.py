@@ -11,6 +11,7 @@ from institutions.serializers import LocationBasicSerializer
 from portal.api.base import IdField, ListParams, NexApiView
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
+from portal.audit import client_ip
 from institutions.scoping import Scope, reachable_institutions, scope_for, serving_locations
 from syncs import record_writes
 from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider, Sync, WorkingHour
@@ -69,12 +70,6 @@ class SyncStatusParams(serializers.Serializer):
     write_status = serializers.ChoiceField(choices=["green", "red"], required=False)
     location_ids = IdList(required=False)
 
-    def to_internal_value(self, data):
-        data = dict(data)
-        if "location_ids[]" in data:
-            data["location_ids"] = data.pop("location_ids[]")
-        return super().to_internal_value(data)
-
 
 class SyncStatusList(NexApiView):
     version_header_required = False
@@ -120,14 +115,6 @@ class ProviderListParams(ListParams):
     sort = serializers.ChoiceField(choices=["id"], required=False)
     requestable = serializers.BooleanField(required=False)
     ids = IdList(required=False)
-
-    def to_internal_value(self, data):
-        data = dict(data)
-        for key in ("ids", "include"):
-            if f"{key}[]" in data:
-                data[key] = data.pop(f"{key}[]")
-        data.pop("include", None)
-        return super().to_internal_value(data)
 
 
 def providers_with_resources(queryset):
@@ -225,12 +212,6 @@ class AppointmentTypePatchBody(serializers.Serializer):
     appointment_type = AppointmentTypePatchInput()
 
 
-def _body(request, serializer_class) -> dict:
-    body = serializer_class(data=request.data)
-    body.is_valid(raise_exception=True)
-    return body.validated_data
-
-
 class AppointmentTypeList(RecordView):
     version_header_required = False
 
@@ -246,7 +227,7 @@ class AppointmentTypeList(RecordView):
                    request=AppointmentTypeCreateBody, responses={201: envelope_of(AppointmentTypeSerializer)})
     def post(self, request):
         params = self.query(SubdomainParams)
-        body = _body(request, AppointmentTypeCreateBody)
+        body = self.body(AppointmentTypeCreateBody)
         location_id = body.get("location_id") or (
             body["appointment_type"].get("parent_id") if body["appointment_type"].get("parent_type") == "Location" else None)
         if location_id is None:
@@ -271,7 +252,7 @@ class AppointmentTypeDetail(RecordView):
                    request=AppointmentTypePatchBody, responses=envelope_of(AppointmentTypeSerializer))
     def patch(self, request, id: int):
         appointment_type = self._get(id)
-        body = _body(request, AppointmentTypePatchBody)
+        body = self.body(AppointmentTypePatchBody)
         updated = record_writes.appointment_type_update(appointment_type=appointment_type, data=body["appointment_type"])
         return ok(AppointmentTypeSerializer(updated).data, count=1)
 
@@ -280,7 +261,8 @@ class AppointmentTypeDetail(RecordView):
     def delete(self, request, id: int):
         appointment_type = self._get(id)
         data = AppointmentTypeSerializer(appointment_type).data
-        appointment_type.delete()
+        record_writes.appointment_type_delete(appointment_type=appointment_type, api_key=self.client.api_key,
+                                              ip=client_ip(request._request))
         return ok(data, count=1)
 
 
@@ -368,7 +350,7 @@ class PatientList(RecordView):
                    request=PatientCreateBody, responses={201: envelope_of(CreatedPatientSerializer)})
     def post(self, request):
         scope = self.scope(self.query(PatientScopeParams))
-        body = _body(request, PatientCreateBody)
+        body = self.body(PatientCreateBody)
         data = body["patient"]
         if body["return_existing_if_match"]:
             existing = self.records(Patient, scope).filter(
@@ -411,13 +393,6 @@ class AppointmentListParams(ListParams):
     patient_ids = IdList(required=False)
     provider_ids = IdList(required=False)
     operatory_ids = IdList(required=False)
-
-    def to_internal_value(self, data):
-        data = dict(data)
-        for key in ("patient_ids", "provider_ids", "operatory_ids"):
-            if f"{key}[]" in data:
-                data[key] = data.pop(f"{key}[]")
-        return super().to_internal_value(data)
 
     def validate(self, attrs):
         if not attrs.get("location_id") and not attrs.get("foreign_id"):
@@ -486,7 +461,7 @@ class AppointmentList(RecordView):
                    request=AppointmentCreateBody, responses={201: envelope_of(AppointmentEnvelopeDataSerializer)})
     def post(self, request):
         scope = self.scope(self.query(PatientScopeParams))
-        body = _body(request, AppointmentCreateBody)
+        body = self.body(AppointmentCreateBody)
         appointment = record_writes.appointment_create(location=scope.location, data=body["appt"])
         appointment = appointments_with_resources(Appointment.objects).get(pk=appointment.pk)
         return ok({"appt": AppointmentSerializer(appointment).data}, status_code=201, count=1)
@@ -515,7 +490,7 @@ class AppointmentDetail(RecordView):
                    request=AppointmentPatchBody, responses=envelope_of(AppointmentEnvelopeDataSerializer))
     def patch(self, request, id: int):
         appointment = self._get(id)
-        body = _body(request, AppointmentPatchBody)
+        body = self.body(AppointmentPatchBody)
         updated = record_writes.appointment_update(appointment=appointment, data=body["appt"])
         return ok({"appt": AppointmentSerializer(updated).data}, count=1)
 
@@ -554,13 +529,6 @@ class AvailableSlotParams(serializers.Serializer):
     appointment_type_id = IdField(required=False)
     slot_length = serializers.IntegerField(required=False, min_value=5, max_value=480)
     slot_interval = serializers.IntegerField(required=False, min_value=5, max_value=480)
-
-    def to_internal_value(self, data):
-        data = dict(data)
-        for key in ("lids", "pids", "operatory_ids"):
-            if f"{key}[]" in data:
-                data[key] = data.pop(f"{key}[]")
-        return super().to_internal_value(data)
 
     def validate(self, attrs):
         if not attrs.get("pids") and not attrs.get("appointment_type_id"):

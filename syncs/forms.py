@@ -58,9 +58,6 @@ class DowntimeForm(forms.Form):
     downtime_schedule = forms.ChoiceField(label="Expected downtime", choices=DowntimeSchedule.choices,
                                           help_text="In the practice's time zone. Gaps inside it show as expected downtime and don't alert.")
 
-    def get_downtime_schedule_display(self) -> str:
-        return DowntimeSchedule(self.cleaned_data["downtime_schedule"]).label
-
 
 class ActivateLocationsForm(forms.Form):
     locations = forms.MultipleChoiceField(label="Locations to activate", widget=forms.CheckboxSelectMultiple,

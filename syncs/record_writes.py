@@ -7,6 +7,8 @@ from django.utils import timezone
 from rest_framework import exceptions
 
 from institutions.models import Location
+from portal.audit import audit_record
+from portal.models import ApiKey
 from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider
 from syncs.write_jobs import write_job_for_appointment
 
@@ -91,3 +93,12 @@ def appointment_type_update(*, appointment_type: AppointmentType, data: dict) ->
             setattr(appointment_type, field, data[field])
     appointment_type.save()
     return appointment_type
+
+
+@transaction.atomic
+def appointment_type_delete(*, appointment_type: AppointmentType, api_key: ApiKey, ip: str | None = None) -> None:
+    audit_record(verb="appointment_type.deleted", actor=None, organization=api_key.organization, target=appointment_type,
+                 target_label=appointment_type.name, ip=ip,
+                 details={"api_key": api_key.display_prefix, "institution_id": appointment_type.institution_id,
+                          "location_id": appointment_type.location_id})
+    appointment_type.delete()

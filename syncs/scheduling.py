@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from icalendar import Calendar, Event, vCalAddress
 
 from institutions.models import Institution, TimelineEvent
 from portal.audit import audit_record
@@ -215,55 +216,33 @@ def _sequence(sync: Sync, outbound: OutboundEmail) -> int:
     return TimelineEvent.objects.filter(sync=sync, verb__in=SCHEDULING_VERBS, created_at__lte=outbound.created_at).count()
 
 
-def _ics_text(value: str) -> str:
-    """RFC 5545 3.3.11 TEXT escaping."""
-    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\n").replace("\n", "\\n"))
-
-
-def _ics_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _fold(line: str) -> str:
-    """RFC 5545 3.1: at most 75 octets a line; continuation lines start with a space. Never splits a character."""
-    lines, current, size = [], "", 0
-    for char in line:
-        width = len(char.encode())
-        if size + width > 75:
-            lines.append(current)
-            current, size = " ", 1
-        current, size = current + char, size + width
-    lines.append(current)
-    return "\r\n".join(lines)
-
-
 def install_ics(*, sync: Sync, slot: EngineerSlot, attendee: str, method: str, sequence: int,
                 description: str) -> str:
-    """A hand-written iCalendar invitation (METHOD:REQUEST) or its withdrawal (METHOD:CANCEL), in UTC."""
-    organizer = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "no-reply@chairside.local"
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Chairside//Installation scheduling//EN",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{method}",
-        "BEGIN:VEVENT",
-        f"UID:{_uid(sync)}",
-        f"SEQUENCE:{sequence}",
-        f"DTSTAMP:{_ics_time(timezone.now())}",
-        f"DTSTART:{_ics_time(slot.starts_at)}",
-        f"DTEND:{_ics_time(slot.ends_at)}",
-        f"SUMMARY:{_ics_text(f'Chairside Synchronizer installation: {sync.institution.name}')}",
-        f"DESCRIPTION:{_ics_text(description)}",
-        f"LOCATION:{_ics_text('Remote session (the engineer emails a link)')}",
-        f"ORGANIZER;CN=Chairside support:mailto:{organizer}",
-        f"ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=FALSE:mailto:{attendee}",
-        f"STATUS:{'CANCELLED' if method == 'CANCEL' else 'CONFIRMED'}",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return "".join(_fold(line) + "\r\n" for line in lines)
+    """An iCalendar invitation (METHOD:REQUEST) or its withdrawal (METHOD:CANCEL), in UTC. The icalendar package
+    escapes the text and folds the lines (RFC 5545)."""
+    organizer = vCalAddress(f"mailto:{parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or 'no-reply@chairside.local'}")
+    organizer.params["CN"] = "Chairside support"
+    guest = vCalAddress(f"mailto:{attendee}")
+    guest.params.update({"ROLE": "REQ-PARTICIPANT", "RSVP": "FALSE"})
+    event = Event()
+    event.add("uid", _uid(sync))
+    event.add("sequence", sequence)
+    event.add("dtstamp", timezone.now().astimezone(UTC))
+    event.add("dtstart", slot.starts_at.astimezone(UTC))
+    event.add("dtend", slot.ends_at.astimezone(UTC))
+    event.add("summary", f"Chairside Synchronizer installation: {sync.institution.name}")
+    event.add("description", description)
+    event.add("location", "Remote session (the engineer emails a link)")
+    event.add("organizer", organizer)
+    event.add("attendee", guest)
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    calendar = Calendar()
+    calendar.add("version", "2.0")
+    calendar.add("prodid", "-//Chairside//Installation scheduling//EN")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    calendar.add_component(event)
+    return calendar.to_ical().decode()
 
 
 def _context(slot: EngineerSlot, sync: Sync) -> dict:

@@ -23,8 +23,8 @@ from portal.audit import audit_record
 from portal.models import Organization, User
 from portal.outbox import outbound_email_queue
 from portal import crypto
-from syncs.catalog import SYNC_OPTIONS
-from syncs.models import InstallPath, Sync, SyncStatus
+from syncs.catalog import SYNC_OPTIONS, SyncOption
+from syncs.models import DowntimeSchedule, InstallPath, Sync, SyncStatus
 
 FIRST_STATUS = {
     InstallPath.SELF_INSTALLER: SyncStatus.AWAITING_INSTALL,
@@ -63,19 +63,36 @@ def sync_create(*, institution: Institution, option_key: str, actor: User, organ
     option = SYNC_OPTIONS.get(option_key)
     if option is None:
         raise ValidationError({"system": "Choose the practice's health record system."})
+    sync = sync_build(institution=institution, option=option, actor=actor, operator=organization)
+    sync.save()
+    timeline_record(institution=institution, sync=sync, actor=actor, organization=organization, verb="sync.created",
+                    message=sync_created_message(option))
+    audit_record(verb="sync.created", actor=actor, organization=organization, target=sync,
+                 target_label=f"{option.label} sync of {institution.name}", ip=ip)
+    return sync
+
+
+def sync_build(*, institution: Institution, option: SyncOption, actor: User | None, operator: Organization,
+               now=None) -> Sync:
+    """An unsaved sync at its install path's first step, with its product key or extension token.
+
+    sync_create saves one; the CSV import (institutions.bulk) inserts a batch of them at once.
+    """
+    now = now or timezone.now()
     sync = Sync(institution=institution, ehr=option.ehr.name, install_path=option.install_path,
-                status=FIRST_STATUS[option.install_path], created_by=actor, operator=organization)
+                status=FIRST_STATUS[option.install_path], created_by=actor, operator=operator, created_at=now,
+                status_changed_at=now)
     if option.install_path == InstallPath.SELF_INSTALLER:
         _set_product_key(sync, new_product_key())
     if option.install_path == InstallPath.CLOUD:
         token = new_extension_token()
         sync.extension_token_encrypted, sync.extension_token_hash = crypto.encrypt(token), crypto.fingerprint(token)
-    sync.save()
-    timeline_record(institution=institution, sync=sync, actor=actor, organization=organization, verb="sync.created",
-                    message=f"Created a {option.label} sync ({option.ehr.versions})")
-    audit_record(verb="sync.created", actor=actor, organization=organization, target=sync,
-                 target_label=f"{option.label} sync of {institution.name}", ip=ip)
     return sync
+
+
+def sync_created_message(option: SyncOption) -> str:
+    """The timeline's words for a new sync, wherever it was created."""
+    return f"Created a {option.label} sync ({option.ehr.versions})"
 
 
 def _set_product_key(sync: Sync, key: str) -> None:
@@ -220,10 +237,11 @@ def sync_request_reinstall(*, sync: Sync, actor: User, organization: Organizatio
 
 
 @transaction.atomic
-def sync_set_downtime(*, sync: Sync, schedule: str, label: str, actor: User, organization: Organization,
+def sync_set_downtime(*, sync: Sync, schedule: str, actor: User, organization: Organization,
                       ip: str | None = None) -> None:
-    """When a gap in reads is expected (server off at night...), so it does not alert. Consumers of the practice
-    feel it (their alerts follow it too): a shared event, naming the operator, not its people."""
+    """When the practice's server is expected to be off: gaps inside it show as expected and don't alert. Consumers
+    of the practice feel it (their alerts follow it too): a shared event, naming the operator, not its people."""
+    label = DowntimeSchedule(schedule).label
     previous = sync.downtime_schedule
     Sync.objects.filter(pk=sync.pk).update(downtime_schedule=schedule)
     sync.downtime_schedule = schedule

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from institutions.models import Institution
+from portal.csv_safety import csv_safe
 from portal.permissions import permission_required
 from syncs.catalog import CATALOG
 from syncs.freshness import HOURS, hourly_states, strip_svg
@@ -62,12 +63,8 @@ def _csv(rows: list[dict]) -> HttpResponse:
     writer.writerow(["institution", "subdomain", "system", "read_status", "last_read_at", "write_status", "last_write_at"])
     for row in rows:
         sync, health = row["sync"], row["health"]
-        writer.writerow([_safe(sync.institution.name), sync.institution.subdomain, sync.get_ehr_display(), health.read,
-                         health.read_at.isoformat() if health.read_at else "", health.write,
-                         health.write_at.isoformat() if health.write_at else ""])
+        writer.writerow([csv_safe(value) for value in (
+            sync.institution.name, sync.institution.subdomain, sync.get_ehr_display(), health.read,
+            health.read_at.isoformat() if health.read_at else "", health.write,
+            health.write_at.isoformat() if health.write_at else "")])
     return response
-
-
-def _safe(value: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: quote them."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value

@@ -160,9 +160,8 @@ def sync_set_downtime(request, code: str):
     sync = sync_for_operator(request, code)
     form = DowntimeForm(request.POST)
     if form.is_valid():
-        services.sync_set_downtime(sync=sync, schedule=form.cleaned_data["downtime_schedule"],
-                                     label=form.get_downtime_schedule_display(), actor=request.user,
-                                     organization=request.membership.organization, ip=client_ip(request))
+        services.sync_set_downtime(sync=sync, schedule=form.cleaned_data["downtime_schedule"], actor=request.user,
+                                   organization=request.membership.organization, ip=client_ip(request))
         messages.success(request, "Expected downtime saved: gaps inside it no longer alert.")
     else:
         messages.error(request, "Choose one of the expected downtime options.")

@@ -23,6 +23,16 @@ def _signing_key() -> str:
     return settings.API_TOKEN_SIGNING_KEY or salted_hmac("portal.api.bearer", "v1").hexdigest()
 
 
+def bearer_token(request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None when the header is missing or another scheme.
+
+    Every bearer credential reads its header here: API tokens, agent tokens and extension tokens.
+    """
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def token_mint(api_key: ApiKey) -> str:
     now = timezone.now()
     claims = {
@@ -56,14 +66,13 @@ class BearerTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <token>`. The key behind the token must still be usable (not revoked or expired)."""
 
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        scheme, _, token = header.partition(" ")
-        if not header:
+        token = bearer_token(request)
+        if not request.META.get("HTTP_AUTHORIZATION"):
             raise exceptions.NotAuthenticated("Authorization header is missing. Use: Authorization: Bearer <token>")
-        if scheme.lower() != "bearer" or not token.strip():
+        if token is None:
             raise exceptions.AuthenticationFailed("Use: Authorization: Bearer <token> (get a token from POST /api/authenticates)")
         try:
-            claims = jwt.decode(token.strip(), _signing_key(), algorithms=[ALGORITHM], issuer=ISSUER,
+            claims = jwt.decode(token, _signing_key(), algorithms=[ALGORITHM], issuer=ISSUER,
                                 options={"require": ["exp", "iat", "sub"]})
         except jwt.ExpiredSignatureError:
             raise exceptions.AuthenticationFailed("The bearer token expired. Request a new one from POST /api/authenticates.")

@@ -6,28 +6,25 @@ Errors use the developer API's envelope: 400 validation, 401 bad credential, 409
 """
 
 import json
-import secrets
 from datetime import datetime
 
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import connection
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.views import APIView
 
-from institutions.models import Location
+from portal.api.auth import bearer_token
+from portal.api.base import validated
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
 from portal.api.throttling import failed_key_attempts_exceeded, record_failed_key_attempt
 from portal.audit import client_ip
 from portal import crypto
-from institutions.timeline import timeline_record
-from syncs import services
+from syncs.protocol import services as protocol_services
 from syncs.protocol.records import BATCH_LIMIT, RecordBatch, records_apply
-from syncs.models import ExtensionWorkstation, Sync, SyncStatus, WriteJob
-from syncs.selectors import extension_coverage
+from syncs.models import Sync, WriteJob
 
 HEARTBEAT_INTERVAL_S = 60
 
@@ -41,10 +38,10 @@ class AgentTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <agent token>`: one indexed lookup by the token's SHA-256."""
 
     def authenticate(self, request):
-        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(request)
+        if token is None:
             raise exceptions.NotAuthenticated("Send the agent token: Authorization: Bearer <agent_token>.")
-        sync = Sync.objects.select_related("institution").filter(agent_token_hash=crypto.fingerprint(token.strip())).first()
+        sync = Sync.objects.select_related("institution").filter(agent_token_hash=crypto.fingerprint(token)).first()
         if sync is None:
             raise exceptions.AuthenticationFailed("The agent token is invalid or was revoked by a reinstall.")
         return AgentClient(sync), sync
@@ -74,9 +71,7 @@ class AgentView(APIView):
         return self.request.user.sync
 
     def body(self, serializer_class) -> dict:
-        body = serializer_class(data=self.request.data)
-        body.is_valid(raise_exception=True)
-        return body.validated_data
+        return validated(serializer_class, self.request.data)
 
 
 # --- activate ----------------------------------------------------------------------------------------
@@ -105,31 +100,14 @@ class Activate(APIView):
         ip = client_ip(request._request)
         if failed_key_attempts_exceeded(ip):
             raise exceptions.Throttled(wait=60, detail="Too many attempts with invalid product keys. Try again in a minute.")
-        body = ActivateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        key = body.validated_data["product_key"].strip().upper()
-        sync = Sync.objects.select_related("institution").filter(product_key_hash=crypto.fingerprint(key)).first()
-        if sync is None:
+        body = validated(ActivateSerializer, request.data)
+        try:
+            sync, token = protocol_services.sync_activate(product_key=body["product_key"], host=body.get("host", {}))
+        except protocol_services.ProductKeyInvalid:
             record_failed_key_attempt(ip)
             raise exceptions.AuthenticationFailed("This product key is not valid. Copy it again from the Chairside portal.")
-        token = "chs_agent_" + secrets.token_urlsafe(32)
-        host = body.validated_data.get("host", {})
-        reinstall = sync.reinstall_key_issued_at is not None
-        with transaction.atomic():
-            # A product key activates once: the conditional update decides between two racing installers.
-            # A reinstall key activates the same sync again (same ids, locations and state).
-            claimable = Q(reinstall_key_issued_at__isnull=False) if reinstall else Q(status=SyncStatus.AWAITING_INSTALL)
-            claimed = Sync.objects.filter(claimable, pk=sync.pk, agent_token_hash__isnull=True).update(
-                agent_token_hash=crypto.fingerprint(token), activated_at=timezone.now(), reinstall_key_issued_at=None,
-                agent_version=host.get("agent_version", ""), host_facts={k: v for k, v in host.items() if k != "agent_version"})
-            if not claimed:
-                raise AgentConflict("This product key was already used. Ask for a reinstall key in the portal.")
-            sync.refresh_from_db()
-            if reinstall:
-                timeline_record(institution=sync.institution, sync=sync, actor=None, verb="sync.reinstalled",
-                                           notify=True, message="The Synchronizer was reinstalled with a new product key")
-            else:
-                services.sync_mark_installed(sync=sync, actor=None)
+        except protocol_services.ProductKeyUsed:
+            raise AgentConflict("This product key was already used. Ask for a reinstall key in the portal.")
         response = ok({"sync_id": sync.code, "agent_token": token, "ehr": sync.ehr,
                        "heartbeat_interval_s": HEARTBEAT_INTERVAL_S, "batch_limit": BATCH_LIMIT}, status_code=201)
         response["Cache-Control"] = "no-store"  # the agent token, shown once
@@ -159,14 +137,7 @@ class Locations(AgentView):
                    responses=envelope_of(inline_serializer("LocationsFound", {"count": serializers.IntegerField()})))
     def post(self, request):
         found = self.body(LocationsSerializer)["locations"]
-        sync = self.sync
-        with transaction.atomic():
-            for item in found:
-                Location.objects.update_or_create(
-                    institution=sync.institution, sync=sync, foreign_id=item["foreign_id"],
-                    defaults={**{k: v for k, v in item.items() if k != "foreign_id"}, "foreign_id_type": f"msg-{sync.ehr}"})
-            if sync.status == SyncStatus.HISTORICAL_READ:
-                services.sync_locations_reported(sync=sync, actor=None)
+        protocol_services.locations_report(sync=self.sync, found=found)
         return ok({"count": len(found)})
 
 
@@ -194,12 +165,10 @@ class Heartbeat(APIView):
     @extend_schema(operation_id="synchronizerHeartbeat", tags=["Synchronizer"], request=HeartbeatSerializer,
                    responses=envelope_of(inline_serializer("HeartbeatAnswer", {"write_jobs_pending": serializers.IntegerField()})))
     def post(self, request):
-        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(request)
+        if token is None:
             raise exceptions.NotAuthenticated("Send the agent token: Authorization: Bearer <agent_token>.")
-        body = HeartbeatSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        beat = body.validated_data
+        beat = validated(HeartbeatSerializer, request.data)
         host = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in beat.get("host", {}).items()}
         now = timezone.now()
         as_db = connection.ops.adapt_datetimefield_value  # raw SQL: adapt aware datetimes as the ORM would
@@ -211,7 +180,7 @@ class Heartbeat(APIView):
                 f"host_facts = {json_param} WHERE agent_token_hash = %s RETURNING write_jobs_pending",
                 [as_db(min(beat["last_read_at"], now)) if beat.get("last_read_at") else None,
                  as_db(min(beat["last_write_at"], now)) if beat.get("last_write_at") else None,
-                 beat.get("agent_version"), json.dumps(host), crypto.fingerprint(token.strip())],
+                 beat.get("agent_version"), json.dumps(host), crypto.fingerprint(token)],
             )
             row = cursor.fetchone()
         if row is None:
@@ -309,16 +278,12 @@ class ExtensionHeartbeat(APIView):
     @extend_schema(operation_id="synchronizerExtensionHeartbeat", tags=["Synchronizer"], request=ExtensionHeartbeatSerializer,
                    responses=envelope_of(inline_serializer("ExtensionCoverage", {"workstations_last_hour": serializers.IntegerField()})))
     def post(self, request):
-        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-        sync = Sync.objects.filter(extension_token_hash=crypto.fingerprint(token.strip())).first() if token.strip() else None
-        if scheme.lower() != "bearer" or sync is None:
+        token = bearer_token(request)
+        sync = Sync.objects.filter(extension_token_hash=crypto.fingerprint(token)).first() if token else None
+        if sync is None:
             raise exceptions.AuthenticationFailed("Send this sync's extension token: Authorization: Bearer <token>.")
-        body = ExtensionHeartbeatSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        now = timezone.now()
-        seen = min(body.validated_data.get("last_activity_at") or now, now)
-        ExtensionWorkstation.objects.update_or_create(
-            sync=sync, workstation_id=body.validated_data["workstation_id"],
-            defaults={"last_seen_at": now, "extension_version": body.validated_data["extension_version"]})
-        Sync.objects.filter(pk=sync.pk).update(last_read_at=seen, last_write_at=seen)
-        return ok({"workstations_last_hour": extension_coverage(sync, now)})
+        body = validated(ExtensionHeartbeatSerializer, request.data)
+        coverage = protocol_services.extension_heartbeat_record(
+            sync=sync, workstation_id=body["workstation_id"], extension_version=body["extension_version"],
+            last_activity_at=body.get("last_activity_at"))
+        return ok({"workstations_last_hour": coverage})

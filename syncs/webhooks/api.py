@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from portal.api.base import IdField, NexApiView
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
+from portal.audit import client_ip
 from institutions.scoping import institution_for
 from syncs.models import WebhookEndpoint, WebhookSubscription
 from syncs.webhooks import services as webhooks
@@ -106,12 +107,6 @@ class SubscriptionPatchBody(serializers.Serializer):
     active = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-def _body(request, serializer_class) -> dict:
-    body = serializer_class(data=request.data)
-    body.is_valid(raise_exception=True)
-    return body.validated_data
-
-
 class WebhookView(NexApiView):
     def endpoints(self):
         return WebhookEndpoint.objects.filter(organization=self.client.organization, mode=self.client.api_key.mode)
@@ -148,7 +143,7 @@ class WebhookEndpointList(WebhookView):
     @extend_schema(operation_id="postWebhookEndpoints", tags=["Webhook Endpoints"], request=EndpointCreateBody,
                    responses={201: envelope_of(WebhookEndpointSerializer)})
     def post(self, request):
-        body = _body(request, EndpointCreateBody)
+        body = self.body(EndpointCreateBody)
         endpoint = webhooks.webhook_endpoint_create(organization=self.client.organization, sandbox=self.client.sandbox,
                                                     target_url=body["target_url"], active=body["active"])
         return ok(WebhookEndpointSerializer(endpoint).data, status_code=201, count=1)
@@ -168,7 +163,7 @@ class WebhookEndpointDetail(WebhookView):
                    responses=envelope_of(WebhookEndpointSerializer))
     def patch(self, request, id: int):
         endpoint = self.endpoint(id)
-        body = _body(request, EndpointPatchBody)
+        body = self.body(EndpointPatchBody)
         endpoint = webhooks.webhook_endpoint_update(endpoint, target_url=body.get("target_url"), active=body["active"])
         return ok(WebhookEndpointSerializer(endpoint).data, count=1)
 
@@ -201,13 +196,12 @@ class WebhookSubscriptionList(WebhookView):
     def post(self, request, id: int):
         params = self.query(SubdomainParams)
         endpoint = self.endpoint(id)
-        body = _body(request, SubscriptionCreateBody)
+        body = self.body(SubscriptionCreateBody)
         institution = institution_for(self.client, params["subdomain"])
         try:
-            with transaction.atomic():
-                subscription = WebhookSubscription.objects.create(
-                    endpoint=endpoint, institution=institution, resource_type=body["resource_type"],
-                    event=body["event"], active=body["active"])
+            subscription = webhooks.webhook_subscription_create(
+                endpoint=endpoint, institution=institution, resource_type=body["resource_type"], event=body["event"],
+                active=body["active"], api_key=self.client.api_key, ip=client_ip(request._request))
         except IntegrityError:
             raise exceptions.ValidationError({"event": f"Endpoint {endpoint.pk} already subscribes to '{body['event']}' "
                                                        f"for '{institution.subdomain}'."})
@@ -221,7 +215,7 @@ class WebhookSubscriptionDetail(WebhookView):
     def patch(self, request, id: int, subscription_id: int):
         params = self.query(SubdomainParams)
         subscription = self.subscription(self.endpoint(id), subscription_id)
-        body = _body(request, SubscriptionPatchBody)
+        body = self.body(SubscriptionPatchBody)
         institution_for(self.client, params["subdomain"])  # the reference validates it even when unused
         target = self.endpoint(body["new_endpoint_id"]) if body.get("new_endpoint_id") else None
         try:
@@ -234,5 +228,6 @@ class WebhookSubscriptionDetail(WebhookView):
     @extend_schema(operation_id="deleteWebhookEndpointsIdWebhookSubscriptionsSubscriptionId",
                    tags=["Webhook Subscriptions"], responses={204: None})
     def delete(self, request, id: int, subscription_id: int):
-        self.subscription(self.endpoint(id), subscription_id).delete()
+        webhooks.webhook_subscription_delete(subscription=self.subscription(self.endpoint(id), subscription_id),
+                                             api_key=self.client.api_key, ip=client_ip(request._request))
         return Response(status=204)

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -157,6 +158,26 @@ def webhook_endpoint_update(endpoint: WebhookEndpoint, *, target_url: str | None
         endpoint.active = active
     endpoint.save()
     return endpoint
+
+
+@transaction.atomic
+def webhook_subscription_create(*, endpoint: WebhookEndpoint, institution: Institution, resource_type: str,
+                                event: str, active: bool, api_key: ApiKey, ip: str | None = None) -> WebhookSubscription:
+    """Raises IntegrityError when the endpoint already subscribes to this event for this institution."""
+    subscription = WebhookSubscription.objects.create(endpoint=endpoint, institution=institution,
+                                                      resource_type=resource_type, event=event, active=active)
+    audit_record(verb="webhook_subscription.created", actor=None, organization=api_key.organization,
+                 target=subscription, target_label=f"{event} for {institution.subdomain}", ip=ip,
+                 details={"api_key": api_key.display_prefix, "endpoint_id": endpoint.pk, "active": active})
+    return subscription
+
+
+@transaction.atomic
+def webhook_subscription_delete(*, subscription: WebhookSubscription, api_key: ApiKey, ip: str | None = None) -> None:
+    audit_record(verb="webhook_subscription.deleted", actor=None, organization=api_key.organization,
+                 target=subscription, target_label=f"{subscription.event} for {subscription.institution.subdomain}",
+                 ip=ip, details={"api_key": api_key.display_prefix, "endpoint_id": subscription.endpoint_id})
+    subscription.delete()
 
 
 def webhook_subscription_update(subscription: WebhookSubscription, *, endpoint: WebhookEndpoint | None = None,

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from institutions.models import Institution, InstitutionAccess
+from portal.models import AuditEvent
 from syncs.models import Appointment, AppointmentType, Patient, Provider
 from syncs.sandbox import sandbox_populate
 from tests.api.test_authentication import assert_error
@@ -204,6 +205,8 @@ def test_appointment_types_can_be_created_changed_and_deleted(api, locations):
     assert patched.json()["data"]["minutes"] == 50
     assert deleted.status_code == 200 and deleted.json()["data"]["id"] == type_id
     assert not AppointmentType.objects.filter(pk=type_id).exists()
+    audit = AuditEvent.objects.get(verb="appointment_type.deleted")
+    assert audit.target_label == "Whitening" and audit.actor is None and audit.details["api_key"]
     assert_error(api.post("appointment_types", {"appointment_type": {"name": "X", "minutes": 1}},
                           {"subdomain": api.subdomain}, version=None), 400, "minutes")
 

@@ -6,7 +6,7 @@ from django.test import Client
 
 from institutions.models import Institution
 from portal.api_keys import api_key_create
-from portal.models import ApiKey
+from portal.models import ApiKey, AuditEvent
 from syncs.models import WebhookEndpoint, WebhookSubscription
 from portal.services import organization_enable_production
 from portal.crypto import decrypt
@@ -239,6 +239,18 @@ def test_a_subscription_moves_to_another_of_your_endpoints_only(acme, other):
                       params).status_code == 404
     assert acme.delete(f"webhook_endpoints/{second}/webhook_subscriptions/{subscription}",
                        version="v20240412").status_code == 204
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_subscribing_and_unsubscribing_are_audited(acme, cast):
+    endpoint = create(acme)["id"]
+    subscription = subscribe(acme, endpoint).json()["data"]["id"]
+    acme.delete(f"webhook_endpoints/{endpoint}/webhook_subscriptions/{subscription}", version="v20240412")
+
+    created, deleted = (AuditEvent.objects.get(verb=f"webhook_subscription.{verb}") for verb in ("created", "deleted"))
+    assert created.organization == deleted.organization == cast.acme
+    assert created.target_label == deleted.target_label == f"appointment_insertion for {acme.subdomain}"
+    assert created.details["endpoint_id"] == deleted.details["endpoint_id"] == endpoint
 
 
 def test_reactivating_a_subscription_reactivates_the_endpoint_we_stopped(acme):

@@ -158,7 +158,7 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "tests.bench.settings",
         "DJANGO_ENV": "local",  # production settings would redirect plain HTTP to HTTPS
         "VAR_DIR": str(var_dir),  # the SQLite file (by default) and any files land here, not in var/
-        "EMAIL_URL": "locmem://",
+        "EMAIL_URL": "memory://",
         "SANDBOX_SAMPLE_DATA": "true",  # seed_demo fills the sandbox: ~120 patients per location
     }
     admin_url = os.environ.get("DATABASE_URL", "")

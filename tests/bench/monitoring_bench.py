@@ -174,7 +174,7 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "tests.bench.settings",
         "DJANGO_ENV": "local",
         "VAR_DIR": str(var_dir),
-        "EMAIL_URL": "locmem://",
+        "EMAIL_URL": "memory://",
     }
     admin_url = os.environ.get("DATABASE_URL", "")
     if admin_url:

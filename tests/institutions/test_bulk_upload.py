@@ -155,11 +155,12 @@ def test_unreadable_files_get_a_clear_message_never_a_500(alice_client, producti
 
 
 def test_size_and_row_limits(alice_client, production, monkeypatch):
-    monkeypatch.setattr(bulk, "MAX_ROWS", 3)
+    monkeypatch.setattr(bulk.reader, "MAX_ROWS", 3)
     response = upload_file(alice_client, csv_bytes([practice(n) for n in range(1, 5)]))
     assert response.status_code == 400 and "more than 3 rows" in response.content.decode()
 
-    monkeypatch.setattr(bulk, "MAX_BYTES", 1024 * 1024)
+    monkeypatch.setattr(bulk, "MAX_BYTES", 1024 * 1024)  # the view refuses a large file before reading it
+    monkeypatch.setattr(bulk.reader, "MAX_BYTES", 1024 * 1024)
     response = upload_file(alice_client, csv_bytes([practice(n) for n in range(1, 8000)]))
     assert response.status_code == 400
     assert "The file is 1.2 MB; the limit is 1 MB" in response.content.decode()
@@ -391,16 +392,16 @@ def test_a_failure_half_way_leaves_no_half_created_institution_and_the_import_re
     rows = [practice(n) for n in range(1, 9)] + [practice(n, emr_name="athena") for n in range(1, 9)]
     upload_file(alice_client, csv_bytes(rows))
     upload = latest_upload()
-    real_new_sync, calls = bulk._new_sync, []
+    real_sync_build, calls = bulk.services.sync_build, []
 
     def flaky(*args, **kwargs):
         calls.append(1)
         if len(calls) == 7:  # in the second batch, after some of its institutions were inserted
             raise RuntimeError("database went away")
-        return real_new_sync(*args, **kwargs)
+        return real_sync_build(*args, **kwargs)
 
-    monkeypatch.setattr(bulk, "BATCH_ROWS", 4)
-    monkeypatch.setattr(bulk, "_new_sync", flaky)
+    monkeypatch.setattr(bulk.services, "BATCH_ROWS", 4)
+    monkeypatch.setattr(bulk.services, "sync_build", flaky)
     run_on_commit(alice_client, upload)
 
     upload.refresh_from_db()
@@ -413,7 +414,7 @@ def test_a_failure_half_way_leaves_no_half_created_institution_and_the_import_re
     page = alice_client.get(reverse("institutions:bulk_detail", args=[upload.public_id])).content.decode()
     assert "Resume import" in page
 
-    monkeypatch.setattr(bulk, "_new_sync", real_new_sync)
+    monkeypatch.setattr(bulk.services, "sync_build", real_sync_build)
     run_on_commit(alice_client, upload)
 
     upload.refresh_from_db()
@@ -438,7 +439,7 @@ def test_a_stalled_import_can_be_resumed(alice_client, production, run_on_commit
 
 def test_queries_per_batch_do_not_grow_with_the_file(cast, production, monkeypatch):
     per_batch: list[int] = []
-    real_batch = bulk._import_batch
+    real_batch = bulk.services._import_batch
 
     def counted(*args, **kwargs):
         with CaptureQueriesContext(connection) as queries:
@@ -446,7 +447,7 @@ def test_queries_per_batch_do_not_grow_with_the_file(cast, production, monkeypat
         per_batch.append(len(queries))
         return result
 
-    monkeypatch.setattr(bulk, "_import_batch", counted)
+    monkeypatch.setattr(bulk.services, "_import_batch", counted)
     runs = {}
     for size, offset in ((100, 0), (300, 1000)):
         rows = [practice(offset + n, emr_name=("opendental", "athena", "dolphin")[n % 3]) for n in range(size)]
@@ -508,10 +509,6 @@ def test_the_result_csv_lists_every_row_and_cannot_carry_formulas(alice_client, 
         assert not any(value[:1] in "=+-@" for value in row.values() if value)
 
 
-def test_csv_safe():
-    assert [bulk.csv_safe(v) for v in ("=1+1", "+1", "-1", "@x", "\tx", "ok", "", None, 12)] == [
-        "'=1+1", "'+1", "'-1", "'@x", "'\tx", "ok", "", "", "12"]
-
 
 def test_the_beat_check_resumes_an_import_whose_worker_went_silent_for_45_seconds(cast, production, monkeypatch):
     from institutions import tasks
@@ -519,7 +516,7 @@ def test_the_beat_check_resumes_an_import_whose_worker_went_silent_for_45_second
     upload, _ = bulk.bulk_upload_create(organization=cast.acme, actor=cast.alice, filename="f.csv",
                                         content=csv_bytes([practice(1)]))
     published = []
-    monkeypatch.setattr(bulk, "enqueue_on_commit", lambda task, *args: published.append(args))
+    monkeypatch.setattr(bulk.services, "enqueue_on_commit", lambda task, *args: published.append(args))
     now = timezone.now()
     BulkUpload.objects.filter(pk=upload.pk).update(status="importing", progress_at=now - timedelta(minutes=10),
                                                    heartbeat_at=now - timedelta(seconds=30))

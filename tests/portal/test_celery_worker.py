@@ -59,7 +59,7 @@ def worker(tmp_path, broker_queue_name, celery_broker):
         "DATABASE_URL": database_url_of_test_db(),
         "REDIS_URL": url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
-        "EMAIL_URL": f"file://{mail_dir}",
+        "EMAIL_URL": f"file:///{mail_dir}",  # dj-email-url drops the first slash of the path
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "--concurrency=1",

@@ -48,3 +48,20 @@ def test_list_pages_take_a_constant_number_of_queries(alice_client, populated, c
         sandbox_populate(institution=extra)
 
     assert {url: count(url) for url in urls} == before
+
+
+def test_every_paginated_page_keeps_its_filters_in_the_page_links(alice_client, cast):
+    from institutions.models import InstitutionAccess
+    from portal.audit import audit_record
+
+    for n in range(30):
+        institution = Institution.objects.create(name=f"Dental {n:02d}", subdomain=f"dental-{n:02d}", is_sandbox=True)
+        InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
+    for n in range(60):
+        audit_record(verb="test.event", actor=cast.alice, organization=cast.acme, target_label=f"event {n}")
+
+    board = alice_client.get(reverse("institutions:list"), {"section": "all", "q": "Dental"}).content.decode()
+    audit = alice_client.get(reverse("audit_log")).content.decode()
+
+    assert 'href="?section=all&amp;q=Dental&amp;page=2">Next →</a>' in board
+    assert 'href="?page=2">Older →</a>' in audit and "Page 1 of 2" in audit

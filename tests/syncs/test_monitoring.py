@@ -13,7 +13,8 @@ from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
 
-from institutions.models import Institution, InstitutionAccess, Location
+from institutions.models import Institution, InstitutionAccess, Location, TimelineEvent
+from portal.models import AuditEvent
 from portal.services import organization_enable_production
 from syncs import services
 from syncs.health import diagnose
@@ -29,7 +30,7 @@ WEDNESDAY_NOON = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
 def active_sync(cast, name="Monitor Dental", ehr="opendental", **fields) -> Sync:
     institution = Institution.objects.create(name=name, subdomain=name.lower().replace(" ", "-"), tz="America/Chicago")
     InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
-    sync = Sync.objects.create(institution=institution, ehr=ehr, status=SyncStatus.ACTIVE, **fields)
+    sync = Sync.objects.create(institution=institution, ehr=ehr, status=SyncStatus.ACTIVE, operator=cast.acme, **fields)
     Location.objects.create(institution=institution, sync=sync, name=f"{name} Main", foreign_id="1", active=True)
     return sync
 
@@ -154,6 +155,18 @@ def test_the_sync_status_page_puts_red_first_and_exports_csv(alice_client, cast)
     assert rows[0][0] == "institution" and rows[1][0] == "'=Zzz Down Dental"
 
 
+@pytest.mark.parametrize("name", ["\t=cmd|' /C calc'!A0", "\r=cmd|' /C calc'!A0", "@SUM(1)", "+1 Dental"])
+def test_the_sync_status_export_quotes_every_formula_prefix(alice_client, cast, name):
+    organization_enable_production(organization=cast.acme, actor=None)
+    alice_client.post(reverse("mode_switch"), {"test_mode": "off"})
+    active_sync(cast, name=name)
+
+    exported = alice_client.get(reverse("sync_status"), {"format": "csv"})
+
+    rows = list(csv.reader(io.StringIO(exported.content.decode(), newline="")))
+    assert rows[1][0] == f"'{name}"
+
+
 def test_the_sync_status_page_takes_a_constant_number_of_queries(alice_client, cast):
     from django.test.utils import CaptureQueriesContext
 
@@ -171,6 +184,20 @@ def test_the_sync_status_page_takes_a_constant_number_of_queries(alice_client, c
         sync = active_sync(cast, name=f"More Dental {n}")
         SyncHealthChange.objects.create(sync=sync, kind="read", from_health=GREEN, to_health=RED)
     assert count() == few
+
+
+def test_a_member_sets_expected_downtime_and_it_is_on_the_timeline_and_audited(cast, alice_client):
+    sync = active_sync(cast)
+
+    alice_client.post(reverse("syncs:downtime", args=[sync.code]), {"downtime_schedule": DowntimeSchedule.NIGHTS})
+
+    assert Sync.objects.get(pk=sync.pk).downtime_schedule == DowntimeSchedule.NIGHTS
+    event = TimelineEvent.objects.get(sync=sync, verb="sync.downtime_changed")
+    assert event.message == f"Expected downtime: {DowntimeSchedule.NIGHTS.label}"
+    audit = AuditEvent.objects.get(verb="sync.downtime_changed")
+    assert (audit.actor, audit.organization, audit.details) == (cast.alice, cast.acme, {"from": "none", "to": "nights"})
+    # Consumers of the practice feel it too: the event is shared and names the organization, not Alice.
+    assert (event.organization, event.actor_label) == (None, cast.acme.name)
 
 
 def test_reinstall_keeps_the_ids_and_kills_the_old_agent(cast, alice_client):

@@ -1,0 +1,328 @@
+"""The upload's services: check a file (rows stored with their state), confirm, and import batch by batch."""
+
+import hashlib
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Left
+from django.utils import timezone
+
+from institutions.bulk.reader import UploadRefused, read_csv
+from institutions.bulk.rows import Cleaned, clean_row, name_zip, row_message, validate_rows
+from institutions.models import BulkUpload, BulkUploadRow, Institution, InstitutionAccess, TimelineEvent
+from institutions.services import identity_key, subdomains_for
+from institutions.timeline import SUPPORT
+from portal.audit import audit_record
+from portal.models import Organization, User
+from portal.outbox import enqueue_on_commit
+from syncs.catalog import SYNC_OPTIONS
+from syncs.models import Sync
+from syncs.services import sync_build, sync_created_message
+
+logger = logging.getLogger(__name__)
+
+BATCH_ROWS = 500
+# The importing worker writes heartbeat_at every HEARTBEAT_EVERY (and at each batch); an import silent for
+# STALLED_AFTER lost its worker and is published again by the beat check (every 15 s, settings), so a killed
+# import resumes within about a minute. The broker's visibility timeout stays long: lowering it would run long
+# tasks twice.
+HEARTBEAT_EVERY = timedelta(seconds=10)
+STALLED_AFTER = timedelta(seconds=45)
+
+
+def _require_production(organization: Organization) -> None:
+    if organization.production_enabled_at is None:
+        raise UploadRefused("Uploads create production institutions, and production is not enabled for your "
+                            "organization yet: onboard practices once support upgrades you.")
+
+
+def bulk_upload_create(*, organization: Organization, actor: User, filename: str, content: bytes,
+                       ip: str | None = None) -> tuple[BulkUpload, bool]:
+    """Read and check a CSV. Returns the upload and whether this file was already confirmed before (then it is
+    shown as it is, nothing is checked or imported again)."""
+    _require_production(organization)
+    digest = hashlib.sha256(content).hexdigest()
+    previous = BulkUpload.objects.filter(organization=organization, sha256=digest).first()
+    if previous is not None and previous.status not in (BulkUpload.Status.UPLOADED, BulkUpload.Status.VALIDATED):
+        return previous, True
+    records = read_csv(content)
+    filename = (filename or "upload.csv").replace("\\", "/").rsplit("/", 1)[-1][:255]
+    rows = validate_rows(organization=organization, records=records)  # reads only: before taking the write lock
+    try:
+        with transaction.atomic():
+            upload, created = BulkUpload.objects.get_or_create(
+                organization=organization, sha256=digest,
+                defaults={"filename": filename, "uploaded_by": actor})
+            if not created:  # the same file again, not confirmed yet: check it afresh
+                if not BulkUpload.objects.filter(pk=upload.pk, status__in=[BulkUpload.Status.UPLOADED,
+                                                                           BulkUpload.Status.VALIDATED]).update(
+                        status=BulkUpload.Status.UPLOADED, filename=filename, uploaded_by=actor,
+                        created_at=timezone.now()):
+                    upload.refresh_from_db()
+                    return upload, True
+                upload.rows.all().delete()
+            for row in rows:
+                row.upload = upload
+            BulkUploadRow.objects.bulk_create(rows, batch_size=1000)
+            counts = {state: sum(1 for row in rows if row.state == state) for state in BulkUploadRow.State.values}
+            BulkUpload.objects.filter(pk=upload.pk).update(
+                status=BulkUpload.Status.VALIDATED, validated_at=timezone.now(), row_count=len(rows),
+                ready_count=counts["ready"], error_count=counts["error"], match_count=counts["match"],
+                processed_count=0)
+            audit_record(verb="bulk_upload.checked", actor=actor, organization=organization, target=upload,
+                         target_label=filename, ip=ip, details={"rows": len(rows), **counts})
+    except IntegrityError:  # the same file uploaded twice at the same moment: show the other one
+        upload = BulkUpload.objects.get(organization=organization, sha256=digest)
+        return upload, upload.status not in (BulkUpload.Status.UPLOADED, BulkUpload.Status.VALIDATED)
+    upload.refresh_from_db()
+    return upload, False
+
+
+def bulk_upload_stalled(upload: BulkUpload, now=None) -> bool:
+    """Importing, but no batch for a while (the worker died, the broker lost the task): it may be resumed."""
+    now = now or timezone.now()
+    return (upload.status == BulkUpload.Status.IMPORTING and upload.heartbeat_at is not None
+            and upload.heartbeat_at < now - STALLED_AFTER)
+
+
+@contextmanager
+def bulk_upload_heartbeat(upload_id: int, every: timedelta = HEARTBEAT_EVERY) -> Iterator[None]:
+    """While the body runs, a thread writes heartbeat_at every `every`, on its own connection, so a batch that
+    takes long is not mistaken for a dead worker. A killed worker's thread dies with it: the heartbeat stops."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every.total_seconds()):
+                try:
+                    BulkUpload.objects.filter(pk=upload_id, status=BulkUpload.Status.IMPORTING).update(
+                        heartbeat_at=timezone.now())
+                except DatabaseError:  # a database blip: the next beat tries again
+                    logger.warning("Bulk upload %s: heartbeat not written", upload_id, exc_info=True)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"bulk-upload-{upload_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def bulk_upload_confirm(*, upload: BulkUpload, actor: User, ip: str | None = None) -> bool:
+    """Start (or resume) the import. Only one caller wins: confirming twice imports once. True if started."""
+    from institutions.tasks import import_bulk_upload
+
+    _require_production(upload.organization)
+    now = timezone.now()
+    startable = (Q(status__in=[BulkUpload.Status.VALIDATED, BulkUpload.Status.FAILED])
+                 | Q(status=BulkUpload.Status.IMPORTING, heartbeat_at__lt=now - STALLED_AFTER))
+    with transaction.atomic():
+        started = BulkUpload.objects.filter(startable, pk=upload.pk, ready_count__gt=0).update(
+            status=BulkUpload.Status.IMPORTING, confirmed_by=actor, confirmed_at=now, progress_at=now, heartbeat_at=now, failure="",
+            finished_at=None)
+        if not started:
+            return False
+        audit_record(verb="bulk_upload.confirmed", actor=actor, organization=upload.organization, target=upload,
+                     target_label=upload.filename, ip=ip, details={"ready_rows": upload.ready_count})
+        enqueue_on_commit(import_bulk_upload, upload.pk)
+    upload.refresh_from_db()
+    return True
+
+
+# --- Import ------------------------------------------------------------------------------------------------------
+
+def bulk_upload_import(upload_id: int, *, batch_rows: int | None = None) -> int:
+    """Create the ready rows' institutions and syncs, batch by batch. Returns the number of syncs created.
+
+    Safe to run twice (a redelivered task): each batch starts by claiming the upload with an UPDATE and only
+    takes rows no batch has handled yet.
+    """
+    upload = BulkUpload.objects.select_related("organization", "confirmed_by").filter(
+        pk=upload_id, status=BulkUpload.Status.IMPORTING).first()
+    if upload is None:
+        return 0
+    rows = upload.rows.filter(result=BulkUploadRow.Result.PENDING)
+    rows.filter(state=BulkUploadRow.State.ERROR).update(result=BulkUploadRow.Result.SKIPPED_ERROR)
+    rows.filter(state=BulkUploadRow.State.MATCH).update(result=BulkUploadRow.Result.SKIPPED_MATCH)
+    groups = list(rows.filter(state=BulkUploadRow.State.READY).order_by("group", "number")
+                  .values_list("group", flat=True))
+    created_here = set(upload.rows.filter(institution__isnull=False).values_list("institution_id", flat=True))
+    created = 0
+    try:
+        for first, last in _batches(groups, batch_rows or BATCH_ROWS):
+            created += _import_batch(upload, first, last, created_here)
+    except Exception as exc:  # the batch rolled back; earlier batches stay; confirming again resumes
+        logger.exception("Bulk upload %s stopped", upload.pk)
+        BulkUpload.objects.filter(pk=upload.pk, status=BulkUpload.Status.IMPORTING).update(
+            status=BulkUpload.Status.FAILED, finished_at=timezone.now(),
+            failure=f"The import stopped ({exc.__class__.__name__}). Institutions already created are complete; "
+                    "resume the import to create the rest.")
+        return created
+    with transaction.atomic():
+        if BulkUpload.objects.filter(pk=upload.pk, status=BulkUpload.Status.IMPORTING).update(
+                status=BulkUpload.Status.DONE, finished_at=timezone.now()):
+            upload.refresh_from_db()
+            audit_record(verb="institutions.bulk_imported", actor=upload.confirmed_by, organization=upload.organization,
+                         target=upload, target_label=upload.filename,
+                         details={"institutions": upload.created_institution_count, "syncs": upload.created_sync_count})
+    return created
+
+
+def _batches(groups: list[int], batch_rows: int) -> Iterator[tuple[int, int]]:
+    """(first group, last group) ranges of whole institutions, about batch_rows rows each."""
+    first, count = None, 0
+    for index, group in enumerate(groups):
+        if first is None:
+            first = group
+        count += 1
+        ends_group = index + 1 == len(groups) or groups[index + 1] != group
+        if ends_group and count >= batch_rows:
+            yield first, group
+            first, count = None, 0
+    if first is not None:
+        yield first, groups[-1]
+
+
+def _import_batch(upload: BulkUpload, first_group: int, last_group: int, created_here: set[int]) -> int:
+    """One transaction: institutions, accesses, syncs, timeline events, and the rows' results."""
+    now = timezone.now()
+    organization, actor = upload.organization, upload.confirmed_by
+    actor_label = actor.email if actor else SUPPORT
+    with transaction.atomic():
+        # Claims the upload first (a row lock, or SQLite's write lock): a second worker waits, then finds no rows.
+        if not BulkUpload.objects.filter(pk=upload.pk, status=BulkUpload.Status.IMPORTING).update(
+                progress_at=now, heartbeat_at=now):
+            return 0
+        rows = list(upload.rows.filter(state=BulkUploadRow.State.READY, result=BulkUploadRow.Result.PENDING,
+                                       group__gte=first_group, group__lte=last_group).order_by("group", "number"))
+        if not rows:
+            return 0
+        by_group: dict[int, list[tuple[BulkUploadRow, Cleaned | None]]] = defaultdict(list)
+        for row in rows:
+            by_group[row.group].append((row, clean_row(row.data)[0]))
+        skipped = []
+        for group in list(by_group):
+            if any(cleaned is None for _, cleaned in by_group[group]):  # the rules changed since the check
+                for row, _ in by_group.pop(group):
+                    row.result = BulkUploadRow.Result.SKIPPED_ERROR
+                    errors = clean_row(row.data)[1]
+                    row.message = (row_message(errors, [], "") or "Another row of this institution has errors.")[:500]
+                    skipped.append(row)
+        heads = {group: members[0][1].institution for group, members in by_group.items()}
+
+        # Created since the check (Create Institution, another upload): skip, never a second one. Only what the
+        # organization got since the check, in these ZIP codes, minus what this import created.
+        zips = {data["zip_code"][:5] for data in heads.values()}
+        existing = set()
+        for pk, name, zip_code in (Institution.objects.filter(is_sandbox=False).annotate(zip5=Left("zip_code", 5))
+                                   .filter(accesses__organization=organization, zip5__in=zips,
+                                           accesses__status=InstitutionAccess.Status.ACTIVE,
+                                           accesses__created_at__gte=upload.validated_at or upload.created_at)
+                                   .order_by().values_list("pk", "name", "zip_code")):
+            if pk not in created_here:
+                existing.add(name_zip(name, zip_code))
+        for group in list(by_group):
+            data = heads[group]
+            if name_zip(data["name"], data["zip_code"]) in existing:
+                for row, _ in by_group.pop(group):
+                    row.result = BulkUploadRow.Result.SKIPPED_EXISTS
+                    row.message = f"You already have an institution called {data['name']} at ZIP {data['zip_code']}."
+                    skipped.append(row)
+
+        subdomains = dict(zip(by_group, subdomains_for([heads[group]["name"] for group in by_group])))
+        institutions = {group: Institution(subdomain=subdomains[group], is_sandbox=False, created_at=now, **heads[group])
+                        for group in by_group}
+        Institution.objects.bulk_create(institutions.values())
+        _ensure_pks(institutions.values(), Institution, "subdomain")
+        created_here.update(institution.pk for institution in institutions.values())
+        InstitutionAccess.objects.bulk_create(
+            InstitutionAccess(organization=organization, institution=institution, via=InstitutionAccess.Via.CREATED,
+                              identity=identity_key(institution.name, institution.zip_code), created_at=now)
+            for institution in institutions.values())
+        syncs = []  # (row, sync, option): built as Create sync builds one, inserted together
+        for group, members in by_group.items():
+            for row, cleaned in members:
+                option = SYNC_OPTIONS[cleaned.option_key]
+                syncs.append((row, sync_build(institution=institutions[group], option=option, actor=actor,
+                                                     operator=organization, now=now),
+                              option))
+        Sync.objects.bulk_create(sync for _, sync, _ in syncs)
+        _ensure_pks([sync for _, sync, _ in syncs], Sync, "code")
+        events = [TimelineEvent(institution=institution, organization=organization, actor=actor, actor_label=actor_label,
+                                verb="institution.created", created_at=now,
+                                message=f"Created the institution (subdomain {institution.subdomain}) from the CSV "
+                                        f"upload {upload.filename}"[:500])
+                  for institution in institutions.values()]
+        events += [TimelineEvent(institution=sync.institution, sync=sync, organization=organization, actor=actor,
+                                 actor_label=actor_label, verb="sync.created", created_at=now,
+                                 message=sync_created_message(option))
+                   for _, sync, option in syncs]
+        TimelineEvent.objects.bulk_create(events)
+        _mark_created([(row.pk, sync.institution.pk, sync.pk) for row, sync, _ in syncs])
+        if skipped:
+            BulkUploadRow.objects.bulk_update(skipped, ["result", "message"])
+        BulkUpload.objects.filter(pk=upload.pk).update(
+            processed_count=F("processed_count") + len(rows), progress_at=timezone.now(), heartbeat_at=timezone.now(),
+            created_institution_count=F("created_institution_count") + len(institutions),
+            created_sync_count=F("created_sync_count") + len(syncs))
+    return len(syncs)
+
+
+def _mark_created(created: list[tuple[int, int, int]], chunk: int = 300) -> None:
+    """Rows' result, institution and sync: one UPDATE ... FROM (VALUES ...) per 300 rows.
+
+    Django's bulk_update builds a CASE WHEN per row and field, several times slower than inserting the syncs.
+    """
+    table = BulkUploadRow._meta.db_table
+    if connection.vendor not in ("sqlite", "postgresql"):
+        for row_id, institution_id, sync_id in created:
+            BulkUploadRow.objects.filter(pk=row_id).update(result=BulkUploadRow.Result.CREATED, message="",
+                                                           institution_id=institution_id, sync_id=sync_id)
+        return
+    with connection.cursor() as cursor:
+        for start in range(0, len(created), chunk):
+            part = created[start:start + chunk]
+            values = ", ".join(["(%s, %s, %s)"] * len(part))
+            cursor.execute(
+                f"UPDATE {table} SET result = %s, message = '', institution_id = v.column2, sync_id = v.column3 "
+                f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1",
+                [BulkUploadRow.Result.CREATED.value, *(value for triple in part for value in triple)])
+
+
+
+def _ensure_pks(objects: Iterable, model, unique_field: str) -> None:
+    """bulk_create sets primary keys on PostgreSQL and SQLite; elsewhere, look them up by a unique field."""
+    objects = list(objects)
+    missing = {getattr(obj, unique_field): obj for obj in objects if obj.pk is None}
+    if missing:
+        for pk, value in model.objects.filter(**{f"{unique_field}__in": list(missing)}).values_list("pk", unique_field):
+            missing[value].pk = pk
+
+
+
+def bulk_uploads_resume_stalled() -> int:
+    """Imports that stopped making progress (a lost task): publish them again. The import itself is idempotent."""
+    from institutions.tasks import import_bulk_upload
+
+    now = timezone.now()
+    stalled = list(BulkUpload.objects.filter(status=BulkUpload.Status.IMPORTING, heartbeat_at__lt=now - STALLED_AFTER)
+                   .values_list("pk", flat=True)[:100])
+    for upload_id in stalled:
+        # Claim it (a conditional update) so two relays do not both publish it.
+        with transaction.atomic():
+            if BulkUpload.objects.filter(pk=upload_id, status=BulkUpload.Status.IMPORTING,
+                                         heartbeat_at__lt=now - STALLED_AFTER).update(heartbeat_at=now):
+                logger.warning("Bulk upload %s: no heartbeat for %ss; import published again", upload_id,
+                               int(STALLED_AFTER.total_seconds()))
+                enqueue_on_commit(import_bulk_upload, upload_id)
+    return len(stalled)
+
