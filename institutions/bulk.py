@@ -33,7 +33,7 @@ from django.utils.text import slugify
 
 from institutions.forms import US_STATES, normalize_phone
 from institutions.matching import find_matches_many
-from institutions.models import BulkUpload, BulkUploadRow, Institution, InstitutionAccess, TimelineEvent
+from institutions.models import BulkUpload, BulkUploadRow, Institution, InstitutionAccess, PracticeTimeZone, TimelineEvent
 from institutions.services import RESERVED_SUBDOMAINS, institution_name_key
 from portal.audit import audit_record
 from portal.models import Organization, User
@@ -71,14 +71,6 @@ SAMPLE_ROWS = [
      "contact_email": "sam@lakesidefamily.example", "is_parent_organization": "yes", "emr_name": "athena"},
 ]
 
-# The practice's time zone (installation slots are shown in it), from its state: the zone most of the state uses.
-STATE_TIME_ZONES = {
-    **dict.fromkeys("CT DE DC FL GA IN KY ME MD MA MI NH NJ NY NC OH PA RI SC VT VA WV".split(), "America/New_York"),
-    **dict.fromkeys("AL AR IL IA KS LA MN MS MO NE ND OK SD TN TX WI".split(), "America/Chicago"),
-    **dict.fromkeys("CO ID MT NM UT WY".split(), "America/Denver"),
-    "AZ": "America/Phoenix", "CA": "America/Los_Angeles", "NV": "America/Los_Angeles", "OR": "America/Los_Angeles",
-    "WA": "America/Los_Angeles", "AK": "America/Anchorage", "HI": "Pacific/Honolulu", "PR": "America/Puerto_Rico",
-}
 TRUE_WORDS = {"yes", "y", "true", "t", "1", "x"}
 FALSE_WORDS = {"", "no", "n", "false", "f", "0"}
 ZIP_RE = re.compile(r"^\d{5}(-\d{4})?$")
@@ -257,7 +249,7 @@ def clean_row(data: dict[str, str]) -> tuple[Cleaned | None, dict[str, list[str]
         "street_address_2": values["street_address_2"], "city": values["city"], "state": state, "zip_code": zip_code,
         "phone_number": phone, "email": values["email"].lower(), "website": website,
         "contact_name": values["contact_name"], "contact_email": values["contact_email"].lower(),
-        "is_parent_organization": parent in TRUE_WORDS, "tz": STATE_TIME_ZONES.get(state, "America/New_York"),
+        "is_parent_organization": parent in TRUE_WORDS, "tz": PracticeTimeZone.of_state(state),
     }, option_key=option_key), {}
 
 

@@ -3,12 +3,8 @@ from zoneinfo import available_timezones
 
 from django import forms
 
-US_TIME_ZONES = [
-    ("America/New_York", "Eastern (New York)"), ("America/Chicago", "Central (Chicago)"),
-    ("America/Denver", "Mountain (Denver)"), ("America/Phoenix", "Mountain, no DST (Phoenix)"),
-    ("America/Los_Angeles", "Pacific (Los Angeles)"), ("America/Anchorage", "Alaska (Anchorage)"),
-    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
-]
+from institutions.models import PracticeTimeZone
+
 US_STATES = ("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND "
              "OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR").split()
 
@@ -36,7 +32,7 @@ class InstitutionForm(forms.Form):
     state = forms.ChoiceField(choices=[("", "Choose a state")] + [(s, s) for s in US_STATES])
     zip_code = forms.RegexField(label="ZIP code", regex=r"^\d{5}(-\d{4})?$",
                                 error_messages={"invalid": "Enter a 5-digit ZIP code, like 78701."})
-    tz = forms.ChoiceField(label="Time zone", choices=US_TIME_ZONES, initial="America/New_York",
+    tz = forms.ChoiceField(label="Time zone", choices=PracticeTimeZone.choices, initial=PracticeTimeZone.EASTERN,
                            help_text="Installation times are shown in the practice's time zone.")
     phone_number = forms.CharField(label="Phone", max_length=30)
     email = forms.EmailField(label="Practice email", required=False)

@@ -1,4 +1,5 @@
 import uuid
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import models
@@ -6,6 +7,38 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.models import Organization, new_nonce
+
+
+class PracticeTimeZone(models.TextChoices):
+    """The zones a practice may be in: those of the US states and Puerto Rico (the states we serve).
+
+    The one list the Create Institution form offers, the CSV upload derives from a practice's state and the
+    model accepts.
+    """
+
+    EASTERN = "America/New_York", "Eastern (New York)"
+    CENTRAL = "America/Chicago", "Central (Chicago)"
+    MOUNTAIN = "America/Denver", "Mountain (Denver)"
+    ARIZONA = "America/Phoenix", "Mountain, no DST (Phoenix)"
+    PACIFIC = "America/Los_Angeles", "Pacific (Los Angeles)"
+    ALASKA = "America/Anchorage", "Alaska (Anchorage)"
+    HAWAII = "Pacific/Honolulu", "Hawaii (Honolulu)"
+    ATLANTIC = "America/Puerto_Rico", "Atlantic, no DST (Puerto Rico)"
+
+    @classmethod
+    def of_state(cls, state: str) -> "PracticeTimeZone":
+        """The zone most of the state uses (a CSV row gives a state, not a zone); Eastern when unknown."""
+        return _STATE_ZONES.get(state, cls.EASTERN)
+
+
+_STATE_ZONES = {
+    **dict.fromkeys("CT DE DC FL GA IN KY ME MD MA MI NH NJ NY NC OH PA RI SC VT VA WV".split(), PracticeTimeZone.EASTERN),
+    **dict.fromkeys("AL AR IL IA KS LA MN MS MO NE ND OK SD TN TX WI".split(), PracticeTimeZone.CENTRAL),
+    **dict.fromkeys("CO ID MT NM UT WY".split(), PracticeTimeZone.MOUNTAIN),
+    **dict.fromkeys("CA NV OR WA".split(), PracticeTimeZone.PACIFIC),
+    "AZ": PracticeTimeZone.ARIZONA, "AK": PracticeTimeZone.ALASKA, "HI": PracticeTimeZone.HAWAII,
+    "PR": PracticeTimeZone.ATLANTIC,
+}
 
 
 class InstitutionQuerySet(models.QuerySet):
@@ -31,7 +64,7 @@ class Institution(models.Model):
     website = models.URLField(blank=True)
     contact_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True)
-    tz = models.CharField("time zone", max_length=64, default="America/New_York",
+    tz = models.CharField("time zone", max_length=64, choices=PracticeTimeZone.choices, default=PracticeTimeZone.EASTERN,
                           help_text="The practice's time zone: installation slots are shown in it.")
     is_parent_organization = models.BooleanField(default=False, help_text="A multi-location group (DSO/MSO).")
     is_sandbox = models.BooleanField(default=False)
@@ -44,6 +77,16 @@ class Institution(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The practice's time zone, to show and reason in. A value Python does not know (typed before the field
+        had choices, or after a zone left the tz database) falls back to UTC, which every page names as such,
+        rather than failing the page."""
+        try:
+            return ZoneInfo(self.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
 
 
 class InstitutionAccess(models.Model):

@@ -1,7 +1,6 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
@@ -151,14 +150,8 @@ class Sync(models.Model):
 
     # Health is derived at read time, like a heartbeat monitor's status: green while reads and writes are
     # fresh, red when stale, "expected" when stale inside the practice's expected-downtime schedule.
-    def practice_time(self, now: datetime) -> datetime:
-        try:
-            return now.astimezone(ZoneInfo(self.institution.tz))
-        except (KeyError, ValueError):
-            return now
-
     def in_expected_downtime(self, now: datetime) -> bool:
-        local = self.practice_time(now)
+        local = now.astimezone(self.institution.zone)
         night = not OFFICE_OPENS <= local.hour < OFFICE_CLOSES
         weekend = local.weekday() >= 5
         return {
@@ -208,7 +201,7 @@ def sync_next_step(sync: "Sync") -> NextStep:
     status = sync.status
     if status == SyncStatus.INSTALL_SCHEDULED:
         slot = getattr(sync, "install_slot", None)
-        when = slot.starts_at.astimezone(ZoneInfo(sync.institution.tz)).strftime("%a %-d %b, %H:%M") if slot else "soon"
+        when = slot.starts_at.astimezone(sync.institution.zone).strftime("%a %-d %b, %H:%M") if slot else "soon"
         return NextStep(f"Installation scheduled for {when}", "waiting")
     if status == SyncStatus.FAILED:
         return NextStep(f"Installation failed: {sync.status_message}" if sync.status_message else "Installation failed", "failed")
