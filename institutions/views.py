@@ -15,7 +15,7 @@ from portal.audit import client_ip
 from portal.forms import add_service_errors
 from portal.permissions import membership_required
 from syncs.services import locations_deactivate
-from syncs.models import NextStep, Sync, SyncStatus, institution_next_step
+from syncs.models import NextStep, StepKind, Sync, SyncStatus, institution_next_step
 
 BOARD_PAGE_SIZE = 25
 STATUS_FILTERS = [(NO_SYNC, "No sync yet")] + [(s.value, s.label) for s in SyncStatus if s != SyncStatus.DEACTIVATED]
@@ -33,7 +33,7 @@ def institution_list(request):
     )
     page = Paginator(board.institutions, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(institution, *(
-        (NextStep("Waiting for the practice's consent", "waiting"), None) if institution.consent_pending
+        (NextStep("Waiting for the practice's consent", StepKind.WAITING), None) if institution.consent_pending
         else institution_next_step(list(institution.syncs.all())))) for institution in page.object_list]
     billed = Location.objects.filter(
         institution__in=Institution.objects.reachable_by(membership.organization).in_mode(sandbox=False),

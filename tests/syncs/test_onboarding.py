@@ -105,6 +105,16 @@ def test_board_sections_follow_the_sync_state(cast, status, section):
     assert placed == ({section, "all"} if section != "all" else {"all"})
 
 
+@pytest.mark.parametrize("status", SyncStatus.values)
+def test_a_sync_is_in_to_do_exactly_when_its_next_step_says_it_needs_you(cast, status):
+    institution = make_institution(cast.acme)
+    sync = Sync.objects.create(institution=institution, ehr="opendental", status=status)
+
+    in_todo = institution in institution_board(organization=cast.acme, sandbox=False, section="todo").institutions
+
+    assert in_todo == (sync.next_step.label == "Needs you")
+
+
 def test_a_sync_that_needs_the_developer_wins_over_one_in_progress(cast):
     institution = make_institution(cast.acme)
     Sync.objects.create(institution=institution, ehr="dolphin", status=SyncStatus.INSTALL_SCHEDULED)
