@@ -411,7 +411,7 @@ def bulk_upload_stalled(upload: BulkUpload, now=None) -> bool:
 
 def bulk_upload_confirm(*, upload: BulkUpload, actor: User, ip: str | None = None) -> bool:
     """Start (or resume) the import. Only one caller wins: confirming twice imports once. True if started."""
-    from institutions.tasks import import_bulk_upload
+    from institutions.tasks import import_bulk_upload  # institutions.tasks imports this module: a real cycle
 
     _require_production(upload.organization)
     now = timezone.now()
@@ -675,7 +675,7 @@ def result_csv_lines(upload: BulkUpload) -> Iterator[str]:
 
 def bulk_uploads_resume_stalled() -> int:
     """Imports that stopped making progress (a lost task): publish them again. The import itself is idempotent."""
-    from institutions.tasks import import_bulk_upload
+    from institutions.tasks import import_bulk_upload  # institutions.tasks imports this module: a real cycle
 
     now = timezone.now()
     stalled = list(BulkUpload.objects.filter(status=BulkUpload.Status.IMPORTING, progress_at__lt=now - STALLED_AFTER)

@@ -89,17 +89,22 @@ class Institution(models.Model):
             return ZoneInfo("UTC")
 
 
+class AccessVia(models.TextChoices):
+    CREATED = "created", "Created by the organization"
+    CONSENT = "consent", "Granted by the practice"
+
+
+class AccessStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PENDING = "pending", "Pending consent"
+    REVOKED = "revoked", "Revoked"
+
+
 class InstitutionAccess(models.Model):
     """Which organization reaches which institution, and how it got there."""
 
-    class Via(models.TextChoices):
-        CREATED = "created", "Created by the organization"
-        CONSENT = "consent", "Granted by the practice"
-
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PENDING = "pending", "Pending consent"
-        REVOKED = "revoked", "Revoked"
+    Via = AccessVia
+    Status = AccessStatus
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="institution_accesses")
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="accesses")
@@ -111,8 +116,8 @@ class InstitutionAccess(models.Model):
         verbose_name_plural = "institution accesses"
         constraints = [
             models.UniqueConstraint(fields=["organization", "institution"], name="institution_access_once"),
-            models.CheckConstraint(condition=Q(via__in=["created", "consent"]), name="institution_access_via_valid"),
-            models.CheckConstraint(condition=Q(status__in=["active", "pending", "revoked"]), name="institution_access_status_valid"),
+            models.CheckConstraint(condition=Q(via__in=AccessVia.values), name="institution_access_via_valid"),
+            models.CheckConstraint(condition=Q(status__in=AccessStatus.values), name="institution_access_status_valid"),
         ]
 
     def __str__(self) -> str:
@@ -194,6 +199,14 @@ class TimelineEvent(models.Model):
         return self.message
 
 
+class BulkUploadStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    VALIDATED = "validated", "Checked, waiting for confirmation"
+    IMPORTING = "importing", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Import stopped"
+
+
 class BulkUpload(models.Model):
     """A CSV of practices to onboard at once: validated into rows, then imported by a Celery task.
 
@@ -202,12 +215,7 @@ class BulkUpload(models.Model):
     updates only.
     """
 
-    class Status(models.TextChoices):
-        UPLOADED = "uploaded", "Uploaded"
-        VALIDATED = "validated", "Checked, waiting for confirmation"
-        IMPORTING = "importing", "Importing"
-        DONE = "done", "Imported"
-        FAILED = "failed", "Import stopped"
+    Status = BulkUploadStatus
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="bulk_uploads")
@@ -236,7 +244,7 @@ class BulkUpload(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "sha256"], name="bulk_upload_once_per_file"),
-            models.CheckConstraint(condition=Q(status__in=["uploaded", "validated", "importing", "done", "failed"]),
+            models.CheckConstraint(condition=Q(status__in=BulkUploadStatus.values),
                                    name="bulk_upload_status_valid"),
         ]
 
@@ -280,14 +288,17 @@ class BulkUploadRow(models.Model):
         return f"Row {self.number} of {self.upload}"
 
 
+class ConsentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+    EXPIRED = "expired", "Expired"
+
+
 class ConsentRequest(models.Model):
     """An organization asks a practice that is live with the Synchronizer for access (signed, single-use link)."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        DECLINED = "declined", "Declined"
-        EXPIRED = "expired", "Expired"
+    Status = ConsentStatus
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="consent_requests")
@@ -303,7 +314,7 @@ class ConsentRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.CheckConstraint(condition=Q(status__in=["pending", "approved", "declined", "expired"]),
+        constraints = [models.CheckConstraint(condition=Q(status__in=ConsentStatus.values),
                                               name="consent_request_status_valid")]
 
     def __str__(self) -> str:

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Count
 
 from portal.audit import client_ip
 from portal.models import AuditEvent, Invitation, Membership, Organization, OutboundEmail, User
@@ -39,8 +40,6 @@ class OrganizationAdmin(admin.ModelAdmin):
     actions = ["enable_production"]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return super().get_queryset(request).annotate(member_count=Count("memberships"))
 
     @admin.display(boolean=True, description="Production")

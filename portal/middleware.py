@@ -1,3 +1,4 @@
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
@@ -37,8 +38,6 @@ class StaffMfaMiddleware:
             and request.user.is_authenticated
             and request.user.is_staff
         ):
-            from allauth.mfa.utils import is_mfa_enabled
-
             if not is_mfa_enabled(request.user):
                 messages.warning(request, "Set up two-factor authentication to use the support console.")
                 return redirect("mfa_index")

@@ -1,5 +1,6 @@
 """Writes for organizations, memberships and invitations. Each validates, saves, audits and enqueues."""
 
+from allauth.account.models import EmailAddress
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -173,8 +174,6 @@ def invitation_accept(*, token: str, user: User, ip: str | None = None) -> Membe
 @transaction.atomic
 def user_create_from_invitation(*, token: str, password: str, first_name: str = "", last_name: str = "", ip: str | None = None) -> User:
     """Sign-up through an invitation: the email is the invitation's, and proven by the link."""
-    from allauth.account.models import EmailAddress
-
     invitation = invitation_for_token(token)
     if User.objects.filter(email__iexact=invitation.email).exists():
         raise InvitationInvalid(f"An account for {invitation.email} already exists. Sign in to accept the invitation.",

@@ -418,16 +418,19 @@ class EngineerSlot(models.Model):
         return self.sync_id is None
 
 
+class WriteJobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    COMPLETE = "complete", "Complete"
+    FAILED = "failed", "Failed"
+
+
 class WriteJob(models.Model):
     """A write the developer API accepted, waiting for the Synchronizer to apply it to the health record system."""
 
     class Kind(models.TextChoices):
         APPOINTMENT_INSERTION = "appointment_insertion", "Appointment insertion"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        COMPLETE = "complete", "Complete"
-        FAILED = "failed", "Failed"
+    Status = WriteJobStatus
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="write_jobs")
@@ -443,7 +446,7 @@ class WriteJob(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["sync", "status"], name="write_job_sync_status")]
-        constraints = [models.CheckConstraint(condition=Q(status__in=["pending", "complete", "failed"]),
+        constraints = [models.CheckConstraint(condition=Q(status__in=WriteJobStatus.values),
                                               name="write_job_status_valid")]
 
     def __str__(self) -> str:
@@ -477,13 +480,16 @@ class ExtensionWorkstation(models.Model):
         indexes = [models.Index(fields=["sync", "last_seen_at"], name="workstation_seen")]
 
 
+class ActivationRequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    FULFILLED = "fulfilled", "Fulfilled"
+    DECLINED = "declined", "Declined"
+
+
 class LocationActivationRequest(models.Model):
     """A developer asks for more of a sync's reported locations; support fulfils it in the admin."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        FULFILLED = "fulfilled", "Fulfilled"
-        DECLINED = "declined", "Declined"
+    Status = ActivationRequestStatus
 
     sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="activation_requests")
     organization = models.ForeignKey("portal.Organization", on_delete=models.CASCADE, related_name="+")
@@ -495,7 +501,7 @@ class LocationActivationRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.CheckConstraint(condition=Q(status__in=["pending", "fulfilled", "declined"]),
+        constraints = [models.CheckConstraint(condition=Q(status__in=ActivationRequestStatus.values),
                                               name="activation_request_status_valid")]
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ from institutions.selectors import organizations_reaching
 from portal.outbox import outbound_email_queue
 from syncs.webhooks.services import webhooks_emit
 from syncs.models import GREEN, RED, Sync, SyncHealthChange, SyncStatus
+from syncs.serializers import SyncStatusSerializer, sync_status_row
 
 
 def _notify(sync: Sync, change: SyncHealthChange, *, email: bool) -> None:
@@ -27,8 +28,6 @@ def _notify(sync: Sync, change: SyncHealthChange, *, email: bool) -> None:
 
 def sync_status_event_payload(sync: Sync, change: SyncHealthChange) -> dict:
     """The webhook's data: the sync's row as GET /api/sync_status shapes it."""
-    from syncs.serializers import SyncStatusSerializer, sync_status_row
-
     sync.active_locations = list(sync.locations.filter(active=True, deactivated_at__isnull=True).order_by("id"))
     return {"sync_status": SyncStatusSerializer(sync_status_row(sync, change.created_at)).data}
 

@@ -23,7 +23,7 @@ from portal.models import Organization, User
 from portal.outbox import outbound_email_queue
 from portal import crypto
 from syncs.catalog import SYNC_OPTIONS
-from syncs.models import InstallPath, Sync, SyncStatus
+from syncs.models import InstallPath, LocationActivationRequest, Sync, SyncStatus
 
 FIRST_STATUS = {
     InstallPath.SELF_INSTALLER: SyncStatus.AWAITING_INSTALL,
@@ -234,8 +234,6 @@ def inactive_locations(sync: Sync):
 @transaction.atomic
 def locations_request_activation(*, sync: Sync, location_ids: list[int], actor: User, organization: Organization,
                                  ip: str | None = None):
-    from syncs.models import LocationActivationRequest
-
     chosen = list(inactive_locations(sync).filter(pk__in=location_ids))
     if not chosen:
         raise ValidationError({"locations": "Select at least one location to activate."})
@@ -254,10 +252,8 @@ def locations_request_activation(*, sync: Sync, location_ids: list[int], actor: 
 @transaction.atomic
 def locations_fulfil_activation(*, request, actor: User) -> int:
     """Support: the requested locations become reachable through the API (and count toward billing)."""
-    from syncs.models import LocationActivationRequest
-
-    if not LocationActivationRequest.objects.filter(pk=request.pk, status="pending").update(
-            status="fulfilled", decided_at=timezone.now()):
+    if not LocationActivationRequest.objects.filter(pk=request.pk, status=LocationActivationRequest.Status.PENDING).update(
+            status=LocationActivationRequest.Status.FULFILLED, decided_at=timezone.now()):
         raise TransitionRefused("This request was already decided.")
     activated = Location.objects.filter(pk__in=request.locations.values("pk"), deactivated_at__isnull=True).update(
         active=True, updated_at=timezone.now())
