@@ -56,6 +56,24 @@ def sync_move(sync: Sync, *, from_statuses: list[str], to: str, message: str = "
     sync.status, sync.status_message, sync.status_changed_at = to, message, now
 
 
+def syncs_move(syncs, *, from_statuses: list[str], to: str, actor: User, organization: Organization | None = None,
+               verb: str, message: str) -> list[Sync]:
+    """sync_move for several syncs, each with its own timeline event. `message` may name the sync: {sync}.
+
+    A sync someone else moved in between is left as it is: one sync never fails a change of many.
+    """
+    moved = []
+    for sync in syncs.filter(status__in=from_statuses).select_related("institution").distinct():
+        try:
+            sync_move(sync, from_statuses=from_statuses, to=to)
+        except TransitionRefused:
+            continue
+        timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization, verb=verb,
+                        message=message.format(sync=sync.get_ehr_display()))
+        moved.append(sync)
+    return moved
+
+
 @transaction.atomic
 def sync_create(*, institution: Institution, option_key: str, actor: User, organization: Organization,
                 ip: str | None = None) -> Sync:
@@ -276,8 +294,9 @@ def locations_deactivate(*, institution: Institution, location_ids: list[int] | 
     Location.objects.filter(pk__in=[loc.pk for loc in chosen]).update(deactivated_at=now, updated_at=now)
     whole = not institution.locations.filter(deactivated_at__isnull=True).exists()
     if whole:
-        Sync.objects.filter(institution=institution).exclude(status=SyncStatus.DEACTIVATED).update(
-            status=SyncStatus.DEACTIVATED, status_changed_at=now)
+        syncs_move(institution.syncs.all(), from_statuses=[s for s in SyncStatus if s != SyncStatus.DEACTIVATED],
+                   to=SyncStatus.DEACTIVATED, actor=actor, organization=organization, verb="sync.deactivated",
+                   message="The {sync} sync was deactivated with the institution")
     message = ("Deactivated the institution" if whole else
                f"Deactivated {len(chosen)} locations: {', '.join(loc.name for loc in chosen)}")
     timeline_record(institution=institution, actor=actor, organization=organization, verb="locations.deactivated",
@@ -293,8 +312,8 @@ def locations_reactivate(*, locations, actor: User) -> int:
     chosen = list(locations.filter(deactivated_at__isnull=False).select_related("institution"))
     now = timezone.now()
     Location.objects.filter(pk__in=[loc.pk for loc in chosen]).update(deactivated_at=None, updated_at=now)
-    Sync.objects.filter(locations__in=chosen, status=SyncStatus.DEACTIVATED).update(status=SyncStatus.ACTIVE,
-                                                                                  status_changed_at=now)
+    syncs_move(Sync.objects.filter(locations__in=chosen), from_statuses=[SyncStatus.DEACTIVATED], to=SyncStatus.ACTIVE,
+               actor=actor, verb="sync.reactivated", message="Support reactivated the {sync} sync")
     for institution in {loc.institution for loc in chosen}:
         timeline_record(institution=institution, actor=actor, verb="locations.reactivated", notify=True,
                         message="Support reactivated deactivated locations")
