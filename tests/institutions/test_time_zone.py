@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from institutions.forms import US_STATES, InstitutionForm
 from institutions.models import Institution, PracticeTimeZone
 from syncs.models import EngineerSlot, Sync, SyncStatus
+from tests.factories import SyncFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -61,8 +62,7 @@ def test_a_zone_python_does_not_know_falls_back_to_utc(stored):
 
 
 def test_a_sync_of_a_practice_with_an_unknown_zone_shows_its_installation_in_utc_instead_of_failing():
-    institution = Institution.objects.create(name="Odd Dental", subdomain="odd-dental", tz="Mars/Olympus_Mons")
-    sync = Sync.objects.create(institution=institution, ehr="opendental", status=SyncStatus.INSTALL_SCHEDULED)
+    sync = SyncFactory(institution__tz="Mars/Olympus_Mons", status=SyncStatus.INSTALL_SCHEDULED)
     starts = datetime(2030, 6, 4, 15, 0, tzinfo=UTC)
     EngineerSlot.objects.create(engineer="Eve", starts_at=starts, ends_at=starts + timedelta(hours=1), sync=sync)
 

@@ -6,13 +6,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from institutions.models import Institution, InstitutionAccess, Location, TimelineEvent
+from institutions.models import Location, TimelineEvent
 from portal.api_keys import api_key_create
 from portal.models import AuditEvent
 from portal.services import organization_enable_production
 from syncs import services
 from syncs.models import LocationActivationRequest, Sync, SyncStatus
-from tests.factories import UserFactory
+from tests.factories import InstitutionFactory, SyncFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +27,7 @@ def live(cast, alice_client):
     """An active Open Dental sync that reported three locations; the developer selected the first."""
     organization_enable_production(organization=cast.acme, actor=None)
     alice_client.post(reverse("mode_switch"), {"test_mode": "off"})
-    institution = Institution.objects.create(name="Group Dental", subdomain="group-dental")
-    InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
+    institution = InstitutionFactory(name="Group Dental", subdomain="group-dental", created_by=cast.acme)
     sync = services.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
     token = Client().post("/synchronizer/v1/activate", json.dumps({"product_key": services.product_key_of(sync)}),
                           content_type="application/json").json()["data"]["agent_token"]
@@ -106,7 +105,7 @@ def test_deactivating_the_whole_institution(alice_client, cast, live):
 
 def test_deactivating_the_whole_institution_moves_each_sync_with_its_own_event(alice_client, cast, live):
     waiting = services.sync_create(institution=live.institution, option_key="dentrix", actor=cast.alice, organization=cast.acme)
-    stopped = Sync.objects.create(institution=live.institution, ehr="eaglesoft", status=SyncStatus.DEACTIVATED)
+    stopped = SyncFactory(institution=live.institution, ehr="eaglesoft", status=SyncStatus.DEACTIVATED)
 
     alice_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"scope": "institution"})
 
