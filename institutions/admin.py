@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from institutions.models import ConsentRequest, Institution, InstitutionAccess, Location
+from syncs.services import locations_reactivate
 
 
 class InstitutionAccessInline(admin.TabularInline):
@@ -35,8 +36,6 @@ class LocationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reactivate the selected deactivated locations", permissions=["change"])
     def reactivate(self, request, queryset):
-        from syncs.services import locations_reactivate
-
         count = locations_reactivate(locations=queryset, actor=request.user)
         self.message_user(request, f"{count} location(s) reactivated.")
 

@@ -5,4 +5,5 @@ class InstitutionsConfig(AppConfig):
     name = "institutions"
 
     def ready(self) -> None:
+        # In ready(), not at the top: these modules use models, which exist only once every app is loaded.
         from institutions import consent, practice  # noqa: F401  (register the email builders)

@@ -14,9 +14,11 @@ from django.utils import timezone
 from django.urls import reverse
 
 from institutions.models import ConsentRequest, Institution, InstitutionAccess
-from syncs.models import SyncStatus
+from institutions.practice import practice_invite
 from portal.audit import audit_record
+from portal.emails import absolute_url, render_email
 from portal.models import AuditEvent, Organization, User
+from syncs.models import SyncStatus
 from portal.outbox import email_builder, outbound_email_queue
 from portal.signed_links import link_matches, link_public_id, link_token
 from institutions.timeline import timeline_record
@@ -102,7 +104,7 @@ def consent_request_create(*, institution: Institution, organization: Organizati
         defaults={"via": InstitutionAccess.Via.CONSENT, "status": InstitutionAccess.Status.PENDING})
     if access.status == InstitutionAccess.Status.ACTIVE:
         return None
-    if ConsentRequest.objects.filter(institution=institution, organization=organization, status="pending",
+    if ConsentRequest.objects.filter(institution=institution, organization=organization, status=ConsentRequest.Status.PENDING,
                                      expires_at__gt=timezone.now()).exists():
         return None  # a repeated request is not sent twice
     InstitutionAccess.objects.filter(pk=access.pk).update(status=InstitutionAccess.Status.PENDING, via=InstitutionAccess.Via.CONSENT)
@@ -110,8 +112,6 @@ def consent_request_create(*, institution: Institution, organization: Organizati
                                             recipient=recipient, expires_at=timezone.now() + CONSENT_TTL)
     outbound_email_queue(kind="consent_request", object_id=str(request.public_id), version=request.nonce, recipient=recipient)
     # The contact can also answer (and later revoke) from the practice's Apps page.
-    from institutions.practice import practice_invite
-
     practice_invite(institution=institution, email=recipient)
     timeline_record(institution=institution, actor=actor, organization=organization, verb="consent.requested",
                     message=f"Asked {institution.name} for access to its existing Synchronizer")
@@ -124,7 +124,7 @@ def consent_decide(*, token: str, approve: bool, ip: str | None = None) -> Conse
 
     request = consent_for_token(token)
     status = ConsentRequest.Status.APPROVED if approve else ConsentRequest.Status.DECLINED
-    if not ConsentRequest.objects.filter(pk=request.pk, status="pending").update(status=status, decided_at=timezone.now()):
+    if not ConsentRequest.objects.filter(pk=request.pk, status=ConsentRequest.Status.PENDING).update(status=status, decided_at=timezone.now()):
         raise ConsentInvalid("This request was already answered.", title="Already answered")
     InstitutionAccess.objects.filter(organization=request.organization, institution=request.institution).update(
         status=InstitutionAccess.Status.ACTIVE if approve else InstitutionAccess.Status.REVOKED)
@@ -141,7 +141,7 @@ def consent_decide(*, token: str, approve: bool, ip: str | None = None) -> Conse
 def consent_reminders_send(now=None) -> int:
     """One reminder per request, three days after it was sent, while it is still open."""
     now = now or timezone.now()
-    due = ConsentRequest.objects.filter(status="pending", reminded_at__isnull=True, expires_at__gt=now,
+    due = ConsentRequest.objects.filter(status=ConsentRequest.Status.PENDING, reminded_at__isnull=True, expires_at__gt=now,
                                         created_at__lte=now - REMINDER_AFTER)
     sent = 0
     for request in due:
@@ -155,9 +155,10 @@ def consent_reminders_send(now=None) -> int:
 def pending_consent_expire(now=None) -> int:
     """Requests past 14 days: the organization's pending access goes away."""
     now = now or timezone.now()
-    expired = list(ConsentRequest.objects.filter(status="pending", expires_at__lte=now))
+    expired = list(ConsentRequest.objects.filter(status=ConsentRequest.Status.PENDING, expires_at__lte=now))
     for request in expired:
-        if ConsentRequest.objects.filter(pk=request.pk, status="pending").update(status="expired", decided_at=now):
+        if ConsentRequest.objects.filter(pk=request.pk, status=ConsentRequest.Status.PENDING).update(
+                status=ConsentRequest.Status.EXPIRED, decided_at=now):
             InstitutionAccess.objects.filter(organization=request.organization, institution=request.institution,
                                              status=InstitutionAccess.Status.PENDING).delete()
     return len(expired)
@@ -165,8 +166,6 @@ def pending_consent_expire(now=None) -> int:
 
 @email_builder("consent_request")
 def consent_request_email(outbound):
-    from portal.emails import absolute_url, render_email
-
     request = ConsentRequest.objects.select_related("organization", "institution").filter(public_id=outbound.object_id).first()
     if request is None or request.status != ConsentRequest.Status.PENDING or not outbound.version.startswith(request.nonce):
         return None

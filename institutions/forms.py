@@ -1,13 +1,7 @@
 from django import forms
 
+from institutions.models import PracticeTimeZone
 from institutions.validators import US_STATES, email_clean, normalize_phone, website_clean, zip_code_clean
-
-US_TIME_ZONES = [
-    ("America/New_York", "Eastern (New York)"), ("America/Chicago", "Central (Chicago)"),
-    ("America/Denver", "Mountain (Denver)"), ("America/Phoenix", "Mountain, no DST (Phoenix)"),
-    ("America/Los_Angeles", "Pacific (Los Angeles)"), ("America/Anchorage", "Alaska (Anchorage)"),
-    ("Pacific/Honolulu", "Hawaii (Honolulu)"),
-]
 
 
 class InstitutionForm(forms.Form):
@@ -22,7 +16,7 @@ class InstitutionForm(forms.Form):
     city = forms.CharField(max_length=100)
     state = forms.ChoiceField(choices=[("", "Choose a state")] + [(s, s) for s in US_STATES])
     zip_code = forms.CharField(label="ZIP code")
-    tz = forms.ChoiceField(label="Time zone", choices=US_TIME_ZONES, initial="America/New_York",
+    tz = forms.ChoiceField(label="Time zone", choices=PracticeTimeZone.choices, initial=PracticeTimeZone.EASTERN,
                            help_text="Installation times are shown in the practice's time zone.")
     phone_number = forms.CharField(label="Phone", max_length=30)
     email = forms.CharField(label="Practice email", required=False, max_length=254, widget=forms.EmailInput)

@@ -1,4 +1,5 @@
 import uuid
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import models
@@ -6,6 +7,38 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.models import Organization, new_nonce
+
+
+class PracticeTimeZone(models.TextChoices):
+    """The zones a practice may be in: those of the US states and Puerto Rico (the states we serve).
+
+    The one list the Create Institution form offers, the CSV upload derives from a practice's state and the
+    model accepts.
+    """
+
+    EASTERN = "America/New_York", "Eastern (New York)"
+    CENTRAL = "America/Chicago", "Central (Chicago)"
+    MOUNTAIN = "America/Denver", "Mountain (Denver)"
+    ARIZONA = "America/Phoenix", "Mountain, no DST (Phoenix)"
+    PACIFIC = "America/Los_Angeles", "Pacific (Los Angeles)"
+    ALASKA = "America/Anchorage", "Alaska (Anchorage)"
+    HAWAII = "Pacific/Honolulu", "Hawaii (Honolulu)"
+    ATLANTIC = "America/Puerto_Rico", "Atlantic, no DST (Puerto Rico)"
+
+    @classmethod
+    def of_state(cls, state: str) -> "PracticeTimeZone":
+        """The zone most of the state uses (a CSV row gives a state, not a zone); Eastern when unknown."""
+        return _STATE_ZONES.get(state, cls.EASTERN)
+
+
+_STATE_ZONES = {
+    **dict.fromkeys("CT DE DC FL GA IN KY ME MD MA MI NH NJ NY NC OH PA RI SC VT VA WV".split(), PracticeTimeZone.EASTERN),
+    **dict.fromkeys("AL AR IL IA KS LA MN MS MO NE ND OK SD TN TX WI".split(), PracticeTimeZone.CENTRAL),
+    **dict.fromkeys("CO ID MT NM UT WY".split(), PracticeTimeZone.MOUNTAIN),
+    **dict.fromkeys("CA NV OR WA".split(), PracticeTimeZone.PACIFIC),
+    "AZ": PracticeTimeZone.ARIZONA, "AK": PracticeTimeZone.ALASKA, "HI": PracticeTimeZone.HAWAII,
+    "PR": PracticeTimeZone.ATLANTIC,
+}
 
 
 class InstitutionQuerySet(models.QuerySet):
@@ -31,7 +64,7 @@ class Institution(models.Model):
     website = models.URLField(blank=True)
     contact_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True)
-    tz = models.CharField("time zone", max_length=64, default="America/New_York",
+    tz = models.CharField("time zone", max_length=64, choices=PracticeTimeZone.choices, default=PracticeTimeZone.EASTERN,
                           help_text="The practice's time zone: installation slots are shown in it.")
     is_parent_organization = models.BooleanField(default=False, help_text="A multi-location group (DSO/MSO).")
     is_sandbox = models.BooleanField(default=False)
@@ -45,20 +78,35 @@ class Institution(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The practice's time zone, to show and reason in. A value Python does not know (typed before the field
+        had choices, or after a zone left the tz database) falls back to UTC, which every page names as such,
+        rather than failing the page."""
+        try:
+            return ZoneInfo(self.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo("UTC")
+
+
+class AccessVia(models.TextChoices):
+    CREATED = "created", "Created by the organization"
+    CONSENT = "consent", "Granted by the practice"
+
+
+class AccessStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PENDING = "pending", "Pending consent"
+    REVOKED = "revoked", "Revoked"
+
 
 class InstitutionAccess(models.Model):
     """One organization's relationship with a practice: how it got there, whether the practice allows it, and
     whether the organization ended it. Deactivation and billing belong to this row, never to the shared
     Institution, Location and Sync rows, so one organization can never end another's access."""
 
-    class Via(models.TextChoices):
-        CREATED = "created", "Created by the organization"
-        CONSENT = "consent", "Granted by the practice"
-
-    class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PENDING = "pending", "Pending consent"
-        REVOKED = "revoked", "Revoked"
+    Via = AccessVia
+    Status = AccessStatus
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="institution_accesses")
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="accesses")
@@ -77,8 +125,8 @@ class InstitutionAccess(models.Model):
             models.UniqueConstraint(fields=["organization", "institution"], name="institution_access_once"),
             models.UniqueConstraint(fields=["organization", "identity"], condition=~Q(identity=""),
                                     name="institution_access_identity_once"),
-            models.CheckConstraint(condition=Q(via__in=["created", "consent"]), name="institution_access_via_valid"),
-            models.CheckConstraint(condition=Q(status__in=["active", "pending", "revoked"]), name="institution_access_status_valid"),
+            models.CheckConstraint(condition=Q(via__in=AccessVia.values), name="institution_access_via_valid"),
+            models.CheckConstraint(condition=Q(status__in=AccessStatus.values), name="institution_access_status_valid"),
         ]
 
     def __str__(self) -> str:
@@ -184,6 +232,14 @@ class TimelineEvent(models.Model):
         return self.message
 
 
+class BulkUploadStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    VALIDATED = "validated", "Checked, waiting for confirmation"
+    IMPORTING = "importing", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Import stopped"
+
+
 class BulkUpload(models.Model):
     """A CSV of practices to onboard at once: validated into rows, then imported by a Celery task.
 
@@ -192,12 +248,7 @@ class BulkUpload(models.Model):
     updates only.
     """
 
-    class Status(models.TextChoices):
-        UPLOADED = "uploaded", "Uploaded"
-        VALIDATED = "validated", "Checked, waiting for confirmation"
-        IMPORTING = "importing", "Importing"
-        DONE = "done", "Imported"
-        FAILED = "failed", "Import stopped"
+    Status = BulkUploadStatus
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="bulk_uploads")
@@ -228,7 +279,7 @@ class BulkUpload(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "sha256"], name="bulk_upload_once_per_file"),
-            models.CheckConstraint(condition=Q(status__in=["uploaded", "validated", "importing", "done", "failed"]),
+            models.CheckConstraint(condition=Q(status__in=BulkUploadStatus.values),
                                    name="bulk_upload_status_valid"),
         ]
 
@@ -272,14 +323,17 @@ class BulkUploadRow(models.Model):
         return f"Row {self.number} of {self.upload}"
 
 
+class ConsentStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+    EXPIRED = "expired", "Expired"
+
+
 class ConsentRequest(models.Model):
     """An organization asks a practice that is live with the Synchronizer for access (signed, single-use link)."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        DECLINED = "declined", "Declined"
-        EXPIRED = "expired", "Expired"
+    Status = ConsentStatus
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="consent_requests")
@@ -295,7 +349,7 @@ class ConsentRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.CheckConstraint(condition=Q(status__in=["pending", "approved", "declined", "expired"]),
+        constraints = [models.CheckConstraint(condition=Q(status__in=ConsentStatus.values),
                                               name="consent_request_status_valid")]
 
     def __str__(self) -> str:

@@ -5,10 +5,12 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from institutions.models import ConsentRequest, Institution, InstitutionAccess, PracticeInvitation, PracticeMember
 from portal.audit import audit_record
+from portal.emails import absolute_url, render_email
 from portal.models import User
 from portal.outbox import email_builder, outbound_email_queue
 from portal.signed_links import link_matches, link_public_id, link_token
@@ -81,8 +83,9 @@ def practice_decide(*, member: PracticeMember, organization_id: int, grant: bool
         raise ValidationError(f"{access.organization.name} set up your Synchronizer; contact Chairside support to end it.")
     new_status = InstitutionAccess.Status.ACTIVE if grant else InstitutionAccess.Status.REVOKED
     InstitutionAccess.objects.filter(pk=access.pk).update(status=new_status)
-    ConsentRequest.objects.filter(institution=member.institution, organization_id=organization_id, status="pending").update(
-        status="approved" if grant else "declined", decided_at=timezone.now())
+    ConsentRequest.objects.filter(institution=member.institution, organization_id=organization_id,
+                                  status=ConsentRequest.Status.PENDING).update(
+        status=ConsentRequest.Status.APPROVED if grant else ConsentRequest.Status.DECLINED, decided_at=timezone.now())
     verb = "granted" if grant else ("revoked" if access.status == InstitutionAccess.Status.ACTIVE else "declined")
     event = timeline_record(institution=member.institution, organization=access.organization, verb=f"consent.{verb}",
                             message=f"The practice {verb} access for {access.organization.name}")
@@ -94,10 +97,6 @@ def practice_decide(*, member: PracticeMember, organization_id: int, grant: bool
 
 @email_builder("practice_invitation")
 def practice_invitation_email(outbound):
-    from django.urls import reverse
-
-    from portal.emails import absolute_url, render_email
-
     invitation = PracticeInvitation.objects.select_related("institution").filter(public_id=outbound.object_id).first()
     if invitation is None or invitation.accepted_at or invitation.nonce != outbound.version:
         return None

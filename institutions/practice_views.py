@@ -1,3 +1,4 @@
+from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -32,8 +33,6 @@ def practice_join(request, token: str):
         return redirect(f"/accounts/login/?next={request.path}")
     form = InvitationSignupForm(request.POST or None, email=invitation.email)
     if request.method == "POST" and form.is_valid():
-        from allauth.account.models import EmailAddress
-
         user = User.objects.create_user(email=invitation.email, password=form.cleaned_data["password1"],
                                         first_name=form.cleaned_data["first_name"], last_name=form.cleaned_data["last_name"])
         EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)

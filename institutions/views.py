@@ -15,13 +15,13 @@ from portal.audit import client_ip
 from portal.forms import add_service_errors
 from portal.permissions import permission_required
 from syncs.services import locations_deactivate
-from syncs.models import NextStep, Sync, SyncStatus, institution_next_step
+from syncs.models import NextStep, StepKind, Sync, SyncStatus, institution_next_step
 
 BOARD_PAGE_SIZE = 25
 STATUS_FILTERS = [(NO_SYNC, "No sync yet")] + [(s.value, s.label) for s in SyncStatus if s != SyncStatus.DEACTIVATED]
 
 # This organization ended its use of the institution (others may still use it).
-DEACTIVATED_HERE = NextStep("Deactivated", "deactivated")
+DEACTIVATED_HERE = NextStep("Deactivated", StepKind.DEACTIVATED)
 
 
 @permission_required("portal.view")
@@ -37,7 +37,7 @@ def institution_list(request):
     page = Paginator(board.institutions, BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(institution, *(
         (DEACTIVATED_HERE, None) if institution.deactivated_here
-        else (NextStep("Waiting for the practice's consent", "waiting"), None) if institution.consent_pending
+        else (NextStep("Waiting for the practice's consent", StepKind.WAITING), None) if institution.consent_pending
         else institution_next_step(list(institution.syncs.all())))) for institution in page.object_list]
     billed = Location.objects.serving(membership.organization).filter(institution__is_sandbox=False).count()
     return render(request, "institutions/list.html", {

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 
 from portal.audit import client_ip
 from portal.models import AuditEvent, Invitation, Membership, Organization, OutboundEmail, User
@@ -65,8 +66,6 @@ class OrganizationAdmin(admin.ModelAdmin):
     actions = ["enable_production"]
 
     def get_queryset(self, request):
-        from django.db.models import Count
-
         return super().get_queryset(request).annotate(member_count=Count("memberships"))
 
     @admin.display(boolean=True, description="Production")

@@ -99,7 +99,7 @@ def api_key_replace_for_demo(*, organization: Organization, created_by: User | N
     )
     issued = _issue(organization=organization, mode=ApiKey.Mode.SANDBOX, created_by=created_by)
     audit_record(verb="api_key.created", actor=created_by, organization=organization, target=issued.api_key,
-                 target_label=issued.api_key.display_prefix, details={"mode": "sandbox", "by": "seed_demo"})
+                 target_label=issued.api_key.display_prefix, details={"mode": ApiKey.Mode.SANDBOX, "by": "seed_demo"})
     return issued
 
 

@@ -9,6 +9,7 @@ class PortalConfig(AppConfig):
     verbose_name = "Developer organizations"
 
     def ready(self) -> None:
+        # In ready(), not at the top: these modules use models, which exist only once every app is loaded.
         from portal import checks, emails  # noqa: F401  (registers the deployment checks and the email builders)
         from portal.support import support_group_ensure_after_migrate
 

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
-from portal.models import Role
+from portal.models import Role, User
 
 
 class SignupForm(forms.Form):
@@ -41,8 +41,6 @@ class InvitationSignupForm(forms.Form):
         if p1 and p2 and p1 != p2:
             self.add_error("password2", "The two passwords don't match.")
         elif p1:
-            from portal.models import User
-
             try:
                 validate_password(p1, user=User(email=self.email, first_name=cleaned.get("first_name", "")))
             except forms.ValidationError as error:

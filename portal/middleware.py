@@ -1,3 +1,4 @@
+from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
@@ -56,8 +57,6 @@ class OrganizationMfaMiddleware:
 
     def __call__(self, request):
         if request.user.is_authenticated and request.membership and request.membership.organization.require_mfa:
-            from allauth.mfa.utils import is_mfa_enabled
-
             if not is_mfa_enabled(request.user) and not _exempt_from_organization_mfa(request):
                 messages.warning(request, f"{request.membership.organization.name} requires two-factor authentication: "
                                           "set up an authenticator app to continue.")

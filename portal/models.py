@@ -231,6 +231,11 @@ class ApiKeyQuerySet(models.QuerySet):
         return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 
+class ApiKeyMode(models.TextChoices):
+    SANDBOX = "sandbox", "Sandbox"
+    PRODUCTION = "production", "Production"
+
+
 class ApiKey(models.Model):
     """A developer API key. The database keeps a lookup prefix and a SHA-256 of the key, never the key.
 
@@ -239,9 +244,7 @@ class ApiKey(models.Model):
     `chs_(test|live)_[0-9A-Za-z]{38}`. A fast hash is enough: the key itself has 190 bits of entropy.
     """
 
-    class Mode(models.TextChoices):
-        SANDBOX = "sandbox", "Sandbox"
-        PRODUCTION = "production", "Production"
+    Mode = ApiKeyMode
 
     PREFIXES = {Mode.SANDBOX: "chs_test_", Mode.PRODUCTION: "chs_live_"}
     RANDOM_LENGTH = 32
@@ -269,7 +272,7 @@ class ApiKey(models.Model):
                 condition=Q(revoked_at__isnull=True, expires_at__isnull=True),
                 name="api_key_one_current_per_mode",
             ),
-            models.CheckConstraint(condition=Q(mode__in=["sandbox", "production"]), name="api_key_mode_valid"),
+            models.CheckConstraint(condition=Q(mode__in=ApiKeyMode.values), name="api_key_mode_valid"),
         ]
 
     def __str__(self) -> str:

@@ -45,7 +45,7 @@ def enqueue_on_commit(task, *args) -> None:
 
 
 def outbound_email_queue(*, kind: str, object_id: str, version: str = "", recipient: str = "") -> OutboundEmail:
-    from portal.tasks import deliver_outbound_email
+    from portal.tasks import deliver_outbound_email  # portal.tasks imports this module: a real cycle
 
     if kind not in _builders:
         raise ValueError(f"No email builder registered for {kind!r}")

@@ -9,7 +9,8 @@ from django.shortcuts import render
 from institutions.models import Location, TimelineEvent
 from portal.audit import client_ip
 from syncs import services, scheduling_admin  # noqa: F401  (registers EngineerSlot)
-from syncs.models import LocationActivationRequest, Sync, WebhookDelivery, WebhookEndpoint, WebhookSubscription
+from syncs.models import (InstallPath, LocationActivationRequest, Sync, WebhookDelivery, WebhookEndpoint,
+                          WebhookSubscription)
 
 SUPPORT_QUEUES = {
     "reinstall": "Reinstall requested",
@@ -136,7 +137,7 @@ class SyncAdmin(admin.ModelAdmin):
 
     @admin.action(description="Issue a reinstall product key (the old agent stops working)", permissions=["change"])
     def issue_reinstall_key(self, request, queryset):
-        _each(request, queryset.filter(install_path__in=["self_installer", "scheduled"]).select_related("institution"),
+        _each(request, queryset.filter(install_path__in=[InstallPath.SELF_INSTALLER, InstallPath.SCHEDULED]).select_related("institution"),
               lambda sync: services.sync_issue_reinstall_key(sync=sync, actor=request.user), "got a reinstall key")
 
     def changelist_view(self, request, extra_context=None):

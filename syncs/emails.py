@@ -8,7 +8,8 @@ from institutions.models import TimelineEvent
 from portal.emails import absolute_url, render_email
 from portal.models import Membership, OutboundEmail, Role
 from portal.outbox import email_builder
-from syncs.models import Sync
+from syncs.models import Sync, SyncHealthChange
+from syncs.services import product_key_of
 
 
 @email_builder("sync_update")
@@ -31,8 +32,6 @@ def sync_update_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
 @email_builder("install_instructions")
 def install_instructions_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
     """The self-installer's steps and product key, for the practice's IT contact."""
-    from syncs.services import product_key_of
-
     sync = Sync.objects.select_related("institution").filter(code=outbound.object_id).first()
     if sync is None or sync.status != Sync.Status.AWAITING_INSTALL or not outbound.recipient:
         return None
@@ -44,8 +43,6 @@ def install_instructions_email(outbound: OutboundEmail) -> EmailMultiAlternative
 @email_builder("sync_health")
 def sync_health_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
     """A sync went down, is still down (reminder), or recovered; to the organization's admins."""
-    from syncs.models import SyncHealthChange
-
     change = SyncHealthChange.objects.select_related("sync__institution").filter(pk=outbound.object_id).first()
     organization_id = outbound.version.split(":")[0]
     admins = list(Membership.objects.filter(organization_id=organization_id, role=Role.ADMIN).values_list("user__email", flat=True))

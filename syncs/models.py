@@ -1,7 +1,6 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
@@ -47,11 +46,33 @@ class InstallPath(models.TextChoices):
     CLOUD = "cloud", "Cloud credentials"
 
 
-# Board sections are derived from these, never stored (see institutions.selectors).
-WAITING_ON_DEVELOPER = [SyncStatus.AWAITING_INSTALL, SyncStatus.SELECT_LOCATIONS, SyncStatus.AWAITING_SCHEDULE,
-                        SyncStatus.AWAITING_CREDENTIALS, SyncStatus.CREDENTIAL_ERROR]
-WAITING_ON_OTHERS = [SyncStatus.HISTORICAL_READ, SyncStatus.INSTALL_SCHEDULED, SyncStatus.CREDENTIALS_SUBMITTED,
-                     SyncStatus.FAILED]
+class StepKind(models.TextChoices):
+    """Whose move a sync's next step is, most urgent first; the label is the next step's pill."""
+
+    TODO = "todo", "Needs you"
+    FAILED = "failed", "Failed"
+    WAITING = "waiting", "In progress"
+    ACTIVE = "active", "Active"
+    DEACTIVATED = "deactivated", "Deactivated"
+
+
+# Whose move each status is: the one source of the next step's kind and of the board's sections (derived from
+# it, never stored; see institutions.selectors). A failed installation is in support's hands: waiting on others.
+STEP_KIND = {
+    SyncStatus.AWAITING_INSTALL: StepKind.TODO,
+    SyncStatus.HISTORICAL_READ: StepKind.WAITING,
+    SyncStatus.SELECT_LOCATIONS: StepKind.TODO,
+    SyncStatus.AWAITING_SCHEDULE: StepKind.TODO,
+    SyncStatus.INSTALL_SCHEDULED: StepKind.WAITING,
+    SyncStatus.AWAITING_CREDENTIALS: StepKind.TODO,
+    SyncStatus.CREDENTIALS_SUBMITTED: StepKind.WAITING,
+    SyncStatus.CREDENTIAL_ERROR: StepKind.TODO,
+    SyncStatus.ACTIVE: StepKind.ACTIVE,
+    SyncStatus.FAILED: StepKind.FAILED,
+    SyncStatus.DEACTIVATED: StepKind.DEACTIVATED,
+}
+WAITING_ON_DEVELOPER = [status for status, kind in STEP_KIND.items() if kind == StepKind.TODO]
+WAITING_ON_OTHERS = [status for status, kind in STEP_KIND.items() if kind in (StepKind.WAITING, StepKind.FAILED)]
 
 
 class HealthStatus(models.TextChoices):
@@ -154,14 +175,8 @@ class Sync(models.Model):
 
     # Health is derived at read time, like a heartbeat monitor's status: green while reads and writes are
     # fresh, red when stale, "expected" when stale inside the practice's expected-downtime schedule.
-    def practice_time(self, now: datetime) -> datetime:
-        try:
-            return now.astimezone(ZoneInfo(self.institution.tz))
-        except (KeyError, ValueError):
-            return now
-
     def in_expected_downtime(self, now: datetime) -> bool:
-        local = self.practice_time(now)
+        local = now.astimezone(self.institution.zone)
         night = not OFFICE_OPENS <= local.hour < OFFICE_CLOSES
         weekend = local.weekday() >= 5
         return {
@@ -193,47 +208,47 @@ class Sync(models.Model):
 @dataclass(frozen=True)
 class NextStep:
     text: str
-    kind: str  # "todo" (needs the developer), "waiting", "failed", "active", "deactivated"
+    kind: StepKind
 
     @property
     def pill(self) -> str:
-        return {"todo": "pill-blue", "waiting": "pill-amber", "failed": "pill-red", "active": "pill-green"}.get(
-            self.kind, "pill-grey")
+        return {StepKind.TODO: "pill-blue", StepKind.WAITING: "pill-amber", StepKind.FAILED: "pill-red",
+                StepKind.ACTIVE: "pill-green"}.get(self.kind, "pill-grey")
 
     @property
     def label(self) -> str:
-        return {"todo": "Needs you", "waiting": "In progress", "failed": "Failed", "active": "Active"}.get(
-            self.kind, "Deactivated")
+        return StepKind(self.kind).label
 
 
 def sync_next_step(sync: "Sync") -> NextStep:
     """What happens next, in words, for the board, the institution page and the sync page."""
     status = sync.status
+    kind = STEP_KIND[status]
     if status == SyncStatus.INSTALL_SCHEDULED:
         slot = getattr(sync, "install_slot", None)
-        when = slot.starts_at.astimezone(ZoneInfo(sync.institution.tz)).strftime("%a %-d %b, %H:%M") if slot else "soon"
-        return NextStep(f"Installation scheduled for {when}", "waiting")
+        when = slot.starts_at.astimezone(sync.institution.zone).strftime("%a %-d %b, %H:%M") if slot else "soon"
+        return NextStep(f"Installation scheduled for {when}", kind)
     if status == SyncStatus.FAILED:
-        return NextStep(f"Installation failed: {sync.status_message}" if sync.status_message else "Installation failed", "failed")
-    return NextStep(*{
-        SyncStatus.AWAITING_INSTALL: ("Install the Synchronizer", "todo"),
-        SyncStatus.HISTORICAL_READ: ("Reading the practice's history", "waiting"),
-        SyncStatus.SELECT_LOCATIONS: ("Select locations", "todo"),
-        SyncStatus.AWAITING_SCHEDULE: ("Schedule installation", "todo"),
-        SyncStatus.AWAITING_CREDENTIALS: ("Provide credentials", "todo"),
-        SyncStatus.CREDENTIALS_SUBMITTED: ("Waiting for installation", "waiting"),
-        SyncStatus.CREDENTIAL_ERROR: ("Credentials rejected: update them", "todo"),
-        SyncStatus.ACTIVE: ("Active", "active"),
-        SyncStatus.DEACTIVATED: ("Deactivated", "deactivated"),
-    }[status])
+        return NextStep(f"Installation failed: {sync.status_message}" if sync.status_message else "Installation failed", kind)
+    return NextStep({
+        SyncStatus.AWAITING_INSTALL: "Install the Synchronizer",
+        SyncStatus.HISTORICAL_READ: "Reading the practice's history",
+        SyncStatus.SELECT_LOCATIONS: "Select locations",
+        SyncStatus.AWAITING_SCHEDULE: "Schedule installation",
+        SyncStatus.AWAITING_CREDENTIALS: "Provide credentials",
+        SyncStatus.CREDENTIALS_SUBMITTED: "Waiting for installation",
+        SyncStatus.CREDENTIAL_ERROR: "Credentials rejected: update them",
+        SyncStatus.ACTIVE: "Active",
+        SyncStatus.DEACTIVATED: "Deactivated",
+    }[status], kind)
 
 
 def institution_next_step(syncs: list["Sync"]) -> tuple[NextStep, "Sync | None"]:
     """The most urgent sync's next step: the developer's to-dos first, then failures, then waits."""
     if not syncs:
-        return NextStep("Create sync", "todo"), None
+        return NextStep("Create sync", StepKind.TODO), None
     steps = [(sync_next_step(sync), sync) for sync in syncs]
-    for kind in ("todo", "failed", "waiting", "active", "deactivated"):
+    for kind in StepKind:
         for step, sync in steps:
             if step.kind == kind:
                 return step, sync
@@ -406,16 +421,19 @@ class EngineerSlot(models.Model):
         return self.sync_id is None
 
 
+class WriteJobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    COMPLETE = "complete", "Complete"
+    FAILED = "failed", "Failed"
+
+
 class WriteJob(models.Model):
     """A write the developer API accepted, waiting for the Synchronizer to apply it to the health record system."""
 
     class Kind(models.TextChoices):
         APPOINTMENT_INSERTION = "appointment_insertion", "Appointment insertion"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        COMPLETE = "complete", "Complete"
-        FAILED = "failed", "Failed"
+    Status = WriteJobStatus
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="write_jobs")
@@ -431,7 +449,7 @@ class WriteJob(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["sync", "status"], name="write_job_sync_status")]
-        constraints = [models.CheckConstraint(condition=Q(status__in=["pending", "complete", "failed"]),
+        constraints = [models.CheckConstraint(condition=Q(status__in=WriteJobStatus.values),
                                               name="write_job_status_valid")]
 
     def __str__(self) -> str:
@@ -465,13 +483,16 @@ class ExtensionWorkstation(models.Model):
         indexes = [models.Index(fields=["sync", "last_seen_at"], name="workstation_seen")]
 
 
+class ActivationRequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    FULFILLED = "fulfilled", "Fulfilled"
+    DECLINED = "declined", "Declined"
+
+
 class LocationActivationRequest(models.Model):
     """A developer asks for more of a sync's reported locations; support fulfils it in the admin."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        FULFILLED = "fulfilled", "Fulfilled"
-        DECLINED = "declined", "Declined"
+    Status = ActivationRequestStatus
 
     sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="activation_requests")
     organization = models.ForeignKey("portal.Organization", on_delete=models.CASCADE, related_name="+")
@@ -483,7 +504,7 @@ class LocationActivationRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.CheckConstraint(condition=Q(status__in=["pending", "fulfilled", "declined"]),
+        constraints = [models.CheckConstraint(condition=Q(status__in=ActivationRequestStatus.values),
                                               name="activation_request_status_valid")]
 
     def __str__(self) -> str:

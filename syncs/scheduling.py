@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -64,13 +64,6 @@ class SlotDay:
     slots: list[EngineerSlot]
 
 
-def practice_tz(institution: Institution) -> ZoneInfo:
-    try:
-        return ZoneInfo(institution.tz)
-    except (ZoneInfoNotFoundError, ValueError):  # set by hand in the admin: show UTC rather than fail
-        return ZoneInfo("UTC")
-
-
 def slot_when(slot: EngineerSlot, tz: ZoneInfo) -> str:
     """'Tuesday 3 June 2025, 10:00–11:00 EDT' in the given time zone."""
     start, end = slot.starts_at.astimezone(tz), slot.ends_at.astimezone(tz)
@@ -78,7 +71,7 @@ def slot_when(slot: EngineerSlot, tz: ZoneInfo) -> str:
 
 
 def slot_when_practice(slot: EngineerSlot, institution: Institution) -> str:
-    tz = practice_tz(institution)
+    tz = institution.zone
     return f"{slot_when(slot, tz)} ({tz.key})"
 
 
@@ -246,7 +239,7 @@ def install_ics(*, sync: Sync, slot: EngineerSlot, attendee: str, method: str, s
 
 
 def _context(slot: EngineerSlot, sync: Sync) -> dict:
-    tz = practice_tz(sync.institution)
+    tz = sync.institution.zone
     return {
         "sync": sync, "institution": sync.institution, "slot": slot, "tz_name": tz.key,
         "when_local": f"{slot_when(slot, tz)} ({tz.key})", "when_utc": slot_when(slot, ZoneInfo("UTC")),

@@ -20,7 +20,7 @@ def _slot_id(raw: str | None) -> int:
 
 
 def _picker(request, sync: Sync, *, error: str = "", status: int = 200) -> HttpResponse:
-    tz = scheduling.practice_tz(sync.institution)
+    tz = sync.institution.zone
     held = EngineerSlot.objects.filter(sync=sync).first() if sync.status == SyncStatus.INSTALL_SCHEDULED else None
     slots = list(scheduling.open_slots()[:scheduling.MAX_LISTED])
     return render(request, "syncs/schedule.html", {

@@ -24,7 +24,7 @@ from portal.models import Organization, User
 from portal.outbox import outbound_email_queue
 from portal import crypto
 from syncs.catalog import SYNC_OPTIONS, SyncOption
-from syncs.models import DowntimeSchedule, InstallPath, Sync, SyncStatus
+from syncs.models import DowntimeSchedule, InstallPath, LocationActivationRequest, Sync, SyncStatus
 
 FIRST_STATUS = {
     InstallPath.SELF_INSTALLER: SyncStatus.AWAITING_INSTALL,
@@ -55,6 +55,24 @@ def sync_move(sync: Sync, *, from_statuses: list[str], to: str, message: str = "
     if not updated:
         raise TransitionRefused(f"This sync is no longer {' or '.join(SyncStatus(s).label.lower() for s in from_statuses)}.")
     sync.status, sync.status_message, sync.status_changed_at = to, message, now
+
+
+def syncs_move(syncs, *, from_statuses: list[str], to: str, actor: User, organization: Organization | None = None,
+               verb: str, message: str) -> list[Sync]:
+    """sync_move for several syncs, each with its own timeline event. `message` may name the sync: {sync}.
+
+    A sync someone else moved in between is left as it is: one sync never fails a change of many.
+    """
+    moved = []
+    for sync in syncs.filter(status__in=from_statuses).select_related("institution").distinct():
+        try:
+            sync_move(sync, from_statuses=from_statuses, to=to)
+        except TransitionRefused:
+            continue
+        timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization, verb=verb,
+                        message=message.format(sync=sync.get_ehr_display()))
+        moved.append(sync)
+    return moved
 
 
 @transaction.atomic
@@ -274,8 +292,6 @@ def inactive_locations(sync: Sync):
 @transaction.atomic
 def locations_request_activation(*, sync: Sync, location_ids: list[int], actor: User, organization: Organization,
                                  ip: str | None = None):
-    from syncs.models import LocationActivationRequest
-
     chosen = list(inactive_locations(sync).filter(pk__in=location_ids))
     if not chosen:
         raise ValidationError({"locations": "Select at least one location to activate."})
@@ -294,10 +310,8 @@ def locations_request_activation(*, sync: Sync, location_ids: list[int], actor: 
 @transaction.atomic
 def locations_fulfil_activation(*, request, actor: User) -> int:
     """Support: the requested locations become reachable through the API (and count toward billing)."""
-    from syncs.models import LocationActivationRequest
-
-    if not LocationActivationRequest.objects.filter(pk=request.pk, status="pending").update(
-            status="fulfilled", decided_at=timezone.now()):
+    if not LocationActivationRequest.objects.filter(pk=request.pk, status=LocationActivationRequest.Status.PENDING).update(
+            status=LocationActivationRequest.Status.FULFILLED, decided_at=timezone.now()):
         raise TransitionRefused("This request was already decided.")
     activated = Location.objects.filter(pk__in=request.locations.values("pk"), deactivated_at__isnull=True).update(
         active=True, updated_at=timezone.now())
@@ -335,12 +349,19 @@ def locations_deactivate(*, institution: Institution, location_ids: list[int] | 
                     message=message)
     audit_record(verb="locations.deactivated", actor=actor, organization=organization, target=institution, ip=ip,
                  details={"location_ids": [loc.pk for loc in chosen], "whole_institution": whole})
-    _stop_what_nobody_uses(institution, now)
+    _stop_what_nobody_uses(institution, now, actor=actor, organization=organization)
     return len(chosen)
 
 
-def _stop_what_nobody_uses(institution: Institution, now) -> None:
+def _stop_what_nobody_uses(institution: Institution, now, *, actor: User, organization: Organization) -> None:
     users = list(organizations_reaching(institution))
+    if not users:
+        # The last organization left: every sync of the practice stops, whatever its stage (each with its event).
+        institution.locations.live().update(deactivated_at=now, updated_at=now)
+        syncs_move(institution.syncs.all(), from_statuses=[s for s in SyncStatus if s != SyncStatus.DEACTIVATED],
+                   to=SyncStatus.DEACTIVATED, actor=actor, organization=organization, verb="sync.deactivated",
+                   message="The {sync} sync was deactivated with the institution")
+        return
     still_served = set()
     for organization in users:
         still_served.update(institution.locations.serving(organization).values_list("pk", flat=True))
@@ -371,10 +392,8 @@ def locations_reactivate(*, locations, actor: User) -> int:
                                      deactivated_at__isnull=False).update(deactivated_at=None)
     Location.objects.filter(pk__in=[loc.pk for loc in chosen], deactivated_at__isnull=False).update(
         deactivated_at=None, updated_at=now)
-    for sync in Sync.objects.filter(locations__in=chosen, status=SyncStatus.DEACTIVATED).distinct():
-        sync_move(sync, from_statuses=[SyncStatus.DEACTIVATED], to=SyncStatus.ACTIVE)
-        timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.reactivated",
-                        message="Support reactivated the sync")
+    syncs_move(Sync.objects.filter(locations__in=chosen).distinct(), from_statuses=[SyncStatus.DEACTIVATED],
+               to=SyncStatus.ACTIVE, actor=actor, verb="sync.reactivated", message="Support reactivated the {sync} sync")
     for institution in {loc.institution for loc in chosen}:
         timeline_record(institution=institution, actor=actor, verb="locations.reactivated", notify=True,
                         message="Support reactivated deactivated locations")

@@ -1,6 +1,8 @@
 from celery import shared_task
 
+from institutions.consent import consent_reminders_send, pending_consent_expire
 from syncs import scheduling
+from syncs.monitoring import health_sweep
 from syncs.webhooks import services as webhooks
 
 
@@ -13,16 +15,12 @@ def send_install_reminders() -> int:
 @shared_task
 def sync_health_sweep() -> int:
     """Periodic (beat, every minute): record health changes of active syncs and alert once per change."""
-    from syncs.monitoring import health_sweep
-
     return health_sweep()
 
 
 @shared_task
 def consent_housekeeping() -> int:
     """Periodic (beat, hourly): remind practices of open consent requests once, expire them after 14 days."""
-    from institutions.consent import consent_reminders_send, pending_consent_expire
-
     return consent_reminders_send() + pending_consent_expire()
 
 

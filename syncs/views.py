@@ -13,7 +13,7 @@ from syncs import services
 from syncs.catalog import SYNC_OPTIONS
 from syncs.forms import ActivateLocationsForm, CreateSyncForm, DowntimeForm, InstructionsEmailForm, SelectLocationsForm, credentials_form_class
 from syncs.health import diagnose
-from syncs.models import InstallPath, Sync, SyncStatus
+from syncs.models import InstallPath, LocationActivationRequest, Sync, SyncStatus
 from syncs.selectors import extension_coverage, institution_operated_by, sync_for_member, sync_for_operator
 
 
@@ -71,7 +71,7 @@ def _detail_context(request, sync: Sync, **forms) -> dict:
         if sync.reinstall_key_issued_at and secrets:
             context["product_key"] = services.product_key_of(sync)
         additional = list(services.inactive_locations(sync).order_by("name"))
-        pending = sync.activation_requests.filter(status="pending").first()
+        pending = sync.activation_requests.filter(status=LocationActivationRequest.Status.PENDING).first()
         if additional and pending is None and can(membership, "sync.request_locations"):
             context["activate_form"] = forms.get("activate_form") or ActivateLocationsForm(locations=additional)
         context["pending_activation"] = pending

@@ -13,7 +13,7 @@ from django.db.models.functions import Left
 
 from institutions.bulk.reader import COLUMNS
 from institutions.matching import find_matches_many
-from institutions.models import BulkUploadRow, Institution
+from institutions.models import BulkUploadRow, Institution, PracticeTimeZone
 from institutions.services import institution_name_key
 from institutions.validators import US_STATES, email_clean, normalize_phone, website_clean, zip_code_clean
 from portal.models import Organization
@@ -26,14 +26,6 @@ MAX_LENGTHS = {"institution_name": 200, "street_address": 200, "street_address_2
                "zip_code": 20, "phone_number": 30, "email": 254, "website": 200, "contact_name": 200,
                "contact_email": 254, "is_parent_organization": 10, "emr_name": 40}
 
-# The practice's time zone (installation slots are shown in it), from its state: the zone most of the state uses.
-STATE_TIME_ZONES = {
-    **dict.fromkeys("CT DE DC FL GA IN KY ME MD MA MI NH NJ NY NC OH PA RI SC VT VA WV".split(), "America/New_York"),
-    **dict.fromkeys("AL AR IL IA KS LA MN MS MO NE ND OK SD TN TX WI".split(), "America/Chicago"),
-    **dict.fromkeys("CO ID MT NM UT WY".split(), "America/Denver"),
-    "AZ": "America/Phoenix", "CA": "America/Los_Angeles", "NV": "America/Los_Angeles", "OR": "America/Los_Angeles",
-    "WA": "America/Los_Angeles", "AK": "America/Anchorage", "HI": "Pacific/Honolulu", "PR": "America/Puerto_Rico",
-}
 TRUE_WORDS = {"yes", "y", "true", "t", "1", "x"}
 FALSE_WORDS = {"", "no", "n", "false", "f", "0"}
 
@@ -90,7 +82,7 @@ def clean_row(data: dict[str, str]) -> tuple[Cleaned | None, dict[str, list[str]
         "street_address_2": values["street_address_2"], "city": values["city"], "state": state, "zip_code": zip_code,
         "phone_number": phone, "email": email.lower(), "website": website,
         "contact_name": values["contact_name"], "contact_email": contact_email.lower(),
-        "is_parent_organization": parent in TRUE_WORDS, "tz": STATE_TIME_ZONES.get(state, "America/New_York"),
+        "is_parent_organization": parent in TRUE_WORDS, "tz": PracticeTimeZone.of_state(state),
     }, option_key=option_key), {}
 
 

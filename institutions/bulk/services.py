@@ -119,7 +119,7 @@ def bulk_upload_heartbeat(upload_id: int, every: timedelta = HEARTBEAT_EVERY) ->
 
 def bulk_upload_confirm(*, upload: BulkUpload, actor: User, ip: str | None = None) -> bool:
     """Start (or resume) the import. Only one caller wins: confirming twice imports once. True if started."""
-    from institutions.tasks import import_bulk_upload
+    from institutions.tasks import import_bulk_upload  # institutions.tasks imports this module: a real cycle
 
     _require_production(upload.organization)
     now = timezone.now()
@@ -311,7 +311,7 @@ def _ensure_pks(objects: Iterable, model, unique_field: str) -> None:
 
 def bulk_uploads_resume_stalled() -> int:
     """Imports that stopped making progress (a lost task): publish them again. The import itself is idempotent."""
-    from institutions.tasks import import_bulk_upload
+    from institutions.tasks import import_bulk_upload  # institutions.tasks imports this module: a real cycle
 
     now = timezone.now()
     stalled = list(BulkUpload.objects.filter(status=BulkUpload.Status.IMPORTING, heartbeat_at__lt=now - STALLED_AFTER)

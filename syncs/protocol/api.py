@@ -25,6 +25,7 @@ from portal import crypto
 from syncs.protocol import services as protocol_services
 from syncs.protocol.records import BATCH_LIMIT, RecordBatch, records_apply
 from syncs.models import Sync, WriteJob
+from syncs.write_jobs import write_job_complete
 
 HEARTBEAT_INTERVAL_S = 60
 
@@ -234,12 +235,12 @@ class WriteJobs(AgentView):
 
 
 class WriteJobResultSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["complete", "failed"])
+    status = serializers.ChoiceField(choices=[WriteJob.Status.COMPLETE, WriteJob.Status.FAILED])
     foreign_id = serializers.CharField(max_length=64, required=False)
     error = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
     def validate(self, attrs):
-        if attrs["status"] == "complete" and not attrs.get("foreign_id"):
+        if attrs["status"] == WriteJob.Status.COMPLETE and not attrs.get("foreign_id"):
             raise serializers.ValidationError({"foreign_id": "Required when the job is complete."})
         return attrs
 
@@ -248,8 +249,6 @@ class WriteJobResult(AgentView):
     @extend_schema(operation_id="synchronizerWriteJobResult", tags=["Synchronizer"], request=WriteJobResultSerializer,
                    responses=envelope_of(WriteJobSerializer))
     def post(self, request, job_id):
-        from syncs.write_jobs import write_job_complete
-
         result = self.body(WriteJobResultSerializer)
         job = WriteJob.objects.filter(sync=self.sync, public_id=job_id).select_related("location").first()
         if job is None:

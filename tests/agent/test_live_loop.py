@@ -12,13 +12,14 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from institutions.models import Institution, InstitutionAccess, Location
+from institutions.models import Location
 from portal.api_keys import api_key_create
 from portal.services import organization_enable_production
 from syncs import services
 from syncs.agent.db import Database
 from syncs.agent.practice_db import generate
 from syncs.models import Patient, Provider, Sync, SyncStatus
+from tests.factories import InstitutionFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,8 +39,7 @@ def run_agent(live_server, key: str, database_url: str, state: Path) -> subproce
 def test_the_whole_loop(live_server, cast, database_url, tmp_path):
     generate(database_url, seed=7, scale=0.2)
     organization_enable_production(organization=cast.acme, actor=None)
-    institution = Institution.objects.create(name="Loop Dental", subdomain="loop-dental", tz="America/Chicago")
-    InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
+    institution = InstitutionFactory(name="Loop Dental", tz="America/Chicago", created_by=cast.acme)
     sync = services.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
     key = services.product_key_of(sync)
     state = tmp_path / "agent-state.json"

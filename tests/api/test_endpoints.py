@@ -5,11 +5,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from institutions.models import Institution, InstitutionAccess
 from portal.models import AuditEvent
 from syncs.models import Appointment, AppointmentType, Patient, Provider
 from syncs.sandbox import sandbox_populate
 from tests.api.test_authentication import assert_error
+from tests.factories import InstitutionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -268,9 +268,7 @@ def test_small_lists_take_a_constant_number_of_queries(api, sandbox, path, scope
     query = {"subdomain": api.subdomain} if scoped else {}
     few = count_queries(lambda: api.get(path, query, version=None))
     for n in range(2):  # two more institutions reachable by the same key
-        extra = Institution.objects.create(name=f"Extra {n}", subdomain=f"extra-{n}", is_sandbox=True)
-        InstitutionAccess.objects.create(organization=sandbox.accesses.get().organization, institution=extra,
-                                         via=InstitutionAccess.Via.CREATED)
+        extra = InstitutionFactory(name=f"Extra {n}", is_sandbox=True, created_by=sandbox.accesses.get().organization)
         sandbox_populate(institution=extra)
 
     many = count_queries(lambda: api.get(path, query, version=None))

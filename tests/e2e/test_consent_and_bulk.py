@@ -7,11 +7,11 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from institutions import bulk
-from institutions.models import Institution, InstitutionAccess, Location
+from institutions.models import Institution
 from portal.services import organization_enable_production
-from syncs.models import Sync, SyncStatus
 from tests.e2e.test_api_keys_and_sandbox import sign_in
 from tests.e2e.test_onboarding_journeys import submit_institution
+from tests.factories import InstitutionFactory, LocationFactory, SyncFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -27,11 +27,9 @@ def developer(live_server, browser, cast, settings):
 
 
 def test_request_access_and_the_practice_approves(live_server, browser, cast, developer, screenshot, assert_accessible):
-    live = Institution.objects.create(name="Cedar Dental", subdomain="cedar-dental-live", zip_code="78701",
-                                      phone_number="5125550142", contact_email="office@cedar.example")
-    InstitutionAccess.objects.create(organization=cast.other, institution=live, via="created")
-    sync = Sync.objects.create(institution=live, ehr="opendental", status=SyncStatus.ACTIVE)
-    Location.objects.create(institution=live, sync=sync, name="Cedar North", foreign_id="1", active=True)
+    live = InstitutionFactory(name="Cedar Dental", subdomain="cedar-dental-live", zip_code="78701",
+                              phone_number="5125550142", contact_email="office@cedar.example", created_by=cast.other)
+    LocationFactory(sync=SyncFactory(institution=live), name="Cedar North", foreign_id="1", active=True)
     page = developer
 
     submit_institution(page, "Cedar Dental")

@@ -4,12 +4,11 @@ Support's steps go through the admin pages in the browser."""
 import pytest
 from playwright.sync_api import expect
 
-from institutions.models import Location
 from portal.services import organization_enable_production
 from syncs.models import Sync
 from tests.conftest import PASSWORD
 from tests.e2e.test_api_keys_and_sandbox import sign_in
-from tests.factories import UserFactory
+from tests.factories import LocationFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -86,8 +85,7 @@ def test_self_installer_journey(live_server, developer, support, screenshot, ass
     support_action(support, live_server, "Cedar Dental", "Mark installed (the Synchronizer is reading history)")
     sync = Sync.objects.get(institution__name="Cedar Dental")
     for n, name in enumerate(["Cedar North", "Cedar South"], start=1):
-        Location.objects.create(institution=sync.institution, sync=sync, name=name, foreign_id=str(n), street_address="1 St",
-                                city="Austin")
+        LocationFactory(sync=sync, name=name, foreign_id=str(n), street_address="1 St", city="Austin")
     support_action(support, live_server, "Cedar Dental", "History read: ask the developer to select locations")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Institutions").click()

@@ -6,21 +6,19 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from institutions.models import Institution, InstitutionAccess, Location
 from portal.services import organization_enable_production
-from syncs.models import Sync, SyncHealthChange, SyncStatus
+from syncs.models import Sync, SyncHealthChange
 from tests.e2e.test_api_keys_and_sandbox import sign_in
+from tests.factories import LocationFactory, SyncFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def active_sync(organization, name: str, minutes_ago: int, **fields) -> Sync:
-    institution = Institution.objects.create(name=name, subdomain=name.lower().replace(" ", "-"), tz="America/Chicago")
-    InstitutionAccess.objects.create(organization=organization, institution=institution, via="created")
     last = timezone.now() - timedelta(minutes=minutes_ago)
-    sync = Sync.objects.create(institution=institution, ehr="opendental", status=SyncStatus.ACTIVE, last_read_at=last,
-                               last_write_at=last, **fields)
-    Location.objects.create(institution=institution, sync=sync, name=f"{name} Main", foreign_id="1", active=True)
+    sync = SyncFactory(institution__name=name, institution__tz="America/Chicago", institution__created_by=organization,
+                       last_read_at=last, last_write_at=last, **fields)
+    LocationFactory(sync=sync, name=f"{name} Main", foreign_id="1", active=True)
     return sync
 
 

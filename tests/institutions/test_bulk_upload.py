@@ -18,6 +18,7 @@ from portal.models import AuditEvent
 from portal.services import organization_enable_production
 from syncs import services
 from syncs.models import Sync, SyncStatus
+from tests.factories import InstitutionFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -77,14 +78,6 @@ def created_institutions():
 
 def production_syncs():
     return Sync.objects.filter(institution__is_sandbox=False)
-
-
-def live_practice(organization, **fields) -> Institution:
-    institution = Institution.objects.create(subdomain="live-one", name="Sunrise Dental", zip_code="30301",
-                                             street_address="9 Peach St", phone_number="4045550100", **fields)
-    InstitutionAccess.objects.create(organization=organization, institution=institution, via="created")
-    Sync.objects.create(institution=institution, ehr="dentrix", status=SyncStatus.ACTIVE)
-    return institution
 
 
 # --- The page and the sample -------------------------------------------------------------------------------------
@@ -260,8 +253,7 @@ def test_same_name_and_zip_with_different_details_is_an_error(alice_client, prod
 
 
 def test_an_institution_the_organization_already_has_is_an_error(alice_client, production, cast):
-    existing = Institution.objects.create(name="Practice 00001 Dental", subdomain="p1", zip_code="78701")
-    InstitutionAccess.objects.create(organization=cast.acme, institution=existing, via="created")
+    InstitutionFactory(name="Practice 00001 Dental", subdomain="p1", zip_code="78701", created_by=cast.acme)
 
     upload_file(alice_client, csv_bytes([practice(1), practice(2)]))
 
@@ -271,8 +263,7 @@ def test_an_institution_the_organization_already_has_is_an_error(alice_client, p
 
 def test_an_institution_created_after_the_check_is_not_created_twice(alice_client, production, cast, run_on_commit):
     upload_file(alice_client, csv_bytes([practice(1), practice(1, emr_name="athena"), practice(2)]))
-    meanwhile = Institution.objects.create(name="practice 00001 dental", subdomain="p1", zip_code="78701")
-    InstitutionAccess.objects.create(organization=cast.acme, institution=meanwhile, via="created")
+    meanwhile = InstitutionFactory(name="practice 00001 dental", subdomain="p1", zip_code="78701", created_by=cast.acme)
 
     run_on_commit(alice_client, latest_upload())
 
@@ -292,7 +283,9 @@ def test_a_bad_row_holds_back_its_whole_institution(alice_client, production):
 
 
 def test_practices_already_live_are_flagged_with_the_reason_and_skipped(alice_client, production, cast, run_on_commit):
-    live_practice(cast.other)
+    SyncFactory(ehr="dentrix", institution=InstitutionFactory(
+        subdomain="live-one", name="Sunrise Dental", zip_code="30301", street_address="9 Peach St",
+        phone_number="4045550100", created_by=cast.other))
     upload_file(alice_client, csv_bytes([practice(1, phone_number="(404) 555-0100"),
                                          practice(1, phone_number="(404) 555-0100", emr_name="athena"), practice(2)]))
 
@@ -346,7 +339,7 @@ def test_confirming_imports_institutions_with_their_syncs(alice_client, producti
 
 
 def test_taken_subdomains_get_a_suffix(alice_client, production, run_on_commit):
-    Institution.objects.create(name="Someone else's", subdomain="practice-00001-dental")
+    InstitutionFactory(name="Someone else's", subdomain="practice-00001-dental")
     upload_file(alice_client, csv_bytes([practice(1), practice(2, institution_name="Upload")]))
 
     run_on_commit(alice_client, latest_upload())

@@ -11,12 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from institutions.consent import consent_reminders_send, pending_consent_expire
-from institutions.models import ConsentRequest, Institution, InstitutionAccess, Location
+from institutions.models import ConsentRequest, Institution, InstitutionAccess
 from portal.api_keys import api_key_create
 from portal.models import AuditEvent
 from portal.services import organization_enable_production
 from syncs.models import Sync, SyncStatus
 from tests.conftest import client_for
+from tests.factories import InstitutionFactory, LocationFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,11 +29,10 @@ FORM = {"name": "Bright Smiles Dental", "street_address": "12 Main St", "city": 
 @pytest.fixture
 def live_practice(cast, alice_client):
     """Bright Smiles is live for Other Co; Acme is about to onboard it again."""
-    institution = Institution.objects.create(name="Bright Smiles Dental, P.C.", subdomain="bright-smiles", zip_code="78701",
-                                             phone_number="5125550142", contact_email="office@brightsmiles.example")
-    InstitutionAccess.objects.create(organization=cast.other, institution=institution, via="created")
-    sync = Sync.objects.create(institution=institution, ehr="opendental", status=SyncStatus.ACTIVE)
-    Location.objects.create(institution=institution, sync=sync, name="Bright Smiles North", foreign_id="1", active=True)
+    institution = InstitutionFactory(name="Bright Smiles Dental, P.C.", subdomain="bright-smiles", zip_code="78701",
+                                     phone_number="5125550142", contact_email="office@brightsmiles.example",
+                                     created_by=cast.other)
+    LocationFactory(sync=SyncFactory(institution=institution), name="Bright Smiles North", foreign_id="1", active=True)
     organization_enable_production(organization=cast.acme, actor=None)
     alice_client.post(reverse("mode_switch"), {"test_mode": "off"})
     return institution

@@ -5,7 +5,8 @@ from institutions.matching import (
     email_domain, find_matches, find_matches_many, normalize_name, normalize_street, website_domain,
 )
 from institutions.models import Institution, InstitutionAccess
-from syncs.models import Sync, SyncStatus
+from syncs.models import SyncStatus
+from tests.factories import InstitutionFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,9 +21,8 @@ NOTHING_ALIKE = {"name": "Lakeside Family Care", "street_address": "400 Shore Dr
 
 def live_institution(organization, subdomain="bright-smiles", status=SyncStatus.ACTIVE, **fields) -> Institution:
     """A practice another organization onboarded, its sync in `status`."""
-    institution = Institution.objects.create(subdomain=subdomain, **{**LIVE, **fields})
-    InstitutionAccess.objects.create(organization=organization, institution=institution, via="created")
-    Sync.objects.create(institution=institution, ehr="opendental", status=status)
+    institution = InstitutionFactory(subdomain=subdomain, created_by=organization, **{**LIVE, **fields})
+    SyncFactory(institution=institution, status=status)
     return institution
 
 

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from institutions.models import Institution
 from syncs.sandbox import sandbox_populate
+from tests.factories import InstitutionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,11 +41,8 @@ def test_list_pages_take_a_constant_number_of_queries(alice_client, populated, c
     urls = [reverse("institutions:list"), reverse("sync_status"), reverse("audit_log"),
             reverse("institutions:detail", args=[populated.subdomain])]
     before = {url: count(url) for url in urls}
-    from institutions.models import InstitutionAccess
-
     for n in range(3):
-        extra = Institution.objects.create(name=f"Extra {n}", subdomain=f"extra-{n}", is_sandbox=True)
-        InstitutionAccess.objects.create(organization=cast.acme, institution=extra, via="created")
+        extra = InstitutionFactory(name=f"Extra {n}", is_sandbox=True, created_by=cast.acme)
         sandbox_populate(institution=extra)
 
     assert {url: count(url) for url in urls} == before

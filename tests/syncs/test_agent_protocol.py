@@ -9,9 +9,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from institutions.models import Institution, InstitutionAccess, Location
+from institutions.models import Institution, Location
 from syncs import services
 from syncs.models import Appointment, Patient, Provider, Sync, SyncStatus, WriteJob
+from tests.factories import InstitutionFactory
 
 pytestmark = pytest.mark.django_db
 BASE = "/synchronizer/v1"
@@ -24,8 +25,7 @@ def post(path: str, body, token: str | None = None):
 
 @pytest.fixture
 def sync(cast) -> Sync:
-    institution = Institution.objects.create(name="Agent Dental", subdomain="agent-dental")
-    InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
+    institution = InstitutionFactory(name="Agent Dental", created_by=cast.acme)
     return services.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
 
 

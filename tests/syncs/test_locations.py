@@ -6,13 +6,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from institutions.models import Institution, InstitutionAccess, Location
+from institutions.models import Location, TimelineEvent
 from portal.api_keys import api_key_create
 from portal.models import AuditEvent
 from portal.services import organization_enable_production
 from syncs import services
 from syncs.models import LocationActivationRequest, Sync, SyncStatus
-from tests.factories import UserFactory
+from tests.factories import InstitutionFactory, SyncFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +27,7 @@ def live(cast, alice_client):
     """An active Open Dental sync that reported three locations; the developer selected the first."""
     organization_enable_production(organization=cast.acme, actor=None)
     alice_client.post(reverse("mode_switch"), {"test_mode": "off"})
-    institution = Institution.objects.create(name="Group Dental", subdomain="group-dental")
-    InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
+    institution = InstitutionFactory(name="Group Dental", subdomain="group-dental", created_by=cast.acme)
     sync = services.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
     token = Client().post("/synchronizer/v1/activate", json.dumps({"product_key": services.product_key_of(sync)}),
                           content_type="application/json").json()["data"]["agent_token"]
@@ -103,6 +102,36 @@ def test_deactivating_the_whole_institution(alice_client, cast, live):
     # Acme was the only organization using the practice: nothing is served any more, so the sync stops.
     assert not Location.objects.filter(institution=live.institution).live().exists()
     assert Sync.objects.get(pk=live.pk).status == SyncStatus.DEACTIVATED
+
+
+def test_deactivating_the_whole_institution_moves_each_sync_with_its_own_event(alice_client, cast, live):
+    waiting = services.sync_create(institution=live.institution, option_key="dentrix", actor=cast.alice, organization=cast.acme)
+    stopped = SyncFactory(institution=live.institution, ehr="eaglesoft", status=SyncStatus.DEACTIVATED)
+
+    alice_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"scope": "institution"})
+
+    assert set(Sync.objects.values_list("status", flat=True)) == {SyncStatus.DEACTIVATED}
+    events = TimelineEvent.objects.filter(verb="sync.deactivated")
+    assert sorted(events.values_list("sync_id", flat=True)) == sorted([live.pk, waiting.pk])
+    assert {event.organization_id for event in events} == {cast.acme.pk}  # private, like the institution's event
+    assert events.get(sync=live).message == "The Open Dental sync was deactivated with the institution"
+    assert not TimelineEvent.objects.filter(sync=stopped).exists()
+    assert TimelineEvent.objects.filter(sync=None, verb="locations.deactivated").count() == 1
+
+
+def test_reactivating_the_locations_brings_the_sync_back_with_its_own_event(alice_client, live, staff):
+    alice_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"scope": "institution"})
+    admin = Client()
+    admin.force_login(staff)
+
+    admin.post(reverse("admin:institutions_location_changelist"),
+               {"action": "reactivate", "_selected_action": list(Location.objects.values_list("pk", flat=True))})
+
+    assert Sync.objects.get(pk=live.pk).status == SyncStatus.ACTIVE
+    event = TimelineEvent.objects.get(verb="sync.reactivated")  # one, though three of its locations came back
+    assert event.sync_id == live.pk and event.organization is None and event.actor_label == "Chairside support"
+    assert event.message == "Support reactivated the Open Dental sync"
+    assert TimelineEvent.objects.filter(sync=None, verb="locations.reactivated").count() == 1
 
 
 def test_other_organizations_cannot_deactivate(olivia_client, live):

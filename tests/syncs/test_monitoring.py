@@ -13,7 +13,7 @@ from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
 
-from institutions.models import Institution, InstitutionAccess, Location, TimelineEvent
+from institutions.models import TimelineEvent
 from portal.models import AuditEvent
 from portal.services import organization_enable_production
 from syncs import services
@@ -21,6 +21,7 @@ from syncs.health import diagnose
 from syncs.models import EXPECTED, GREEN, RED, DowntimeSchedule, Sync, SyncHealthChange, SyncStatus
 from syncs.monitoring import health_sweep
 from tests.conftest import require_service
+from tests.factories import InstitutionFactory, LocationFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db
 # Wednesday 12:00 in Chicago (UTC-6 in winter).
@@ -28,10 +29,9 @@ WEDNESDAY_NOON = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
 
 
 def active_sync(cast, name="Monitor Dental", ehr="opendental", **fields) -> Sync:
-    institution = Institution.objects.create(name=name, subdomain=name.lower().replace(" ", "-"), tz="America/Chicago")
-    InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
-    sync = Sync.objects.create(institution=institution, ehr=ehr, status=SyncStatus.ACTIVE, operator=cast.acme, **fields)
-    Location.objects.create(institution=institution, sync=sync, name=f"{name} Main", foreign_id="1", active=True)
+    sync = SyncFactory(institution__name=name, institution__tz="America/Chicago", institution__created_by=cast.acme,
+                       ehr=ehr, **fields)
+    LocationFactory(sync=sync, name=f"{name} Main", foreign_id="1", active=True)
     return sync
 
 
@@ -201,8 +201,7 @@ def test_a_member_sets_expected_downtime_and_it_is_on_the_timeline_and_audited(c
 
 
 def test_reinstall_keeps_the_ids_and_kills_the_old_agent(cast, alice_client):
-    institution = Institution.objects.create(name="Reinstall Dental", subdomain="reinstall-dental")
-    InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
+    institution = InstitutionFactory(name="Reinstall Dental", created_by=cast.acme)
     sync = services.sync_create(institution=institution, option_key="opendental", actor=cast.alice, organization=cast.acme)
     activate = lambda key: Client().post("/synchronizer/v1/activate", json.dumps({"product_key": key}),  # noqa: E731
                                          content_type="application/json")
@@ -223,8 +222,7 @@ def test_reinstall_keeps_the_ids_and_kills_the_old_agent(cast, alice_client):
 
 
 def test_extension_heartbeats_count_coverage_and_refresh_the_sync(cast):
-    institution = Institution.objects.create(name="Cloud Dental", subdomain="cloud-dental")
-    InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
+    institution = InstitutionFactory(name="Cloud Dental", created_by=cast.acme)
     sync = services.sync_create(institution=institution, option_key="athena", actor=cast.alice, organization=cast.acme)
     token = services.extension_token_of(sync)
 

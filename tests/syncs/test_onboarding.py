@@ -7,13 +7,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from institutions.models import Institution, InstitutionAccess, Location, TimelineEvent
+from institutions.models import Institution, Location, TimelineEvent
 from institutions.selectors import institution_board
 from portal.models import AuditEvent
 from portal.services import organization_enable_production
 from syncs import services
 from syncs.models import Sync, SyncStatus
-from tests.factories import UserFactory
+from tests.factories import InstitutionFactory, LocationFactory, SyncFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,12 +34,6 @@ def production(cast, alice_client):
 @pytest.fixture
 def staff(db):
     return UserFactory(email="support@chairside.example", is_staff=True, is_superuser=True)
-
-
-def make_institution(organization, name="Practice", **extra) -> Institution:
-    institution = Institution.objects.create(name=name, subdomain=re.sub(r"\W", "-", name.lower()), **extra)
-    InstitutionAccess.objects.create(organization=organization, institution=institution, via="created")
-    return institution
 
 
 def make_sync(cast, institution, option="opendental") -> Sync:
@@ -95,9 +89,9 @@ SECTION_OF = {
 
 @pytest.mark.parametrize("status, section", list(SECTION_OF.items()))
 def test_board_sections_follow_the_sync_state(cast, status, section):
-    institution = make_institution(cast.acme)
+    institution = InstitutionFactory(created_by=cast.acme)
     if status is not None:
-        Sync.objects.create(institution=institution, ehr="opendental", status=status)
+        SyncFactory(institution=institution, status=status)
 
     placed = {key for key in ("todo", "in_progress", "all")
               if institution in institution_board(organization=cast.acme, sandbox=False, section=key).institutions}
@@ -105,10 +99,20 @@ def test_board_sections_follow_the_sync_state(cast, status, section):
     assert placed == ({section, "all"} if section != "all" else {"all"})
 
 
+@pytest.mark.parametrize("status", SyncStatus.values)
+def test_a_sync_is_in_to_do_exactly_when_its_next_step_says_it_needs_you(cast, status):
+    institution = InstitutionFactory(created_by=cast.acme)
+    sync = SyncFactory(institution=institution, status=status)
+
+    in_todo = institution in institution_board(organization=cast.acme, sandbox=False, section="todo").institutions
+
+    assert in_todo == (sync.next_step.label == "Needs you")
+
+
 def test_a_sync_that_needs_the_developer_wins_over_one_in_progress(cast):
-    institution = make_institution(cast.acme)
-    Sync.objects.create(institution=institution, ehr="dolphin", status=SyncStatus.INSTALL_SCHEDULED)
-    Sync.objects.create(institution=institution, ehr="opendental", status=SyncStatus.AWAITING_INSTALL)
+    institution = InstitutionFactory(created_by=cast.acme)
+    SyncFactory(institution=institution, ehr="dolphin", status=SyncStatus.INSTALL_SCHEDULED)
+    SyncFactory(institution=institution, status=SyncStatus.AWAITING_INSTALL)
 
     board = institution_board(organization=cast.acme, sandbox=False, section="todo")
 
@@ -117,10 +121,10 @@ def test_a_sync_that_needs_the_developer_wins_over_one_in_progress(cast):
 
 
 def test_the_board_searches_filters_and_says_the_next_step(alice_client, production, cast):
-    waiting = make_institution(cast.acme, "Aspen Dental Care")
+    waiting = InstitutionFactory(name="Aspen Dental Care", created_by=cast.acme)
     make_sync(cast, waiting)
-    make_institution(cast.acme, "Birch Family Dentistry")
-    make_institution(cast.other, "Not Ours Dental")
+    InstitutionFactory(name="Birch Family Dentistry", created_by=cast.acme)
+    InstitutionFactory(name="Not Ours Dental", created_by=cast.other)
 
     page = alice_client.get(reverse("institutions:list")).content.decode()
     assert "Install the Synchronizer" in page and "Create sync" in page and "Not Ours" not in page
@@ -134,10 +138,9 @@ def test_the_board_searches_filters_and_says_the_next_step(alice_client, product
 def test_the_board_takes_a_constant_number_of_queries(alice_client, production, cast):
     def add_institutions(start: int, stop: int) -> None:
         for n in range(start, stop):
-            institution = Institution.objects.create(name=f"Practice {n:03d}", subdomain=f"practice-{n}")
-            InstitutionAccess.objects.create(organization=cast.acme, institution=institution, via="created")
-            Sync.objects.create(institution=institution, ehr="opendental", status=SyncStatus.AWAITING_INSTALL)
-            Sync.objects.create(institution=institution, ehr="dolphin", status=SyncStatus.INSTALL_SCHEDULED)
+            institution = InstitutionFactory(name=f"Practice {n:03d}", subdomain=f"practice-{n}", created_by=cast.acme)
+            SyncFactory(institution=institution, status=SyncStatus.AWAITING_INSTALL)
+            SyncFactory(institution=institution, ehr="dolphin", status=SyncStatus.INSTALL_SCHEDULED)
 
     def board_queries() -> int:
         with CaptureQueriesContext(connection) as queries:
@@ -155,7 +158,7 @@ def test_the_board_takes_a_constant_number_of_queries(alice_client, production, 
 
 def test_self_installer_path_from_product_key_to_active(alice_client, production, cast, staff,
                                                         django_capture_on_commit_callbacks):
-    institution = make_institution(cast.acme, "Cedar Dental", contact_email="it@cedar.example")
+    institution = InstitutionFactory(name="Cedar Dental", created_by=cast.acme, contact_email="it@cedar.example")
     response = alice_client.post(reverse("institutions:sync_create", args=[institution.subdomain]), {"system": "opendental"})
     sync = Sync.objects.get(institution=institution)
     assert response["Location"] == reverse("syncs:detail", args=[sync.code])
@@ -170,8 +173,8 @@ def test_self_installer_path_from_product_key_to_active(alice_client, production
 
     with django_capture_on_commit_callbacks(execute=True):
         services.sync_mark_installed(sync=sync, actor=staff)
-    Location.objects.create(institution=institution, sync=sync, name="Cedar North", foreign_id="1")
-    Location.objects.create(institution=institution, sync=sync, name="Cedar South", foreign_id="2")
+    LocationFactory(sync=sync, name="Cedar North", foreign_id="1")
+    LocationFactory(sync=sync, name="Cedar South", foreign_id="2")
     services.sync_locations_reported(sync=sync, actor=staff)
     assert "Select locations" in alice_client.get(reverse("institutions:list")).content.decode()
     north = Location.objects.get(name="Cedar North")
@@ -187,9 +190,9 @@ def test_self_installer_path_from_product_key_to_active(alice_client, production
 
 
 def test_selecting_no_location_is_refused(alice_client, production, cast, staff):
-    sync = make_sync(cast, make_institution(cast.acme))
+    sync = make_sync(cast, InstitutionFactory(created_by=cast.acme))
     services.sync_mark_installed(sync=sync, actor=staff)
-    Location.objects.create(institution=sync.institution, sync=sync, name="Only", foreign_id="1")
+    LocationFactory(sync=sync, name="Only", foreign_id="1")
     services.sync_locations_reported(sync=sync, actor=staff)
 
     response = alice_client.post(reverse("syncs:locations", args=[sync.code]), {})
@@ -201,7 +204,7 @@ def test_selecting_no_location_is_refused(alice_client, production, cast, staff)
 # --- Cloud -----------------------------------------------------------------------------------------------
 
 def test_cloud_path_with_a_rejected_then_accepted_submission(alice_client, production, cast, staff):
-    sync = make_sync(cast, make_institution(cast.acme, "Dune Dental"), option="dentrixascend")
+    sync = make_sync(cast, InstitutionFactory(name="Dune Dental", created_by=cast.acme), option="dentrixascend")
     page = alice_client.get(reverse("syncs:detail", args=[sync.code])).content.decode()
     assert "Organization alias (ORG ID)" in page and "Role: Receptionist." in page
     assert services.extension_token_of(sync) in page
@@ -234,7 +237,7 @@ def test_credentials_are_reencrypted_under_a_new_key(cast, settings, staff):
 
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.CREDENTIALS_ENCRYPTION_KEYS = [old_key]
-    sync = make_sync(cast, make_institution(cast.acme), option="athena")
+    sync = make_sync(cast, InstitutionFactory(created_by=cast.acme), option="athena")
     services.sync_submit_credentials(sync=sync, credentials={"username": "u", "password": "p4ss"}, actor=cast.alice,
                                        organization=cast.acme)
     before = Sync.objects.get(pk=sync.pk).credentials_encrypted
@@ -252,7 +255,7 @@ def test_credentials_are_reencrypted_under_a_new_key(cast, settings, staff):
 # --- Failures, isolation, support console --------------------------------------------------------------
 
 def test_a_failed_install_tells_the_developer_what_to_do(alice_client, production, cast, staff):
-    sync = make_sync(cast, make_institution(cast.acme))
+    sync = make_sync(cast, InstitutionFactory(created_by=cast.acme))
     old_key = services.product_key_of(sync)
     services.sync_mark_failed(sync=sync, reason="Antivirus blocked the service", actor=staff)
 
@@ -264,7 +267,7 @@ def test_a_failed_install_tells_the_developer_what_to_do(alice_client, productio
 
 
 def test_transitions_from_the_wrong_state_are_refused(cast, staff):
-    sync = make_sync(cast, make_institution(cast.acme))
+    sync = make_sync(cast, InstitutionFactory(created_by=cast.acme))
 
     with pytest.raises(services.TransitionRefused):
         services.sync_complete_install(sync=sync, actor=staff)
@@ -274,7 +277,7 @@ def test_transitions_from_the_wrong_state_are_refused(cast, staff):
 
 
 def test_other_organizations_get_404_on_syncs(olivia_client, cast):
-    sync = make_sync(cast, make_institution(cast.acme))
+    sync = make_sync(cast, InstitutionFactory(created_by=cast.acme))
 
     for url in [reverse("syncs:detail", args=[sync.code]), reverse("institutions:sync_create", args=[sync.institution.subdomain])]:
         assert olivia_client.get(url).status_code == 404
@@ -282,7 +285,7 @@ def test_other_organizations_get_404_on_syncs(olivia_client, cast):
 
 
 def test_support_actions_in_the_admin(staff, cast):
-    sync = make_sync(cast, make_institution(cast.acme), option="athena")
+    sync = make_sync(cast, InstitutionFactory(created_by=cast.acme), option="athena")
     services.sync_submit_credentials(sync=sync, credentials={"username": "u", "password": "pw-1"}, actor=cast.alice,
                                        organization=cast.acme)
     client = Client()
@@ -301,7 +304,7 @@ def test_support_actions_in_the_admin(staff, cast):
 
 
 def test_the_subdomain_is_previewed_while_typing_without_telling_whether_it_is_taken(alice_client, cast):
-    Institution.objects.create(name="Taken", subdomain="taken-dental")
+    InstitutionFactory(name="Taken", subdomain="taken-dental")
 
     fresh = alice_client.get(reverse("institutions:subdomain_preview"), {"name": "Fresh Smiles!"}).content.decode()
     taken = alice_client.get(reverse("institutions:subdomain_preview"), {"name": "Taken Dental"}).content.decode()
@@ -312,7 +315,7 @@ def test_the_subdomain_is_previewed_while_typing_without_telling_whether_it_is_t
 
 
 def test_home_says_what_needs_you(alice_client, production, cast):
-    make_institution(cast.acme, "Needs Sync Dental")
+    InstitutionFactory(name="Needs Sync Dental", created_by=cast.acme)
 
     page = alice_client.get(reverse("home")).content.decode()
 

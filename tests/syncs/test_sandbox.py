@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from institutions.models import Institution, Location
 from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider, Sync, WorkingHour
 from syncs.sandbox import sandbox_populate
+from tests.factories import InstitutionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,13 +21,9 @@ TODAY = date(2026, 3, 11)
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
-def make_institution(subdomain: str = "bright-smiles-demo") -> Institution:
-    return Institution.objects.create(name="Bright Smiles Demo Practice", subdomain=subdomain, is_sandbox=True)
-
-
 @pytest.fixture
 def institution() -> Institution:
-    institution = make_institution()
+    institution = InstitutionFactory(subdomain="bright-smiles-demo", is_sandbox=True)
     sandbox_populate(institution=institution, today=TODAY)
     return institution
 
@@ -167,13 +164,13 @@ def test_it_builds_the_same_practice_for_the_same_subdomain(institution):
     before = snapshot(institution)
     institution.delete()
     assert not Location.objects.exists() and not Appointment.objects.exists()
-    again = make_institution()
+    again = InstitutionFactory(subdomain="bright-smiles-demo", is_sandbox=True)
     sandbox_populate(institution=again, today=TODAY)
     assert snapshot(again) == before
 
 
 def test_it_builds_a_different_practice_for_another_subdomain(institution):
-    other = make_institution("other-co-demo")
+    other = InstitutionFactory(subdomain="other-co-demo", is_sandbox=True)
     sandbox_populate(institution=other, today=TODAY)
     assert snapshot(other)["patients"] != snapshot(institution)["patients"]
 
@@ -187,7 +184,7 @@ def test_it_does_nothing_the_second_time(institution):
 
 
 def test_it_centres_the_schedule_on_today_in_utc_by_default():
-    institution = make_institution()
+    institution = InstitutionFactory(subdomain="bright-smiles-demo", is_sandbox=True)
     sandbox_populate(institution=institution)
     today = datetime.now(UTC).date()
     starts = [a.start_time.date() for a in Appointment.objects.filter(institution=institution)]
@@ -195,7 +192,7 @@ def test_it_centres_the_schedule_on_today_in_utc_by_default():
 
 
 def test_it_inserts_in_bulk_with_a_bounded_number_of_queries():
-    institution = make_institution()
+    institution = InstitutionFactory(subdomain="bright-smiles-demo", is_sandbox=True)
     with CaptureQueriesContext(connection) as queries:
         sandbox_populate(institution=institution, today=TODAY)
     assert Appointment.objects.filter(institution=institution).count() >= 1000

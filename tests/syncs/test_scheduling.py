@@ -7,14 +7,14 @@ from django.core import mail
 from django.db import connection, connections
 from django.urls import reverse
 
-from institutions.models import Institution, InstitutionAccess, TimelineEvent
-from portal.models import AuditEvent, Organization, OutboundEmail
+from institutions.models import Institution, TimelineEvent
+from portal.models import AuditEvent, OutboundEmail
 from portal.tasks import relay_outbound_emails
 from syncs import services, scheduling
 from syncs.models import EngineerSlot, Sync, SyncStatus
 from syncs.tasks import send_install_reminders
 from tests.conftest import require_service
-from tests.factories import UserFactory
+from tests.factories import InstitutionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,16 +29,10 @@ def clock():
         yield
 
 
-def make_practice(organization: Organization, name: str, subdomain: str) -> Institution:
-    institution = Institution.objects.create(name=name, subdomain=subdomain, tz="America/Los_Angeles",
-                                             contact_email=f"it@{subdomain}.example")
-    InstitutionAccess.objects.create(organization=organization, institution=institution, via="created")
-    return institution
-
-
 @pytest.fixture
 def practice(cast) -> Institution:
-    return make_practice(cast.acme, "Orchard Orthodontics, Inc.", "orchard")
+    return InstitutionFactory(name="Orchard Orthodontics, Inc.", subdomain="orchard", tz="America/Los_Angeles",
+                              contact_email="it@orchard.example", created_by=cast.acme)
 
 
 @pytest.fixture
@@ -49,7 +43,8 @@ def sync(cast, practice) -> Sync:
 @pytest.fixture
 def rival(cast) -> Sync:
     """Another organization's scheduled sync, competing for the same engineers."""
-    practice = make_practice(cast.other, "Rival Dental", "rival")
+    practice = InstitutionFactory(name="Rival Dental", subdomain="rival", tz="America/Los_Angeles",
+                                  contact_email="it@rival.example", created_by=cast.other)
     return services.sync_create(institution=practice, option_key="practiceworks", actor=cast.olivia,
                                   organization=cast.other)
 
