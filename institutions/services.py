@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.crypto import get_random_string
@@ -7,6 +7,7 @@ from django.utils.crypto import get_random_string
 from institutions.models import Institution, InstitutionAccess
 from portal.audit import audit_record
 from portal.models import Organization
+from syncs.models import EngineerSlot
 from syncs.onboarding import timeline_record
 
 
@@ -65,3 +66,32 @@ def institution_create_sandbox(*, organization: Organization) -> Institution:
 
         sandbox_populate(institution=institution)
     return institution
+
+
+def institution_can_be_deleted(*, institution: Institution, membership) -> bool:
+    """The one place that decides who may delete an institution (the ownership rules will refine it).
+
+    Today: an admin of the organization that created it, while no sync of it was ever activated
+    (after that, practices and API clients rely on it: deactivate instead).
+    """
+    if membership is None or not membership.is_admin or institution.is_sandbox:
+        return False
+    created_here = InstitutionAccess.objects.filter(institution=institution, organization=membership.organization,
+                                                    via=InstitutionAccess.Via.CREATED).exists()
+    return created_here and not institution.syncs.filter(activated_at__isnull=False).exists()
+
+
+@transaction.atomic
+def institution_delete(*, institution: Institution, actor_membership, ip: str | None = None) -> None:
+    """Remove an institution created by mistake, with its syncs, locations and timeline."""
+    institution = Institution.objects.select_for_update().get(pk=institution.pk)
+    if not institution_can_be_deleted(institution=institution, membership=actor_membership):
+        raise PermissionDenied(f"{institution.name} can't be deleted: only an admin of the organization that created it "
+                               "can, before any of its syncs is active. Deactivate it instead.")
+    audit_record(verb="institution.deleted", actor=actor_membership.user, organization=actor_membership.organization,
+                 target=institution, target_label=f"{institution.name} ({institution.subdomain})", ip=ip,
+                 details={"subdomain": institution.subdomain, "syncs": institution.syncs.count()})
+    # A booked installation slot opens again for others.
+    EngineerSlot.objects.filter(sync__institution=institution).update(sync=None, booked_by=None, booked_at=None,
+                                                                       reminder_sent_at=None)
+    institution.delete()

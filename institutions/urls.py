@@ -18,5 +18,6 @@ urlpatterns = [
     path("<slug:subdomain>/", views.institution_detail, name="detail"),
     path("<slug:subdomain>/syncs/new/", sync_views.sync_create, name="sync_create"),
     path("<slug:subdomain>/deactivate/", views.institution_deactivate, name="deactivate"),
+    path("<slug:subdomain>/delete/", views.institution_delete, name="delete"),
     path("<slug:subdomain>/request-access/", consent_views.request_access, name="request_access"),
 ]

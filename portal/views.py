@@ -199,11 +199,15 @@ def invitation_accept(request, token: str):
 def api_keys(request):
     """One card per mode. A new key appears in the response to the POST that made it, and only there."""
     organization = request.membership.organization
-    issued, error = None, None
+    issued, error, confirm_now = None, None, None
     if request.method == "POST":
         mode = request.POST.get("mode", "")
         try:
-            if request.POST.get("action") == "rotate":
+            if (request.POST.get("action") == "rotate" and request.POST.get("grace") == "now"
+                    and request.POST.get("confirm") != "now" and mode in ApiKey.Mode.values):
+                # Without JavaScript the dialog never opened: ask on a page instead of breaking integrations.
+                confirm_now = ApiKey.Mode(mode)
+            elif request.POST.get("action") == "rotate":
                 issued = api_key_service.api_key_rotate(actor_membership=request.membership, mode=mode,
                                                         grace=request.POST.get("grace", ""), ip=client_ip(request))
             else:
@@ -222,7 +226,7 @@ def api_keys(request):
         for mode in modes
     ]
     response = render(request, "portal/api_keys.html", {
-        "cards": cards, "issued": issued, "error": error,
+        "cards": cards, "issued": issued, "error": error, "confirm_now": confirm_now,
         "grace_choices": api_key_service.ROTATION_GRACE_LABELS.items(),
     }, status=400 if error else 200)
     response["Cache-Control"] = "no-store"

@@ -98,10 +98,46 @@ def test_deactivating_some_locations_stops_api_access_and_billing(alice_client, 
 
 
 def test_deactivating_the_whole_institution(alice_client, cast, live):
-    alice_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"scope": "institution"})
+    alice_client.post(reverse("institutions:deactivate", args=["group-dental"]),
+                      {"scope": "institution", "confirm_name": "group dental "})
 
     assert not Location.objects.filter(institution=live.institution, deactivated_at__isnull=True).exists()
     assert Sync.objects.get(pk=live.pk).status == SyncStatus.DEACTIVATED
+
+
+def test_the_whole_institution_is_deactivated_only_once_its_name_is_typed(alice_client, live):
+    response = alice_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"scope": "institution"})
+
+    assert response.status_code == 400
+    assert "Type the institution&#x27;s name, Group Dental" in response.content.decode()
+    assert Sync.objects.get(pk=live.pk).status == SyncStatus.ACTIVE
+
+
+def test_ticked_locations_are_honoured_and_never_widen_to_the_whole_institution(alice_client, live):
+    north = Location.objects.get(name="North Office")
+
+    without_scope = alice_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"locations": [north.pk]})
+
+    assert without_scope.status_code == 302
+    assert list(Location.objects.filter(deactivated_at__isnull=False)) == [north]
+    assert Sync.objects.get(pk=live.pk).status == SyncStatus.ACTIVE
+
+
+def test_choosing_the_whole_institution_with_ticked_locations_asks_which_one_was_meant(alice_client, live):
+    north = Location.objects.get(name="North Office")
+
+    response = alice_client.post(reverse("institutions:deactivate", args=["group-dental"]),
+                                 {"scope": "institution", "locations": [north.pk], "confirm_name": "Group Dental"})
+
+    assert response.status_code == 400 and "choose one or the other" in response.content.decode()
+    assert not Location.objects.filter(deactivated_at__isnull=False).exists()
+
+
+def test_the_deactivate_confirmation_names_what_stops(alice_client, live):
+    page = alice_client.get(reverse("institutions:deactivate", args=["group-dental"])).content.decode()
+
+    assert "API access to 1 location (North Office), the Open Dental sync, and billing" in page
+    assert 'name="scope" value="institution" checked' not in page
 
 
 def test_other_organizations_cannot_deactivate(olivia_client, live):
