@@ -22,6 +22,7 @@ urlpatterns = [
     path("users/<uuid:public_id>/role/", views.member_set_role, name="member_set_role"),
     path("users/<uuid:public_id>/delete/", views.member_delete, name="member_delete"),
     path("api-keys/", views.api_keys, name="api_keys"),
+    path("production-access/", views.production_access, name="production_access"),
     path("audit/", views.audit_log, name="audit_log"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("consent/<str:token>/", consent_views.consent, name="consent"),
