@@ -38,4 +38,4 @@ class LocationAdmin(admin.ModelAdmin):
         from syncs.onboarding import locations_reactivate
 
         count = locations_reactivate(locations=queryset, actor=request.user)
-        self.message_user(request, f"{count} location(s) reactivated.")
+        self.message_user(request, f"{count} location{'s' if count != 1 else ''} reactivated.")

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.template.defaultfilters import pluralize
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.shortcuts import render
@@ -55,8 +56,8 @@ def _each(request, queryset, action, done: str):
         except ValidationError as error:
             messages.error(request, f"{obj}: {' '.join(error.messages)}")
     if changed:
-        noun = "sync(s)" if queryset.model is Sync else "request(s)"
-        messages.success(request, f"{changed} {noun} {done}.")
+        noun = "sync" if queryset.model is Sync else "request"
+        messages.success(request, f"{changed} {noun}{pluralize(changed)} {done}.")
 
 
 def _with_reason(modeladmin, request, queryset, *, title: str, action, done: str):

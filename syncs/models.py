@@ -137,6 +137,11 @@ class NextStep:
             self.kind, "pill-grey")
 
     @property
+    def says_more(self) -> bool:
+        """False when the words would only repeat the pill ("Active Active")."""
+        return self.kind not in ("active", "deactivated")
+
+    @property
     def label(self) -> str:
         return {"todo": "Needs you", "waiting": "In progress", "failed": "Failed", "active": "Active"}.get(
             self.kind, "Deactivated")
