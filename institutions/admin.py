@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from institutions.models import Institution, InstitutionAccess, Location
+from institutions.models import ConsentRequest, Institution, InstitutionAccess, Location
 
 
 class InstitutionAccessInline(admin.TabularInline):
@@ -11,10 +11,17 @@ class InstitutionAccessInline(admin.TabularInline):
 
 @admin.register(Institution)
 class InstitutionAdmin(admin.ModelAdmin):
-    list_display = ["name", "subdomain", "city", "state", "is_sandbox", "created_at"]
+    list_display = ["name", "subdomain", "organizations", "city", "state", "is_sandbox", "created_at"]
     list_filter = ["is_sandbox", "is_parent_organization", "state"]
-    search_fields = ["name", "subdomain", "email", "phone_number", "zip_code"]
+    search_fields = ["name", "subdomain", "email", "phone_number", "zip_code", "accesses__organization__name"]
     inlines = [InstitutionAccessInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("accesses__organization")
+
+    @admin.display(description="Organization")
+    def organizations(self, obj: Institution) -> str:
+        return ", ".join(sorted(access.organization.name for access in obj.accesses.all() if access.status == "active")) or "—"
 
 
 @admin.register(InstitutionAccess)
@@ -39,3 +46,19 @@ class LocationAdmin(admin.ModelAdmin):
 
         count = locations_reactivate(locations=queryset, actor=request.user)
         self.message_user(request, f"{count} location{'s' if count != 1 else ''} reactivated.")
+
+
+@admin.register(ConsentRequest)
+class ConsentRequestAdmin(admin.ModelAdmin):
+    """Requests waiting on a practice's answer; support follows up when one sits too long."""
+
+    list_display = ["institution", "organization", "recipient", "status", "created_at", "expires_at"]
+    list_filter = ["status"]
+    search_fields = ["institution__name", "organization__name", "recipient"]
+    list_select_related = ["institution", "organization"]
+    exclude = ["nonce"]
+    readonly_fields = ["public_id", "institution", "organization", "requested_by", "recipient", "status", "created_at",
+                       "expires_at", "reminded_at", "decided_at"]
+
+    def has_add_permission(self, request):
+        return False

@@ -4,13 +4,16 @@ from django.urls import include, path
 
 from institutions import consent_views, practice_views
 from portal import views
+from portal.support_console import with_queues
 from syncs.status_views import sync_status
 
 # Staff sign in through allauth (its rate limits and two-factor step), not the admin's own form.
 admin.autodiscover()
 admin.site.login = secure_admin_login(admin.site.login)
+admin.site.index = with_queues(admin.site.index)
 admin.site.site_header = "Chairside support console"
 admin.site.site_title = "Chairside support"
+admin.site.index_title = "Queues"
 
 urlpatterns = [
     path("", views.home, name="home"),

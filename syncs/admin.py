@@ -77,9 +77,10 @@ def _with_reason(modeladmin, request, queryset, *, title: str, action, done: str
 
 @admin.register(Sync)
 class SyncAdmin(admin.ModelAdmin):
-    list_display = ["institution", "ehr", "install_path", "status", "status_changed_at", "next_step_text", "created_at"]
+    list_display = ["institution", "organizations", "ehr", "install_path", "status", "status_changed_at", "next_step_text",
+                    "created_at"]
     list_filter = ["status", "install_path", "ehr", ("reinstall_requested_at", admin.EmptyFieldListFilter)]
-    search_fields = ["institution__name", "institution__subdomain", "code"]
+    search_fields = ["institution__name", "institution__subdomain", "code", "institution__accesses__organization__name"]
     list_select_related = ["institution", "install_slot"]
     ordering = ["status_changed_at"]
     readonly_fields = ["code", "institution", "ehr", "install_path", "status", "status_message", "status_changed_at",
@@ -92,6 +93,14 @@ class SyncAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # syncs are created by developers
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("institution__accesses__organization")
+
+    @admin.display(description="Organization")
+    def organizations(self, obj: Sync) -> str:
+        return ", ".join(sorted(access.organization.name for access in obj.institution.accesses.all()
+                                if access.status == "active")) or "—"
 
     @admin.display(description="Next step")
     def next_step_text(self, obj: Sync) -> str:
