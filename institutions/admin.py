@@ -12,10 +12,17 @@ class InstitutionAccessInline(admin.TabularInline):
 
 @admin.register(Institution)
 class InstitutionAdmin(admin.ModelAdmin):
-    list_display = ["name", "subdomain", "city", "state", "is_sandbox", "created_at"]
+    list_display = ["name", "subdomain", "organizations", "city", "state", "is_sandbox", "created_at"]
     list_filter = ["is_sandbox", "is_parent_organization", "state"]
-    search_fields = ["name", "subdomain", "email", "phone_number", "zip_code"]
+    search_fields = ["name", "subdomain", "email", "phone_number", "zip_code", "accesses__organization__name"]
     inlines = [InstitutionAccessInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("accesses__organization")
+
+    @admin.display(description="Organization")
+    def organizations(self, obj: Institution) -> str:
+        return ", ".join(sorted(access.organization.name for access in obj.accesses.all() if access.status == "active")) or "—"
 
 
 @admin.register(InstitutionAccess)
@@ -37,17 +44,18 @@ class LocationAdmin(admin.ModelAdmin):
     @admin.action(description="Reactivate the selected deactivated locations", permissions=["change"])
     def reactivate(self, request, queryset):
         count = locations_reactivate(locations=queryset, actor=request.user)
-        self.message_user(request, f"{count} location(s) reactivated.")
+        self.message_user(request, f"{count} location{'s' if count != 1 else ''} reactivated.")
 
 
 @admin.register(ConsentRequest)
 class ConsentRequestAdmin(admin.ModelAdmin):
-    """Support sees who asked which practice for access and what became of it; the practice decides, not support."""
+    """Who asked which practice for access and what became of it; the practice decides, support follows up when
+    one sits too long."""
 
-    list_display = ["organization", "institution", "recipient", "status", "created_at", "decided_at"]
+    list_display = ["institution", "organization", "recipient", "status", "created_at", "expires_at", "decided_at"]
     list_filter = ["status"]
-    search_fields = ["organization__name", "institution__name", "institution__subdomain", "recipient"]
-    list_select_related = ["organization", "institution"]
+    search_fields = ["institution__name", "institution__subdomain", "organization__name", "recipient"]
+    list_select_related = ["institution", "organization"]
     exclude = ["nonce"]
 
     def has_add_permission(self, request):

@@ -12,7 +12,7 @@ class InstitutionForm(forms.Form):
                                "hx-target": "#subdomain-preview", "aria-describedby": "subdomain-preview"}))
     is_parent_organization = forms.BooleanField(label="This is a multi-location group (DSO/MSO)", required=False)
     street_address = forms.CharField(label="Street address", max_length=200)
-    street_address_2 = forms.CharField(label="Suite, unit (optional)", max_length=200, required=False)
+    street_address_2 = forms.CharField(label="Suite, unit", max_length=200, required=False)
     city = forms.CharField(max_length=100)
     state = forms.ChoiceField(choices=[("", "Choose a state")] + [(s, s) for s in US_STATES])
     zip_code = forms.CharField(label="ZIP code")

@@ -1,4 +1,4 @@
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from django.utils.crypto import get_random_string
@@ -6,7 +6,9 @@ from django.utils.crypto import get_random_string
 from institutions.models import Institution, InstitutionAccess
 from portal.audit import audit_record
 from portal.models import Organization
+from portal.permissions import can
 from institutions.timeline import timeline_record
+from syncs.models import EngineerSlot
 
 
 # Subdomains live in portal paths (/institutions/<subdomain>/): never one of the paths' own names.
@@ -87,3 +89,34 @@ def institution_create(*, organization: Organization, actor, data: dict, ip: str
                     message=f"Created the institution (subdomain {institution.subdomain})")
     audit_record(verb="institution.created", actor=actor, organization=organization, target=institution, ip=ip)
     return institution
+
+
+
+def institution_can_be_deleted(*, institution: Institution, membership) -> bool:
+    """The one place that decides who may delete an institution: an admin of the organization that created it,
+    while no sync of it was ever activated (after that, practices and API clients rely on it: deactivate
+    instead) and no other organization uses it (their relationship is not ours to end)."""
+    if membership is None or not can(membership, "institution.delete") or institution.is_sandbox:
+        return False
+    created_here = InstitutionAccess.objects.filter(institution=institution, organization=membership.organization,
+                                                    via=InstitutionAccess.Via.CREATED).exists()
+    others = InstitutionAccess.objects.filter(institution=institution).exclude(organization=membership.organization)
+    return (created_here and not others.exists()
+            and not institution.syncs.filter(activated_at__isnull=False).exists())
+
+
+@transaction.atomic
+def institution_delete(*, institution: Institution, actor_membership, ip: str | None = None) -> None:
+    """Remove an institution created by mistake, with its syncs, locations and timeline."""
+    institution = Institution.objects.select_for_update().get(pk=institution.pk)
+    if not institution_can_be_deleted(institution=institution, membership=actor_membership):
+        raise PermissionDenied(f"{institution.name} can't be deleted: only an admin of the organization that created it "
+                               "can, before any of its syncs is active and while no other organization uses it. "
+                               "Deactivate it instead.")
+    audit_record(verb="institution.deleted", actor=actor_membership.user, organization=actor_membership.organization,
+                 target=institution, target_label=f"{institution.name} ({institution.subdomain})", ip=ip,
+                 details={"subdomain": institution.subdomain, "syncs": institution.syncs.count()})
+    # A booked installation slot opens again for others.
+    EngineerSlot.objects.filter(sync__institution=institution).update(sync=None, booked_by=None, booked_at=None,
+                                                                       reminder_sent_at=None)
+    institution.delete()

@@ -16,5 +16,6 @@ urlpatterns = [
     path("upload/<uuid:public_id>/result.csv", bulk_views.bulk_result_csv, name="bulk_result_csv"),
     path("<slug:subdomain>/", views.institution_detail, name="detail"),
     path("<slug:subdomain>/deactivate/", views.institution_deactivate, name="deactivate"),
+    path("<slug:subdomain>/delete/", views.institution_delete, name="delete"),
     path("<slug:subdomain>/request-access/", consent_views.request_access, name="request_access"),
 ]

@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 
 from portal.audit import client_ip
-from portal.models import AuditEvent, Invitation, Membership, Organization, OutboundEmail, User
+from portal.models import AuditEvent, Invitation, Membership, Organization, OutboundEmail, ProductionAccessRequest, User
 from portal.services import organization_enable_production
 
 
@@ -83,7 +83,32 @@ class OrganizationAdmin(admin.ModelAdmin):
     def enable_production(self, request, queryset):
         for organization in queryset:
             organization_enable_production(organization=organization, actor=request.user, ip=client_ip(request))
-        messages.success(request, f"Production enabled for {queryset.count()} organization(s).")
+        count = queryset.count()
+        messages.success(request, f"Production enabled for {count} organization{'s' if count != 1 else ''}.")
+
+
+@admin.register(ProductionAccessRequest)
+class ProductionAccessRequestAdmin(admin.ModelAdmin):
+    """Support's queue of organizations asking to go live; enabling production answers the request."""
+
+    list_display = ["organization", "company_name", "expected_practices", "requester_email", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["organization__name", "company_name", "requester_email"]
+    list_select_related = ["organization"]
+    readonly_fields = ["organization", "requested_by", "requester_email", "company_name", "company_website", "company_address",
+                       "expected_practices", "use_case", "status", "created_at", "decided_at", "decided_by"]
+    actions = ["enable_production"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Enable production for these organizations")
+    def enable_production(self, request, queryset):
+        organizations = {access_request.organization for access_request in queryset.select_related("organization")}
+        for organization in organizations:
+            organization_enable_production(organization=organization, actor=request.user, ip=client_ip(request))
+        messages.success(request, f"Production enabled for {len(organizations)} organization{'s' if len(organizations) != 1 else ''}; "
+                                  "their admins were emailed.")
 
 
 @admin.register(Membership)

@@ -22,6 +22,7 @@ def staff_mfa_missing(user) -> bool:
 class SupportAdminSite(admin.AdminSite):
     site_header = "Chairside support console"
     site_title = "Chairside support"
+    index_title = "Queues"
 
     def register(self, model_or_iterable, admin_class=None, **options):
         """Every ModelAdmin, ours and third-party, writes support's changes and actions to our audit log."""

@@ -5,7 +5,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from portal.models import Invitation, OutboundEmail
+from portal.models import Invitation, Organization, OutboundEmail, ProductionAccessRequest
 from portal.outbox import email_builder
 
 
@@ -36,3 +36,39 @@ def invitation_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
         "expires_at": invitation.expires_at,
     }
     return render_email(template="invitation", to=invitation.email, context=context)
+
+
+def _production_request(outbound: OutboundEmail) -> ProductionAccessRequest | None:
+    return ProductionAccessRequest.objects.select_related("organization").filter(pk=outbound.object_id).first()
+
+
+@email_builder("production_request_support")
+def production_request_support_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
+    access_request = _production_request(outbound)
+    if access_request is None:
+        return None
+    return render_email(template="production_request_support", to=outbound.recipient, context={
+        "request": access_request, "organization": access_request.organization,
+        "queue_url": absolute_url(reverse("admin:portal_productionaccessrequest_changelist") + "?status__exact=pending"),
+    })
+
+
+@email_builder("production_request_received")
+def production_request_received_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
+    access_request = _production_request(outbound)
+    if access_request is None:
+        return None
+    return render_email(template="production_request_received", to=outbound.recipient, context={
+        "request": access_request, "organization": access_request.organization, "home_url": absolute_url(reverse("home")),
+    })
+
+
+@email_builder("production_enabled")
+def production_enabled_email(outbound: OutboundEmail) -> EmailMultiAlternatives | None:
+    organization = Organization.objects.filter(pk=outbound.object_id, production_enabled_at__isnull=False).first()
+    if organization is None:
+        return None
+    return render_email(template="production_enabled", to=outbound.recipient, context={
+        "organization": organization, "home_url": absolute_url(reverse("home")),
+        "keys_url": absolute_url(reverse("api_keys")),
+    })

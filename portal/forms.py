@@ -25,6 +25,19 @@ class InvitationForm(forms.Form):
                                        "deactivation; viewers only look (no secrets, no changes).")
 
 
+class ProductionAccessForm(forms.Form):
+    company_name = forms.CharField(label="Company name", max_length=200)
+    company_website = forms.URLField(label="Company website", required=False, assume_scheme="https",
+                                     error_messages={"invalid": "Enter a web address, like https://acme.example."})
+    company_address = forms.CharField(label="Company address", max_length=300, required=False,
+                                      help_text="Where your company is registered.")
+    expected_practices = forms.IntegerField(label="Practices you expect to onboard in the first year", min_value=1,
+                                            max_value=100000, error_messages={"min_value": "Enter 1 or more."})
+    use_case = forms.CharField(label="What your software does with practice data", max_length=2000,
+                               widget=forms.Textarea(attrs={"rows": 4}),
+                               help_text="For example: online booking that reads open slots and writes appointments.")
+
+
 class InvitationSignupForm(forms.Form):
     first_name = forms.CharField(label="First name", max_length=150, required=False)
     last_name = forms.CharField(label="Last name", max_length=150, required=False)

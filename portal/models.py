@@ -72,6 +72,38 @@ class Organization(models.Model):
         return self.production_enabled_at is not None
 
 
+class ProductionAccessRequest(models.Model):
+    """An organization asks to go live. Support works the pending ones as a queue in the admin."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Production enabled"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="production_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requester_email = models.EmailField(help_text="Kept when the requester's account is deleted.")
+    company_name = models.CharField(max_length=200)
+    company_website = models.URLField(blank=True)
+    company_address = models.CharField(max_length=300, blank=True)
+    expected_practices = models.PositiveIntegerField(help_text="Practices the developer expects to onboard in the first year.")
+    use_case = models.TextField(max_length=2000)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], condition=Q(status="pending"),
+                                    name="production_request_one_pending"),
+            models.CheckConstraint(condition=Q(status__in=["pending", "approved"]), name="production_request_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Production access for {self.organization}"
+
+
 class Role(models.TextChoices):
     """What each role may do is written once, in portal/permissions.py."""
 

@@ -39,6 +39,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sync.change_downtime": ADMINS,
     "sync.request_reinstall": ADMINS,
     "locations.deactivate": ADMINS,
+    "institution.delete": ADMINS,  # and only as institutions.services.institution_can_be_deleted allows
+    "production.request": ADMINS,  # ask support to enable production
     "api_keys.manage": ADMINS,
     "members.invite": ADMINS,
     "members.change_role": ADMINS,

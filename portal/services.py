@@ -1,5 +1,6 @@
 """Writes for organizations, memberships and invitations. Each validates, saves, audits and enqueues."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -7,7 +8,7 @@ from django.utils import timezone
 
 from portal.accounts import email_mark_verified, email_verified
 from portal.audit import audit_record
-from portal.models import Invitation, Membership, Organization, Role, User, new_nonce
+from portal.models import Invitation, Membership, Organization, ProductionAccessRequest, Role, User, new_nonce
 from portal.outbox import outbound_email_queue
 from portal.permissions import require
 from portal.signals import organization_created
@@ -42,17 +43,51 @@ def organization_create(*, name: str, admin: User, ip: str | None = None) -> Org
 
 @transaction.atomic
 def organization_enable_production(*, organization: Organization, actor: User, ip: str | None = None) -> None:
+    now = timezone.now()
     updated = Organization.objects.filter(pk=organization.pk, production_enabled_at__isnull=True).update(
-        production_enabled_at=timezone.now()
+        production_enabled_at=now
     )
     if updated:
         organization.refresh_from_db(fields=["production_enabled_at"])
         audit_record(verb="organization.production_enabled", actor=actor, organization=organization, target=organization, ip=ip)
+        ProductionAccessRequest.objects.filter(organization=organization, status=ProductionAccessRequest.Status.PENDING).update(
+            status=ProductionAccessRequest.Status.APPROVED, decided_at=now, decided_by=actor)
+        for admin in Membership.objects.filter(organization=organization, role=Role.ADMIN).select_related("user"):
+            outbound_email_queue(kind="production_enabled", object_id=str(organization.pk), version=str(admin.user_id),
+                                 recipient=admin.user.email)
+
+
+@transaction.atomic
+def production_access_request(*, membership: Membership, company_name: str, company_website: str = "",
+                              company_address: str = "", expected_practices: int, use_case: str,
+                              ip: str | None = None) -> ProductionAccessRequest:
+    """Ask support to enable production; support and the requester get an email."""
+    organization = membership.organization
+    require(membership, "production.request")
+    if organization.production_enabled:
+        raise ValidationError("Production is already enabled for your organization.")
+    if ProductionAccessRequest.objects.filter(organization=organization, status=ProductionAccessRequest.Status.PENDING).exists():
+        raise ValidationError("Your organization already asked for production access: support will email you.")
+    access_request = ProductionAccessRequest(
+        organization=organization, requested_by=membership.user, requester_email=membership.user.email,
+        company_name=company_name.strip(), company_website=company_website, company_address=company_address.strip(),
+        expected_practices=expected_practices, use_case=use_case.strip())
+    access_request.full_clean()
+    try:
+        with transaction.atomic():
+            access_request.save()
+    except IntegrityError:  # a teammate asked at the same moment
+        raise ValidationError("Your organization already asked for production access: support will email you.")
+    audit_record(verb="production_access.requested", actor=membership.user, organization=organization, target=organization,
+                 ip=ip, details={"expected_practices": expected_practices})
+    outbound_email_queue(kind="production_request_support", object_id=str(access_request.pk), recipient=settings.SUPPORT_EMAIL)
+    outbound_email_queue(kind="production_request_received", object_id=str(access_request.pk), recipient=access_request.requester_email)
+    return access_request
 
 
 def membership_set_test_mode(*, membership: Membership, test_mode: bool) -> None:
     if not test_mode and not membership.organization.production_enabled:
-        raise PermissionDenied("Production is not enabled for this organization yet. Contact support to upgrade.")
+        raise PermissionDenied("Production is not enabled for this organization yet: request production access from the Home page.")
     if not test_mode and not email_verified(membership.user):
         raise PermissionDenied("Confirm your email address first: open the link we emailed you, or ask for a new one "
                                "under Account > Email.")

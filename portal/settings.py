@@ -86,6 +86,7 @@ TRUSTED_PROXIES = trusted_proxies(env_list("TRUSTED_PROXIES"))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", f"http://127.0.0.1:{env('PORT', '8000')}").rstrip("/")
+SUPPORT_EMAIL = env("SUPPORT_EMAIL", "support@chairside.local")  # production requests and other queues reach support here
 
 INSTALLED_APPS = [
     "portal.apps.ChairsideAdminConfig",  # django.contrib.admin with the support console's gate

@@ -5,10 +5,12 @@ from institutions import consent_views, practice_views
 from institutions import urls as institution_urls
 from portal import health, views
 from syncs import views as sync_views
+from syncs.support_console import with_queues
 from syncs.status_views import sync_status
 
 # admin.site is portal.admin_site.SupportAdminSite (see ChairsideAdminConfig): sign-in through allauth, 2FA gate.
 admin.autodiscover()
+admin.site.index = with_queues(admin.site.index)  # the support console's home lists the queues support works from
 
 handler500 = "portal.outage.handler500"
 
@@ -26,6 +28,7 @@ urlpatterns = [
     path("users/<uuid:public_id>/role/", views.member_set_role, name="member_set_role"),
     path("users/<uuid:public_id>/delete/", views.member_delete, name="member_delete"),
     path("api-keys/", views.api_keys, name="api_keys"),
+    path("production-access/", views.production_access, name="production_access"),
     path("audit/", views.audit_log, name="audit_log"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("consent/<str:token>/", consent_views.consent, name="consent"),

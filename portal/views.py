@@ -15,10 +15,10 @@ from institutions.selectors import institution_board
 from portal import api_keys as api_key_service
 from portal import services
 from portal.audit import client_ip
-from portal.forms import InvitationForm, InvitationSignupForm, add_service_errors
-from portal.models import ApiKey, AuditEvent, Invitation, Membership, Role, User
+from portal.forms import InvitationForm, InvitationSignupForm, ProductionAccessForm, add_service_errors
+from portal.models import ApiKey, AuditEvent, Invitation, Membership, ProductionAccessRequest, Role, User
 from portal.middleware import CURRENT_ORGANIZATION
-from portal.permissions import can, permission_required
+from portal.permissions import can, permission_required, require
 
 
 def _error_text(error: ValidationError) -> str:
@@ -43,12 +43,44 @@ def home(request):
          "url": reverse("api-docs")},
         {"title": "Invite your team", "done": organization.memberships.count() > 1 or organization.invitations.exists(),
          "text": "Admins invite teammates from the Users tab.", "url": reverse("users")},
+        {"title": "Request production access", "done": organization.production_enabled,
+         "text": "Production is enabled: you can onboard real practices." if organization.production_enabled else
+                 "Tell support about your company and use case; they enable production, usually within a business day.",
+         "url": reverse("production_access")},
         {"title": "Create an institution", "done": institutions.in_mode(sandbox=False).exists(),
-         "text": "Once production is enabled, onboard your first practice.", "url": reverse("institutions:list")},
+         "text": "Switch Test mode off, then create your first institution or upload a CSV." if organization.production_enabled
+                 else "Once production is enabled, onboard your first practice.", "url": reverse("institutions:list")},
     ]
     board = institution_board(organization=organization, sandbox=membership.in_test_mode, section="todo")
     return render(request, "portal/home.html", {"steps": steps, "steps_done": sum(s["done"] for s in steps),
-                                                "todo_count": board.counts["todo"], "in_progress_count": board.counts["in_progress"]})
+                                                "todo_count": board.counts["todo"], "in_progress_count": board.counts["in_progress"],
+                                                "production_request": _pending_production_request(organization)})
+
+
+def _pending_production_request(organization) -> ProductionAccessRequest | None:
+    return organization.production_requests.filter(status=ProductionAccessRequest.Status.PENDING).first()
+
+
+@permission_required("portal.view")
+def production_access(request):
+    """Request production access: a short form for admins; everyone sees where the request stands."""
+    membership = request.membership
+    organization = membership.organization
+    pending = _pending_production_request(organization)
+    form = ProductionAccessForm(request.POST or None, initial={"company_name": organization.name})
+    if request.method == "POST":
+        require(membership, "production.request")
+        if form.is_valid():
+            try:
+                services.production_access_request(membership=membership, **form.cleaned_data, ip=client_ip(request))
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, "Request sent. Support reviews it within one business day and emails you; "
+                                          "we sent you a copy.")
+                return redirect("home")
+    return render(request, "portal/production_access.html", {"form": form, "pending": pending},
+                  status=400 if form.errors else 200)
 
 
 @permission_required("portal.switch_mode")
@@ -233,11 +265,15 @@ def invitation_accept(request, token: str):
 def api_keys(request):
     """One card per mode. A new key appears in the response to the POST that made it, and only there."""
     organization = request.membership.organization
-    issued, error = None, None
+    issued, error, confirm_now = None, None, None
     if request.method == "POST":
         mode = request.POST.get("mode", "")
         try:
-            if request.POST.get("action") == "rotate":
+            if (request.POST.get("action") == "rotate" and request.POST.get("grace") == "now"
+                    and request.POST.get("confirm") != "now" and mode in ApiKey.Mode.values):
+                # Without JavaScript the dialog never opened: ask on a page instead of breaking integrations.
+                confirm_now = ApiKey.Mode(mode)
+            elif request.POST.get("action") == "rotate":
                 issued = api_key_service.api_key_rotate(actor_membership=request.membership, mode=mode,
                                                         grace=request.POST.get("grace", ""), ip=client_ip(request))
             else:
@@ -256,7 +292,7 @@ def api_keys(request):
         for mode in modes
     ]
     response = render(request, "portal/api_keys.html", {
-        "cards": cards, "issued": issued, "error": error,
+        "cards": cards, "issued": issued, "error": error, "confirm_now": confirm_now,
         "grace_choices": api_key_service.ROTATION_GRACE_LABELS.items(),
     }, status=400 if error else 200)
     response["Cache-Control"] = "no-store"

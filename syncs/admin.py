@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.template.defaultfilters import pluralize
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.shortcuts import render
@@ -56,8 +57,8 @@ def _each(request, queryset, action, done: str):
         except ValidationError as error:
             messages.error(request, f"{obj}: {' '.join(error.messages)}")
     if changed:
-        noun = "sync(s)" if queryset.model is Sync else "request(s)"
-        messages.success(request, f"{changed} {noun} {done}.")
+        noun = "sync" if queryset.model is Sync else "request"
+        messages.success(request, f"{changed} {noun}{pluralize(changed)} {done}.")
 
 
 def _with_reason(modeladmin, request, queryset, *, title: str, action, done: str):
@@ -79,9 +80,10 @@ def _with_reason(modeladmin, request, queryset, *, title: str, action, done: str
 
 @admin.register(Sync)
 class SyncAdmin(admin.ModelAdmin):
-    list_display = ["institution", "ehr", "install_path", "status", "status_changed_at", "next_step_text", "created_at"]
+    list_display = ["institution", "organizations", "ehr", "install_path", "status", "status_changed_at", "next_step_text",
+                    "created_at"]
     list_filter = ["status", "install_path", "ehr", ("reinstall_requested_at", admin.EmptyFieldListFilter)]
-    search_fields = ["institution__name", "institution__subdomain", "code"]
+    search_fields = ["institution__name", "institution__subdomain", "code", "institution__accesses__organization__name"]
     list_select_related = ["institution", "install_slot"]
     ordering = ["status_changed_at"]
     readonly_fields = ["code", "institution", "ehr", "install_path", "status", "status_message", "status_changed_at",
@@ -94,6 +96,14 @@ class SyncAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # syncs are created by developers
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("institution__accesses__organization")
+
+    @admin.display(description="Organization")
+    def organizations(self, obj: Sync) -> str:
+        return ", ".join(sorted(access.organization.name for access in obj.institution.accesses.all()
+                                if access.status == "active")) or "—"
 
     @admin.display(description="Next step")
     def next_step_text(self, obj: Sync) -> str:

@@ -216,6 +216,11 @@ class NextStep:
                 StepKind.ACTIVE: "pill-green"}.get(self.kind, "pill-grey")
 
     @property
+    def says_more(self) -> bool:
+        """False when the words would only repeat the pill ("Active Active")."""
+        return self.kind not in ("active", "deactivated")
+
+    @property
     def label(self) -> str:
         return StepKind(self.kind).label
 

@@ -77,4 +77,4 @@ class EngineerSlotAdmin(admin.ModelAdmin):
                for (engineer, starts_at), ends_at in wanted.items() if (engineer, starts_at) not in existing]
         EngineerSlot.objects.bulk_create(new, ignore_conflicts=True)  # one added meanwhile is not an error
         skipped = f" ({len(wanted) - len(new)} already existed)" if len(wanted) > len(new) else ""
-        messages.success(request, f"Added {len(new)} slot(s) a week later{skipped}.")
+        messages.success(request, f"Added {len(new)} slot{'s' if len(new) != 1 else ''} a week later{skipped}.")

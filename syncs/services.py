@@ -337,7 +337,7 @@ def locations_deactivate(*, institution: Institution, location_ids: list[int] | 
     if location_ids is not None and not chosen:
         raise ValidationError({"locations": "Select at least one location to deactivate."})
     now = timezone.now()
-    whole = location_ids is None or len(chosen) == len(serving)
+    whole = location_ids is None  # ticked locations never widen to the whole institution
     if whole:
         InstitutionAccess.objects.filter(pk=access.pk).update(deactivated_at=now)
     LocationDeactivation.objects.bulk_create(
@@ -365,13 +365,8 @@ def _stop_what_nobody_uses(institution: Institution, now, *, actor: User, organi
     still_served = set()
     for organization in users:
         still_served.update(institution.locations.serving(organization).values_list("pk", flat=True))
+    # A location nobody uses any more stops syncing; the sync itself runs while any organization uses the practice.
     institution.locations.live().exclude(pk__in=still_served).update(deactivated_at=now, updated_at=now)
-    for sync in institution.syncs.filter(status=SyncStatus.ACTIVE):
-        if sync.locations.filter(pk__in=still_served).exists():
-            continue
-        sync_move(sync, from_statuses=[SyncStatus.ACTIVE], to=SyncStatus.DEACTIVATED)
-        timeline_record(institution=institution, sync=sync, system=True, verb="sync.stopped",
-                        message="Sync stopped: no organization uses this practice's locations any more")
     operators = {org.pk for org in users}
     for sync in institution.syncs.filter(status=SyncStatus.ACTIVE).exclude(operator__in=operators):
         # Consumers remain but the operator left: the sync keeps running, its settings frozen until support

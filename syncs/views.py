@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -138,7 +139,7 @@ def sync_select_locations(request, code: str):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"{len(chosen)} locations selected. The sync is active.")
+            messages.success(request, f"{len(chosen)} location{pluralize(len(chosen))} selected. The sync is active.")
             return redirect("syncs:detail", sync.code)
     return render(request, "syncs/detail.html", _detail_context(request, sync, locations_form=form), status=400)
 

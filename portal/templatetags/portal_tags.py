@@ -25,3 +25,11 @@ def nav_class(context, *prefixes: str) -> str:
 @register.filter
 def get_item(mapping: dict, key):
     return mapping.get(key, "")
+
+
+@register.filter
+def postal_address(place) -> str:
+    """'12 Main St, Suite 4, Austin, TX 78701': no stray commas when a part is missing."""
+    street = ", ".join(part for part in (place.street_address, place.street_address_2, place.city) if part)
+    region = " ".join(part for part in (place.state, place.zip_code) if part)
+    return ", ".join(part for part in (street, region) if part)

@@ -44,9 +44,11 @@ def test_create_a_key_call_the_api_and_browse_the_sandbox(live_server, browser, 
 
     page.get_by_role("link", name="API Keys").click()
     expect(page.locator("#new-key")).to_have_count(0)
-    expect(page.get_by_text(raw[:17] + "…")).to_be_visible()
-    page.get_by_label("Now").check()
+    expect(page.get_by_role("region", name="Sandbox key").get_by_text(raw[:17] + "…").first).to_be_visible()
+    page.get_by_role("radio", name="Now").check()
     page.get_by_role("button", name="Rotate sandbox key").click()
+    expect(page.get_by_text("Every sandbox integration using this key stops now.")).to_be_visible()
+    page.get_by_role("button", name="Rotate now").click()
     rotated = page.locator("#new-key").inner_text().strip()
     assert rotated != raw
     assert Client().post("/api/authenticates", HTTP_AUTHORIZATION=raw).status_code == 401

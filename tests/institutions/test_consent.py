@@ -53,6 +53,32 @@ def test_create_institution_offers_request_access_for_a_live_practice(alice_clie
     assert anyway.status_code == 302 and Institution.objects.filter(name="Bright Smiles Dental").exists()
 
 
+def test_the_browser_check_returns_the_match_dialog_and_creates_nothing(alice_client, live_practice):
+    response = alice_client.post(reverse("institutions:create"), FORM, HTTP_X_MATCH_CHECK="1")
+
+    assert response.status_code == 200
+    assert response.content.decode().lstrip().startswith('<dialog id="match-dialog"')
+    assert not Institution.objects.filter(name="Bright Smiles Dental").exists()
+
+
+def test_the_browser_check_answers_no_content_when_there_is_no_match(alice_client, live_practice):
+    response = alice_client.post(reverse("institutions:create"), {**FORM, "phone_number": "(737) 555-0199",
+                                                                  "name": "Quite Different Dental", "zip_code": "73301"},
+                                 HTTP_X_MATCH_CHECK="1")
+
+    assert response.status_code == 204
+    assert not Institution.objects.filter(name="Quite Different Dental").exists()
+
+
+def test_without_javascript_the_match_is_a_page_of_its_own_that_keeps_the_details(alice_client, live_practice):
+    page = alice_client.post(reverse("institutions:create"), FORM).content.decode()
+
+    assert "<dialog" not in page and 'name="create_anyway"' in page
+    assert 'type="hidden" name="contact_email" value="dana@brightsmiles.example"' in page
+    edit = alice_client.post(reverse("institutions:create"), {**FORM, "edit": "1"}).content.decode()
+    assert 'value="Bright Smiles Dental"' in edit and "may already be live" not in edit
+
+
 def test_the_practice_approves_by_email_and_the_api_opens(alice_client, cast, live_practice):
     alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]))
     board = alice_client.get(reverse("institutions:list"), {"section": "in_progress"}).content.decode()

@@ -271,3 +271,24 @@ def test_seed_demo_staff_creates_a_support_user_not_a_superuser(db):
     assert user.is_staff and not user.is_superuser
     assert list(user.groups.values_list("name", flat=True)) == [SUPPORT_GROUP]
     assert user.emailaddress_set.get().verified
+def test_the_support_home_lists_the_queues_with_counts(cast, client):
+    from django.urls import reverse
+
+    from portal.models import ProductionAccessRequest
+    from tests.factories import UserFactory
+
+    ProductionAccessRequest.objects.create(organization=cast.acme, requester_email="alice@acme.example", company_name="Acme",
+                                           expected_practices=3, use_case="Booking")
+    client.force_login(UserFactory(email="desk@chairside.example", is_staff=True, is_superuser=True))
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert "Work queues" in page and "Chairside" in page
+    assert 'productionaccessrequest/?status__exact=pending">Production requests</a> <span class="queue-count busy">1</span>' in page
+    for label in ("Installs due today", "Credentials to verify", "Reinstall requests", "Activation requests",
+                  "Consent requests waiting for the practice", "Red syncs"):
+        assert label in page
+    from syncs.support_console import support_queues
+
+    for queue in support_queues():
+        assert client.get(queue.url).status_code == 200, queue.url  # the admin redirects (?e=1) on a bad filter

@@ -19,8 +19,8 @@ def create(client, mode="sandbox"):
     return client.post(reverse("api_keys"), {"mode": mode, "action": "create"})
 
 
-def rotate(client, grace, mode="sandbox"):
-    return client.post(reverse("api_keys"), {"mode": mode, "action": "rotate", "grace": grace})
+def rotate(client, grace, mode="sandbox", confirm="now"):
+    return client.post(reverse("api_keys"), {"mode": mode, "action": "rotate", "grace": grace, "confirm": confirm})
 
 
 def shown_key(response) -> str:
@@ -108,6 +108,19 @@ def test_rotation_needs_a_grace_choice(alice_client, cast):
     response = rotate(alice_client, "forever")
 
     assert response.status_code == 400
+    assert api_key_authenticate(old) is not None
+    assert ApiKey.objects.count() == 1
+
+
+def test_rotating_now_without_the_confirmation_asks_first_and_keeps_the_key(alice_client, cast):
+    organization_enable_production(organization=cast.acme, actor=None)
+    old = shown_key(create(alice_client, "production"))
+
+    response = rotate(alice_client, "now", mode="production", confirm="")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Every production integration using this key stops now" in page
     assert api_key_authenticate(old) is not None
     assert ApiKey.objects.count() == 1
 

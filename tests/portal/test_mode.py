@@ -11,7 +11,7 @@ def test_it_starts_in_test_mode_with_a_banner(alice_client):
     page = alice_client.get(reverse("home")).content.decode()
 
     assert "Test mode: you are looking at sandbox data" in page
-    assert "Production opens once support upgrades your account" in page
+    assert "Production opens once support enables it" in page and reverse("production_access") in page
 
 
 def test_it_cannot_leave_test_mode_before_production_is_enabled(alice_client, cast):

@@ -49,7 +49,7 @@ def journey(cast, alice_client) -> list[str]:
     practice = Institution.objects.create(name="Bright Smiles", subdomain="bright-smiles", zip_code="78701",
                                           contact_email="office@brightsmiles.example")
     InstitutionAccess.objects.create(organization=cast.other, institution=practice, via="created")
-    sync = Sync.objects.create(institution=practice, ehr="opendental", status=SyncStatus.ACTIVE)
+    sync = Sync.objects.create(institution=practice, operator=cast.other, ehr="opendental", status=SyncStatus.ACTIVE)
     Location.objects.create(institution=practice, sync=sync, name="North", foreign_id="1", active=True)
     organization_enable_production(organization=cast.acme, actor=None)
     alice_client.post(reverse("mode_switch"), {"test_mode": "off"})

@@ -90,7 +90,8 @@ def test_every_response_that_shows_a_secret_is_no_store(cast, alice_client, djan
     extension_token_page = alice_client.get(reverse("syncs:detail", args=[cloud.code]))
 
     new_key = alice_client.post(reverse("api_keys"), {"mode": "sandbox"})
-    rotated = alice_client.post(reverse("api_keys"), {"mode": "sandbox", "action": "rotate", "grace": "now"})
+    rotated = alice_client.post(reverse("api_keys"), {"mode": "sandbox", "action": "rotate", "grace": "now",
+                                                      "confirm": "now"})
     assert new_key.context["issued"] and rotated.context["issued"]
     raw_key = rotated.context["issued"].raw
     api = Client()

@@ -146,6 +146,17 @@ def test_it_sends_a_password_reset_email(client, cast):
     assert "/accounts/password/reset/key/" in mail.outbox[0].body
 
 
+def test_account_emails_name_chairside_and_the_portal_never_the_request_host(client, cast, settings):
+    settings.PORTAL_BASE_URL = "https://portal.chairside.example"
+
+    client.post(reverse("account_reset_password"), {"email": "alice@acme.example"})
+
+    message = mail.outbox[0]
+    assert message.subject.startswith("Chairside: ")
+    assert message.body.startswith("Hello from Chairside,") and "https://portal.chairside.example" in message.body
+    assert "testserver" not in message.body.split("/accounts/password/reset/key/")[0]
+
+
 def test_it_offers_totp_two_factor_setup(client, cast):
     client.post(reverse("account_login"), {"login": "alice@acme.example", "password": "correct-horse-battery"})
     assert client.get(reverse("mfa_activate_totp"))["Location"].startswith(reverse("account_reauthenticate"))

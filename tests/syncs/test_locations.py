@@ -97,7 +97,8 @@ def test_deactivating_some_locations_stops_api_access_and_billing(alice_client, 
 
 
 def test_deactivating_the_whole_institution(alice_client, cast, live):
-    alice_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"scope": "institution"})
+    alice_client.post(reverse("institutions:deactivate", args=["group-dental"]),
+                      {"scope": "institution", "confirm_name": "group dental "})
 
     # Acme was the only organization using the practice: nothing is served any more, so the sync stops.
     assert not Location.objects.filter(institution=live.institution).live().exists()
@@ -108,7 +109,8 @@ def test_deactivating_the_whole_institution_moves_each_sync_with_its_own_event(a
     waiting = services.sync_create(institution=live.institution, option_key="dentrix", actor=cast.alice, organization=cast.acme)
     stopped = SyncFactory(institution=live.institution, ehr="eaglesoft", status=SyncStatus.DEACTIVATED)
 
-    alice_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"scope": "institution"})
+    alice_client.post(reverse("institutions:deactivate", args=["group-dental"]),
+                      {"scope": "institution", "confirm_name": "Group Dental"})
 
     assert set(Sync.objects.values_list("status", flat=True)) == {SyncStatus.DEACTIVATED}
     events = TimelineEvent.objects.filter(verb="sync.deactivated")
@@ -120,7 +122,8 @@ def test_deactivating_the_whole_institution_moves_each_sync_with_its_own_event(a
 
 
 def test_reactivating_the_locations_brings_the_sync_back_with_its_own_event(alice_client, live, staff):
-    alice_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"scope": "institution"})
+    alice_client.post(reverse("institutions:deactivate", args=["group-dental"]),
+                      {"scope": "institution", "confirm_name": "Group Dental"})
     admin = Client()
     admin.force_login(staff)
 
@@ -132,6 +135,40 @@ def test_reactivating_the_locations_brings_the_sync_back_with_its_own_event(alic
     assert event.sync_id == live.pk and event.organization is None and event.actor_label == "Chairside support"
     assert event.message == "Support reactivated the Open Dental sync"
     assert TimelineEvent.objects.filter(sync=None, verb="locations.reactivated").count() == 1
+def test_the_whole_institution_is_deactivated_only_once_its_name_is_typed(alice_client, live):
+    response = alice_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"scope": "institution"})
+
+    assert response.status_code == 400
+    assert "Type the institution&#x27;s name, Group Dental" in response.content.decode()
+    assert Sync.objects.get(pk=live.pk).status == SyncStatus.ACTIVE
+
+
+def test_ticked_locations_are_honoured_and_never_widen_to_the_whole_institution(alice_client, live):
+    north = Location.objects.get(name="North Office")
+
+    without_scope = alice_client.post(reverse("institutions:deactivate", args=["group-dental"]), {"locations": [north.pk]})
+
+    assert without_scope.status_code == 302
+    assert list(Location.objects.filter(deactivated_at__isnull=False)) == [north]
+    assert Sync.objects.get(pk=live.pk).status == SyncStatus.ACTIVE
+
+
+def test_choosing_the_whole_institution_with_ticked_locations_asks_which_one_was_meant(alice_client, live):
+    north = Location.objects.get(name="North Office")
+
+    response = alice_client.post(reverse("institutions:deactivate", args=["group-dental"]),
+                                 {"scope": "institution", "locations": [north.pk], "confirm_name": "Group Dental"})
+
+    assert response.status_code == 400 and "choose one or the other" in response.content.decode()
+    assert not Location.objects.filter(deactivated_at__isnull=False).exists()
+
+
+def test_the_deactivate_confirmation_names_what_stops(alice_client, live):
+    page = alice_client.get(reverse("institutions:deactivate", args=["group-dental"])).content.decode()
+
+    assert "API access to 1 location (North Office) and billing" in page
+    assert "No other organization uses this practice, so the Open Dental sync stops too" in page
+    assert 'name="scope" value="institution" checked' not in page
 
 
 def test_other_organizations_cannot_deactivate(olivia_client, live):

@@ -288,7 +288,7 @@ def test_support_copies_a_week_of_slots_to_the_next(client):
     assert client.get(url, {"sync__isempty": "1"}).status_code == 200
     response = client.post(url, {"action": "copy_to_next_week", "_selected_action": [s.pk for s in monday]}, follow=True)
 
-    assert "Added 2 slot(s) a week later (1 already existed)" in response.content.decode()
+    assert "Added 2 slots a week later (1 already existed)" in response.content.decode()
     assert EngineerSlot.objects.filter(starts_at__gte=WED_10_PDT + timedelta(days=7)).count() == 3
 
 
