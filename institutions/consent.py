@@ -8,6 +8,7 @@ access to the institution's active locations, with no new installation.
 from datetime import timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -66,13 +67,33 @@ def access_request_refusal(*, organization: Organization, actor: User) -> str:
     return ""
 
 
+MATCH_DISCLOSURE_SALT = "institutions.match-disclosure"
+MATCH_DISCLOSURE_MAX_AGE = timedelta(days=14)  # a CSV preview may be confirmed days later
+
+
+def match_disclosure_token(*, organization: Organization, subdomain: str) -> str:
+    """Signed proof that matching showed this practice to this organization (after it typed a matching identity)."""
+    return signing.dumps({"o": organization.pk, "s": subdomain}, salt=MATCH_DISCLOSURE_SALT, compress=True)
+
+
+def match_was_disclosed(*, organization: Organization, subdomain: str, token: str) -> bool:
+    try:
+        shown = signing.loads(token or "", salt=MATCH_DISCLOSURE_SALT, max_age=MATCH_DISCLOSURE_MAX_AGE)
+    except signing.BadSignature:
+        return False
+    return shown == {"o": organization.pk, "s": subdomain}
+
+
 @transaction.atomic
-def access_request(*, subdomain: str, organization: Organization, actor: User, ip: str | None = None) -> None:
+def access_request(*, subdomain: str, organization: Organization, actor: User, disclosure: str = "",
+                   ip: str | None = None) -> None:
     """Ask the live practice at `subdomain` to let this organization use its Synchronizer.
 
     Raises PermissionDenied only for reasons about the requester (not approved, unverified email, daily limit), so
     the answer never tells whether a practice exists: an unknown subdomain, a practice that is not live, one already
-    reached or already asked, all look like a request that was sent.
+    reached or already asked, all look like a request that was sent. Only a practice that matching showed to this
+    organization (`disclosure`, signed when the match was shown) is asked: a typed or guessed subdomain asks nobody
+    and adds nothing to the board, so neither the answer nor IN PROGRESS reveals another organization's practice.
     """
     refusal = access_request_refusal(organization=organization, actor=actor)
     if refusal:
@@ -85,6 +106,8 @@ def access_request(*, subdomain: str, organization: Organization, actor: User, i
         raise PermissionDenied(f"Your organization can ask at most {limit} practices for access a day. "
                                "Try again tomorrow, or contact support.")
     audit_record(verb=ACCESS_REQUESTED, actor=actor, organization=organization, target_label=subdomain[:254], ip=ip)
+    if not match_was_disclosed(organization=organization, subdomain=subdomain, token=disclosure):
+        return
     institution = (Institution.objects.filter(subdomain=subdomain, is_sandbox=False,
                                               syncs__status=SyncStatus.ACTIVE).distinct().first())
     if institution is None:

@@ -17,7 +17,7 @@ def request_access(request, subdomain: str):
     The answer is the same whether or not `subdomain` is a live practice (see consent.access_request)."""
     try:
         access_request(subdomain=subdomain, organization=request.membership.organization, actor=request.user,
-                       ip=client_ip(request))
+                       disclosure=request.POST.get("disclosure", ""), ip=client_ip(request))
     except PermissionDenied as refusal:
         messages.error(request, str(refusal))
     else:

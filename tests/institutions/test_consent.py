@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from institutions.consent import consent_reminders_send, pending_consent_expire
+from institutions.consent import match_disclosure_token, consent_reminders_send, pending_consent_expire
 from institutions.models import ConsentRequest, Institution, InstitutionAccess
 from portal.api_keys import api_key_create
 from portal.models import AuditEvent
@@ -24,6 +24,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 FORM = {"name": "Bright Smiles Dental", "street_address": "12 Main St", "city": "Austin", "state": "TX",
         "zip_code": "78701", "tz": "America/Chicago", "phone_number": "(512) 555-0142", "email": "",
         "website": "", "contact_name": "Dana", "contact_email": "dana@brightsmiles.example"}
+
+
+def request_access(client, organization, subdomain: str):
+    """Request access as the match dialog does: with the signed proof that matching showed this practice."""
+    token = match_disclosure_token(organization=organization, subdomain=subdomain)
+    return client.post(reverse("institutions:request_access", args=[subdomain]), {"disclosure": token})
 
 
 @pytest.fixture
@@ -80,7 +86,7 @@ def test_without_javascript_the_match_is_a_page_of_its_own_that_keeps_the_detail
 
 
 def test_the_practice_approves_by_email_and_the_api_opens(alice_client, cast, live_practice):
-    alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]))
+    request_access(alice_client, cast.acme, "bright-smiles")
     board = alice_client.get(reverse("institutions:list"), {"section": "in_progress"}).content.decode()
     assert "Waiting for the practice&#x27;s consent" in board
     assert [m.to for m in mail.outbox if "asks to use" in m.subject] == [["office@brightsmiles.example"]]
@@ -103,7 +109,7 @@ def test_the_practice_approves_by_email_and_the_api_opens(alice_client, cast, li
 
 
 def test_a_declined_request_keeps_the_api_closed(alice_client, cast, live_practice):
-    alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]))
+    request_access(alice_client, cast.acme, "bright-smiles")
 
     Client().post(consent_link(), {"decision": "decline"})
 
@@ -112,7 +118,7 @@ def test_a_declined_request_keeps_the_api_closed(alice_client, cast, live_practi
 
 
 def test_requests_are_reminded_once_and_expire_after_14_days(alice_client, cast, live_practice):
-    alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]))
+    request_access(alice_client, cast.acme, "bright-smiles")
     link = consent_link()
 
     with time_machine.travel(timezone.now() + timedelta(days=4)):
@@ -140,7 +146,7 @@ def practice_link() -> str:
 
 
 def test_practice_staff_grant_and_later_revoke_from_the_apps_page(alice_client, cast, live_practice):
-    alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]))
+    request_access(alice_client, cast.acme, "bright-smiles")
     staff = Client()
     join = staff.post(practice_link(), {"password1": "a-long-unusual-passphrase", "password2": "a-long-unusual-passphrase"})
     assert join["Location"] == reverse("practice_apps")
@@ -167,8 +173,9 @@ def test_the_apps_page_is_only_for_practice_staff(alice_client, olivia_client):
 
 # --- Request access, safely ------------------------------------------------------------------------------
 
-def _request(client, subdomain: str):
-    return client.post(reverse("institutions:request_access", args=[subdomain]), follow=True)
+def _request(client, subdomain: str, organization=None):
+    data = {"disclosure": match_disclosure_token(organization=organization, subdomain=subdomain)} if organization else {}
+    return client.post(reverse("institutions:request_access", args=[subdomain]), data, follow=True)
 
 
 def _answer(response) -> tuple:
@@ -177,9 +184,9 @@ def _answer(response) -> tuple:
                                                                       response.content.decode(), re.S)
 
 
-def test_request_access_answer_is_identical_for_existing_and_unknown_subdomains(alice_client, live_practice):
-    existing = _answer(_request(alice_client, "bright-smiles"))
-    unknown = _answer(_request(alice_client, "no-such-practice"))
+def test_request_access_answer_is_identical_for_existing_and_unknown_subdomains(alice_client, cast, live_practice):
+    existing = _answer(_request(alice_client, "bright-smiles", cast.acme))
+    unknown = _answer(_request(alice_client, "no-such-practice", cast.acme))
 
     assert existing == unknown
     assert existing[2] and "Bright Smiles" not in " ".join(existing[2])
@@ -189,7 +196,7 @@ def test_request_access_answer_is_identical_for_existing_and_unknown_subdomains(
 def test_a_practice_that_is_not_live_is_not_asked(alice_client, cast, live_practice):
     Sync.objects.filter(institution=live_practice).update(status=SyncStatus.AWAITING_INSTALL)
 
-    _request(alice_client, "bright-smiles")
+    _request(alice_client, "bright-smiles", cast.acme)
 
     assert not ConsentRequest.objects.exists() and [m for m in mail.outbox if "asks to use" in m.subject] == []
 
@@ -225,9 +232,9 @@ def test_a_viewer_cannot_request_access(cast, live_practice):
     assert not ConsentRequest.objects.exists()
 
 
-def test_a_repeated_request_for_the_same_practice_is_not_sent_twice(alice_client, live_practice):
-    _request(alice_client, "bright-smiles")
-    _request(alice_client, "bright-smiles")
+def test_a_repeated_request_for_the_same_practice_is_not_sent_twice(alice_client, cast, live_practice):
+    _request(alice_client, "bright-smiles", cast.acme)
+    _request(alice_client, "bright-smiles", cast.acme)
 
     assert ConsentRequest.objects.count() == 1
     assert len([m for m in mail.outbox if "asks to use" in m.subject]) == 1
@@ -238,17 +245,17 @@ def test_requests_per_organization_and_day_are_limited(alice_client, cast, live_
     _request(alice_client, "guess-1")
     _request(alice_client, "guess-2")
 
-    refused = _request(alice_client, "bright-smiles")
+    refused = _request(alice_client, "bright-smiles", cast.acme)
 
     assert "at most 2 practices" in refused.content.decode()
     assert not ConsentRequest.objects.exists()
     AuditEvent.objects.filter(verb="access.requested").update(created_at=timezone.now() - timedelta(days=1, minutes=1))
-    _request(alice_client, "bright-smiles")  # a day later
+    _request(alice_client, "bright-smiles", cast.acme)  # a day later
     assert ConsentRequest.objects.count() == 1
 
 
-def test_the_email_names_the_organization_says_what_access_means_and_never_asks_for_a_password(alice_client, live_practice):
-    _request(alice_client, "bright-smiles")
+def test_the_email_names_the_organization_says_what_access_means_and_never_asks_for_a_password(alice_client, cast, live_practice):
+    _request(alice_client, "bright-smiles", cast.acme)
 
     message = [m for m in mail.outbox if "asks to use" in m.subject][-1]
     body = message.body
@@ -265,3 +272,31 @@ def test_the_subdomain_preview_reveals_nothing_about_other_organizations_practic
 
     assert "<code>bright-smiles</code>" in taken
     assert taken.replace("bright-smiles", "X") == free.replace("bright-smilez", "X")
+
+
+def test_a_typed_subdomain_asks_nobody_and_adds_nothing_to_the_board(alice_client, cast, live_practice):
+    """Only a practice matching showed to this organization is asked: guessing a subdomain reveals nothing."""
+    guessed = _answer(_request(alice_client, "bright-smiles"))
+    shown = _answer(_request(alice_client, "no-such-practice", cast.acme))
+
+    assert guessed == shown
+    assert not ConsentRequest.objects.exists()
+    assert not InstitutionAccess.objects.filter(organization=cast.acme, institution=live_practice).exists()
+    board = alice_client.get(reverse("institutions:list"), {"section": "in_progress"}).content.decode()
+    assert "Bright Smiles" not in board
+
+
+def test_a_disclosure_shown_to_another_organization_asks_nobody(alice_client, cast, live_practice):
+    token = match_disclosure_token(organization=cast.other, subdomain="bright-smiles")
+
+    alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]), {"disclosure": token})
+
+    assert not ConsentRequest.objects.exists()
+
+
+def test_the_match_dialog_carries_the_proof_that_it_showed_the_practice(alice_client, cast, live_practice):
+    page = alice_client.post(reverse("institutions:create"), FORM).content.decode()
+
+    token = re.search(r'name="disclosure" value="([^"]+)"', page).group(1)
+    alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]), {"disclosure": token})
+    assert ConsentRequest.objects.filter(organization=cast.acme, institution=live_practice).count() == 1

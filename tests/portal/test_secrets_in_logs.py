@@ -9,6 +9,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from institutions.consent import match_disclosure_token
 from institutions.models import Institution, InstitutionAccess, Location
 from portal.services import organization_enable_production
 from syncs.models import Sync, SyncStatus
@@ -53,7 +54,8 @@ def journey(cast, alice_client) -> list[str]:
     Location.objects.create(institution=practice, sync=sync, name="North", foreign_id="1", active=True)
     organization_enable_production(organization=cast.acme, actor=None)
     alice_client.post(reverse("mode_switch"), {"test_mode": "off"})
-    alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]))
+    alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]),
+                      {"disclosure": match_disclosure_token(organization=cast.acme, subdomain="bright-smiles")})
     [consent] = [link for link in links() if link.startswith("/consent/")]
     anonymous.get(consent)
     strict.post(consent, {"decision": "approve"})
