@@ -78,7 +78,7 @@ def institution_create(*, organization: Organization, actor, data: dict, ip: str
     duplicate = ValidationError({"name": f"You already have an institution called {data['name']} at ZIP {data['zip_code']}."})
     if InstitutionAccess.objects.filter(organization=organization, identity=identity).exists():
         raise duplicate
-    institution = Institution.objects.create(subdomain=subdomain_for(data["name"]), is_sandbox=False, **data)
+    institution = _institution_insert(data)
     try:
         with transaction.atomic():  # the constraint decides when two requests race past the check above
             InstitutionAccess.objects.create(organization=organization, institution=institution,
@@ -90,6 +90,18 @@ def institution_create(*, organization: Organization, actor, data: dict, ip: str
     audit_record(verb="institution.created", actor=actor, organization=organization, target=institution, ip=ip)
     return institution
 
+
+def _institution_insert(data: dict) -> Institution:
+    """Two practices named alike created at the same moment: the subdomain's unique index decides, and the one
+    that lost takes a suffixed subdomain instead of failing."""
+    subdomain = subdomain_for(data["name"])
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return Institution.objects.create(subdomain=subdomain, is_sandbox=False, **data)
+        except IntegrityError:
+            subdomain = _with_suffix(subdomain_base(data["name"]))
+    raise ValidationError("Creating the institution collided with another at the same moment: submit the form again.")
 
 
 def institution_can_be_deleted(*, institution: Institution, membership) -> bool:

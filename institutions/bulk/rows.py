@@ -14,7 +14,7 @@ from django.db.models.functions import Left
 from institutions.bulk.reader import COLUMNS
 from institutions.matching import find_matches_many
 from institutions.models import BulkUploadRow, Institution, PracticeTimeZone
-from institutions.services import institution_name_key
+from institutions.services import identity_key
 from institutions.validators import US_STATES, email_clean, normalize_phone, website_clean, zip_code_clean
 from portal.models import Organization
 from syncs.catalog import SYNC_OPTIONS
@@ -102,17 +102,13 @@ def institution_key(data: dict[str, str]) -> tuple:
     return tuple(key)
 
 
-def name_zip(name: str, zip_code: str) -> tuple[str, str]:
-    return institution_name_key(name), zip_code[:5]
-
-
 def validate_rows(*, organization: Organization, records: list[tuple[int, dict, str]]) -> list[BulkUploadRow]:
     """Unsaved rows with their errors, groups and matches. A constant number of queries per 150 institutions."""
     rows: list[BulkUploadRow] = []
     cleaned: dict[int, Cleaned] = {}
     group_of_key: dict[tuple, int] = {}
     first_of_row: dict[tuple, int] = {}
-    group_of_name_zip: dict[tuple[str, str], int] = {}
+    group_of_identity: dict[str, int] = {}
     for number, data, problem in records:
         result, errors = clean_row(data)
         if problem:
@@ -130,7 +126,7 @@ def validate_rows(*, organization: Organization, records: list[tuple[int, dict, 
             row.duplicate = False
         if result is not None:
             cleaned[number] = result
-            other = group_of_name_zip.setdefault(name_zip(result.institution["name"], result.institution["zip_code"]),
+            other = group_of_identity.setdefault(identity_key(result.institution["name"], result.institution["zip_code"]),
                                                  group)
             if other != group:
                 row.errors = {**row.errors, "institution_name": [
@@ -164,11 +160,11 @@ def _flag_existing(organization: Organization, rows: list[BulkUploadRow], cleane
         for name, zip_code, subdomain in (Institution.objects.reachable_by(organization).filter(is_sandbox=False)
                                           .annotate(zip5=Left("zip_code", 5)).filter(zip5__in=zips[start:start + 500])
                                           .values_list("name", "zip_code", "subdomain")):
-            existing[name_zip(name, zip_code)] = subdomain
+            existing[identity_key(name, zip_code)] = subdomain
     for row in rows:
         if row.number in cleaned:
             institution = cleaned[row.number].institution
-            subdomain = existing.get(name_zip(institution["name"], institution["zip_code"]))
+            subdomain = existing.get(identity_key(institution["name"], institution["zip_code"]))
             if subdomain:
                 row.errors = {**row.errors, "institution_name": [
                     f"You already have an institution called {institution['name']} at ZIP {institution['zip_code']} "

@@ -14,7 +14,7 @@ from django.db.models.functions import Left
 from django.utils import timezone
 
 from institutions.bulk.reader import UploadRefused, read_csv
-from institutions.bulk.rows import Cleaned, clean_row, name_zip, row_message, validate_rows
+from institutions.bulk.rows import Cleaned, clean_row, row_message, validate_rows
 from institutions.models import BulkUpload, BulkUploadRow, Institution, InstitutionAccess, TimelineEvent
 from institutions.services import identity_key, subdomains_for
 from institutions.timeline import SUPPORT
@@ -229,10 +229,10 @@ def _import_batch(upload: BulkUpload, first_group: int, last_group: int, created
                                            accesses__created_at__gte=upload.validated_at or upload.created_at)
                                    .order_by().values_list("pk", "name", "zip_code")):
             if pk not in created_here:
-                existing.add(name_zip(name, zip_code))
+                existing.add(identity_key(name, zip_code))
         for group in list(by_group):
             data = heads[group]
-            if name_zip(data["name"], data["zip_code"]) in existing:
+            if identity_key(data["name"], data["zip_code"]) in existing:
                 for row, _ in by_group.pop(group):
                     row.result = BulkUploadRow.Result.SKIPPED_EXISTS
                     row.message = f"You already have an institution called {data['name']} at ZIP {data['zip_code']}."
