@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Left
@@ -27,7 +28,6 @@ from syncs.services import sync_build, sync_created_message
 
 logger = logging.getLogger(__name__)
 
-BATCH_ROWS = 500
 # The importing worker writes heartbeat_at every HEARTBEAT_EVERY (and at each batch); an import silent for
 # STALLED_AFTER lost its worker and is published again by the beat check (every 15 s, settings), so a killed
 # import resumes within about a minute. The broker's visibility timeout stays long: lowering it would run long
@@ -158,7 +158,7 @@ def bulk_upload_import(upload_id: int, *, batch_rows: int | None = None) -> int:
     created_here = set(upload.rows.filter(institution__isnull=False).values_list("institution_id", flat=True))
     created = 0
     try:
-        for first, last in _batches(groups, batch_rows or BATCH_ROWS):
+        for first, last in _batches(groups, batch_rows or settings.BULK_IMPORT_BATCH_ROWS):
             created += _import_batch(upload, first, last, created_here)
     except Exception as exc:  # the batch rolled back; earlier batches stay; confirming again resumes
         logger.exception("Bulk upload %s stopped", upload.pk)

@@ -381,7 +381,7 @@ def test_uploading_the_same_file_again_leads_back_to_it(alice_client, production
 
 
 def test_a_failure_half_way_leaves_no_half_created_institution_and_the_import_resumes(
-        alice_client, production, run_on_commit, monkeypatch):
+        alice_client, production, run_on_commit, monkeypatch, settings):
     rows = [practice(n) for n in range(1, 9)] + [practice(n, emr_name="athena") for n in range(1, 9)]
     upload_file(alice_client, csv_bytes(rows))
     upload = latest_upload()
@@ -393,7 +393,7 @@ def test_a_failure_half_way_leaves_no_half_created_institution_and_the_import_re
             raise RuntimeError("database went away")
         return real_sync_build(*args, **kwargs)
 
-    monkeypatch.setattr(bulk.services, "BATCH_ROWS", 4)
+    settings.BULK_IMPORT_BATCH_ROWS = 4
     monkeypatch.setattr(bulk.services, "sync_build", flaky)
     run_on_commit(alice_client, upload)
 
