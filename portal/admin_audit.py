@@ -20,7 +20,7 @@ def organization_ids_of(obj) -> list[int]:
     if getattr(obj, "endpoint_id", None):  # webhook subscriptions and deliveries
         return [obj.endpoint.organization_id]
     if hasattr(obj, "accesses") and hasattr(obj, "subdomain"):  # an institution: every organization reaching it
-        return list(obj.accesses.filter(status="active").values_list("organization_id", flat=True))
+        return list(obj.accesses.filter(status=obj.accesses.model.Status.ACTIVE).values_list("organization_id", flat=True))
     for parent in ("institution", "sync"):  # locations, syncs, timeline events, engineer slots
         related = getattr(obj, parent, None) if getattr(obj, f"{parent}_id", None) else None
         if related is not None:
