@@ -58,7 +58,9 @@ def practice_apps(request):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         return redirect("practice_apps")
-    return render(request, "institutions/practice_apps.html", {"member": member, "apps": practice.practice_apps(member.institution)})
+    return render(request, "institutions/practice_apps.html", {
+        "member": member, "apps": practice.practice_apps(member.institution),
+        "timeline": practice.practice_timeline(member.institution)})
 
 
 @login_required
