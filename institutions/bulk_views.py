@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_http_methods
 
 from institutions import bulk
 from institutions.models import BulkUpload, BulkUploadRow
@@ -47,6 +47,7 @@ def bulk_sample(request):
 
 
 @permission_required("institution.upload")
+@require_http_methods(["GET", "POST"])
 def bulk_upload(request):
     membership = request.membership
     error, status = "", 200

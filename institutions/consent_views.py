@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_http_methods
 
 from institutions.consent import ConsentInvalid, access_request, consent_decide, consent_for_token
 from portal.audit import client_ip
@@ -26,6 +26,7 @@ def request_access(request, subdomain: str):
     return redirect(f"{reverse('institutions:list')}?section=in_progress")
 
 
+@require_http_methods(["GET", "POST"])
 def consent(request, token: str):
     """The practice's page (no sign-in: the signed link is the credential)."""
     try:

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from institutions.models import ConsentRequest, Institution, InstitutionAccess, PracticeInvitation, PracticeMember
+from institutions.models import (ConsentRequest, Institution, InstitutionAccess, PracticeInvitation, PracticeMember,
+                                 TimelineEvent)
 from portal.audit import audit_record
 from portal.emails import absolute_url, render_email
 from portal.models import User
@@ -66,11 +67,23 @@ def practice_join(*, token: str, user: User) -> PracticeMember:
 
 
 def practice_apps(institution: Institution) -> list[dict]:
-    """Every organization that reaches, asked for, or lost access to the practice; with open requests."""
+    """Every organization that reaches, asked for, or lost access to the practice; with open requests, and whether
+    it operates the practice's Synchronizer (the operator first)."""
     accesses = InstitutionAccess.objects.filter(institution=institution).select_related("organization").order_by("organization__name")
     open_requests = {r.organization_id: r for r in ConsentRequest.objects.filter(
         institution=institution, status=ConsentRequest.Status.PENDING, expires_at__gt=timezone.now())}
-    return [{"access": access, "request": open_requests.get(access.organization_id)} for access in accesses]
+    operators = set(institution.syncs.values_list("operator_id", flat=True))
+    apps = [{"access": access, "request": open_requests.get(access.organization_id),
+             "operates": access.organization_id in operators} for access in accesses]
+    return sorted(apps, key=lambda app: not app["operates"])
+
+
+def practice_timeline(institution: Institution, limit: int = 200) -> list[dict]:
+    """Every change made to the practice, by every organization, each labelled with who made it: an organization's
+    name (never one of its people), Chairside support, Chairside or the Synchronizer."""
+    events = TimelineEvent.objects.filter(institution=institution).select_related("organization")[:limit]
+    return [{"event": event, "by": event.organization.name if event.organization_id else
+             (event.actor_label if "@" not in event.actor_label else "A developer organization")} for event in events]
 
 
 @transaction.atomic

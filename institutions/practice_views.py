@@ -4,7 +4,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_http_methods
 
 from institutions import practice
 from institutions.models import InstitutionAccess, PracticeMember
@@ -17,6 +17,7 @@ def _member(request) -> PracticeMember | None:
     return PracticeMember.objects.select_related("institution").filter(user=request.user).first()
 
 
+@require_http_methods(["GET", "POST"])
 def practice_join(request, token: str):
     """The link in the practice invitation: create an account (email fixed) or sign in, then join."""
     try:
@@ -44,6 +45,7 @@ def practice_join(request, token: str):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def practice_apps(request):
     member = _member(request)
     if member is None:
@@ -56,7 +58,9 @@ def practice_apps(request):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         return redirect("practice_apps")
-    return render(request, "institutions/practice_apps.html", {"member": member, "apps": practice.practice_apps(member.institution)})
+    return render(request, "institutions/practice_apps.html", {
+        "member": member, "apps": practice.practice_apps(member.institution),
+        "timeline": practice.practice_timeline(member.institution)})
 
 
 @login_required

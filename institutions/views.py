@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
 
 from institutions import services
 from institutions.forms import InstitutionForm
@@ -26,6 +27,7 @@ DEACTIVATED_HERE = NextStep("Deactivated", StepKind.DEACTIVATED)
 
 
 @permission_required("portal.view")
+@require_GET
 def institution_list(request):
     membership = request.membership
     # The sandbox's sync is always active: in test mode there is nothing "to do", so show ALL first.
@@ -48,6 +50,7 @@ def institution_list(request):
 
 
 @permission_required("institution.create")
+@require_http_methods(["GET", "POST"])
 def institution_create(request):
     form = InstitutionForm(request.POST or None)
     checking = request.headers.get("X-Match-Check") == "1"  # portal.js asks before submitting, to show a modal
@@ -77,6 +80,7 @@ def institution_create(request):
 
 
 @permission_required("institution.create")
+@require_GET
 def subdomain_preview(request):
     """The subdomain the name would get (htmx, while typing on Create Institution).
 
@@ -87,6 +91,7 @@ def subdomain_preview(request):
 
 
 @permission_required("portal.view")
+@require_GET
 def institution_detail(request, subdomain: str):
     organization = request.membership.organization
     syncs = Sync.objects.select_related("install_slot", "credentials_submitted_by").order_by("id")
@@ -145,6 +150,7 @@ def _reachable_production(request, subdomain: str) -> Institution:
 
 
 @permission_required("locations.deactivate")
+@require_http_methods(["GET", "POST"])
 def institution_deactivate(request, subdomain: str):
     """GET: the confirmation as a page of its own (the dialog's no-JavaScript fallback). POST: deactivate."""
     institution = _reachable_production(request, subdomain)
@@ -177,6 +183,7 @@ def institution_deactivate(request, subdomain: str):
 
 
 @permission_required("institution.delete")
+@require_http_methods(["GET", "POST"])
 def institution_delete(request, subdomain: str):
     """GET: the confirmation as a page of its own. POST: delete, when `institution_can_be_deleted` allows it."""
     institution = _reachable_production(request, subdomain)

@@ -5,6 +5,7 @@ import logging
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 from kombu import Connection
 
 from portal.celery import app as celery_app
@@ -14,6 +15,7 @@ TIMEOUT_SECONDS = 2
 
 
 @never_cache
+@require_safe
 def healthz(request):
     """No dependency is touched: a restart cannot fix the database, so liveness must not depend on it."""
     return JsonResponse({"status": "ok"})
@@ -44,6 +46,7 @@ def _broker_ready() -> bool:
 
 
 @never_cache
+@require_safe
 def readyz(request):
     checks = {"database": _database_ready(), "broker": _broker_ready()}
     ready = all(checks.values())

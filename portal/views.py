@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST, require_http_methods
 
 from institutions.models import Institution
 from institutions.selectors import institution_board
@@ -26,6 +26,7 @@ def _error_text(error: ValidationError) -> str:
 
 
 @permission_required("portal.view")
+@require_GET
 def home(request):
     membership = request.membership
     organization = membership.organization
@@ -62,6 +63,7 @@ def _pending_production_request(organization) -> ProductionAccessRequest | None:
 
 
 @permission_required("portal.view")
+@require_http_methods(["GET", "POST"])
 def production_access(request):
     """Request production access: a short form for admins; everyone sees where the request stands."""
     membership = request.membership
@@ -123,6 +125,7 @@ def organization_security(request):
 
 
 @permission_required("portal.view")
+@require_GET
 def users(request):
     organization = request.membership.organization
     members = Membership.objects.filter(organization=organization).select_related("user").order_by("user__email")
@@ -135,6 +138,7 @@ def users(request):
 
 
 @permission_required("members.invite")
+@require_http_methods(["GET", "POST"])
 def invite(request):
     form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -218,12 +222,14 @@ def member_delete(request, public_id):
 
 
 @permission_required("audit.view")
+@require_GET
 def audit_log(request):
     events = AuditEvent.objects.filter(organization=request.membership.organization).order_by("-created_at", "-id")
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(request, "portal/audit_log.html", {"page": page})
 
 
+@require_http_methods(["GET", "POST"])
 def invitation_accept(request, token: str):
     """The link in the invitation email: sign up, sign in, or join straight away."""
     try:
@@ -262,6 +268,7 @@ def invitation_accept(request, token: str):
 
 
 @permission_required("api_keys.manage")
+@require_http_methods(["GET", "POST"])
 def api_keys(request):
     """One card per mode. A new key appears in the response to the POST that made it, and only there."""
     organization = request.membership.organization

@@ -48,6 +48,14 @@ class ReasonForm(forms.Form):
                              help_text="The developer sees this and gets it by email.")
 
 
+class TransferForm(forms.Form):
+    organization = forms.ModelChoiceField(queryset=None, help_text="Organizations with active access to the practice.")
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = candidates
+
+
 def _each(request, queryset, action, done: str):
     changed = 0
     for obj in queryset:
@@ -92,7 +100,7 @@ class SyncAdmin(admin.ModelAdmin):
     fields = readonly_fields
     inlines = [LocationInline, TimelineInline]
     actions = ["mark_installed", "locations_reported", "complete_install", "flag_credential_error", "mark_failed",
-               "reveal_credentials", "issue_reinstall_key"]
+               "reveal_credentials", "issue_reinstall_key", "transfer_operation"]
 
     def has_add_permission(self, request):
         return False  # syncs are created by developers
@@ -149,6 +157,31 @@ class SyncAdmin(admin.ModelAdmin):
     def issue_reinstall_key(self, request, queryset):
         _each(request, queryset.filter(install_path__in=[InstallPath.SELF_INSTALLER, InstallPath.SCHEDULED]).select_related("institution"),
               lambda sync: services.sync_issue_reinstall_key(sync=sync, actor=request.user), "got a reinstall key")
+
+    @admin.action(description="Transfer operation to a consumer organization…", permissions=["change"])
+    def transfer_operation(self, request, queryset):
+        """One sync at a time: support picks one of the organizations that use its practice."""
+        if queryset.count() != 1:
+            messages.error(request, "Select exactly one sync to transfer.")
+            return None
+        sync = queryset.select_related("institution", "operator").get()
+        form = TransferForm(request.POST if "apply" in request.POST else None,
+                            candidates=services.transfer_candidates(sync))
+        if form.is_valid():
+            try:
+                services.sync_transfer_operation(sync=sync, to=form.cleaned_data["organization"], actor=request.user,
+                                                 ip=client_ip(request))
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, f"{form.cleaned_data['organization'].name} now operates {sync}.")
+            return None
+        response = render(request, "admin/syncs/reason.html", {
+            **self.admin_site.each_context(request), "title": f"Transfer operation (today: {sync.operator or 'nobody'})",
+            "form": form, "syncs": [sync], "action": request.POST.get("action"), "opts": self.model._meta,
+        })
+        response.asks_for_input = True  # nothing done yet: the audit log records the action once applied
+        return response
 
     def changelist_view(self, request, extra_context=None):
         counts = dict.fromkeys(SUPPORT_QUEUES, 0) | dict(

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_http_methods
 
 from portal.api.base import MAX_ID  # ids are 64-bit: a larger number is a 404, not a database error
 from portal.audit import client_ip
@@ -31,6 +31,7 @@ def _picker(request, sync: Sync, *, error: str = "", status: int = 200) -> HttpR
 
 
 @permission_required("sync.book_install")
+@require_http_methods(["GET", "POST"])
 def schedule(request, code: str):
     """GET: the open slots in the practice's time zone. POST slot_id: book it (or move the booking there)."""
     sync = sync_for_operator(request, code)

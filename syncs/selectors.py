@@ -35,9 +35,13 @@ def sync_operated_by(sync: Sync, organization: Organization) -> bool:
 
 
 def institution_operated_by(institution: Institution, organization: Organization) -> bool:
-    """Only the organization that created the institution (and still uses it) onboards it: creates its syncs."""
-    return organizations_reaching(institution).filter(
-        pk=organization.pk, institution_accesses__via=InstitutionAccess.Via.CREATED).exists()
+    """Only the organization that created the institution (and still uses it) onboards it: creates its syncs.
+
+    Two queries on purpose: a second filter() across institution_accesses would join another access row, so any
+    institution the organization created (its own sandbox, say) would have made it an onboarder of this one."""
+    return (organizations_reaching(institution).filter(pk=organization.pk).exists()
+            and InstitutionAccess.objects.filter(organization=organization, institution=institution,
+                                                 via=InstitutionAccess.Via.CREATED).exists())
 
 
 def extension_coverage(sync: Sync, now: datetime) -> int:

@@ -393,3 +393,31 @@ def locations_reactivate(*, locations, actor: User) -> int:
         timeline_record(institution=institution, actor=actor, verb="locations.reactivated", notify=True,
                         message="Support reactivated deactivated locations")
     return len(chosen)
+
+
+def transfer_candidates(sync: Sync):
+    """Organizations support may hand a sync's operation to: active, not deactivated access to its practice, not the
+    operator itself (organizations_reaching is the one rule for "uses this practice")."""
+    return organizations_reaching(sync.institution).exclude(pk=sync.operator_id).order_by("name")
+
+
+@transaction.atomic
+def sync_transfer_operation(*, sync: Sync, to: Organization, actor: User, ip: str | None = None) -> None:
+    """Support: `to`, a consumer of the practice, now operates the sync (settings, secrets, reinstall). The old
+    operator (often gone already) keeps its access as a consumer, if it still has any. Audited on both sides."""
+    if not transfer_candidates(sync).filter(pk=to.pk).exists():
+        raise ValidationError(f"{to.name} does not use {sync.institution.name} (active, not deactivated access), "
+                              "or already operates this sync.")
+    previous = Organization.objects.filter(pk=sync.operator_id).first()
+    # Conditional: two support agents transferring at once cannot both win from the same operator.
+    if not Sync.objects.filter(pk=sync.pk, operator_id=sync.operator_id).update(operator=to):
+        raise TransitionRefused("Someone else changed this sync's operator meanwhile: reload and try again.")
+    sync.operator = to
+    label = f"{sync.get_ehr_display()} sync of {sync.institution.name}"
+    for organization in {org.pk: org for org in (previous, to) if org is not None}.values():
+        audit_record(verb="sync.operation_transferred", actor=actor, organization=organization, target=sync,
+                     target_label=label, ip=ip,
+                     details={"from": previous.name if previous else "", "to": to.name})
+    timeline_record(institution=sync.institution, sync=sync, actor=actor, system=True, verb="sync.operation_transferred",
+                    notify=True, message=f"Chairside support transferred the operation of the {sync.get_ehr_display()} "
+                                         f"sync to {to.name}")

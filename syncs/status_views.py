@@ -8,6 +8,7 @@ from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from institutions.models import Institution
 from portal.csv_safety import csv_safe
@@ -43,6 +44,7 @@ def sync_status_rows(request) -> list[dict]:
 
 
 @permission_required("portal.view")
+@require_GET
 def sync_status(request):
     rows = sync_status_rows(request)
     if request.GET.get("format") == "csv":

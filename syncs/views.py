@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST, require_http_methods
 
 from institutions.models import Institution
 from portal.audit import client_ip
@@ -19,6 +19,7 @@ from syncs.selectors import extension_coverage, institution_operated_by, sync_fo
 
 
 @permission_required("sync.create")
+@require_http_methods(["GET", "POST"])
 def sync_create(request, subdomain: str):
     institution = get_object_or_404(Institution.objects.reachable_by(request.membership.organization), subdomain=subdomain)
     if not institution_operated_by(institution, request.membership.organization):
@@ -81,6 +82,7 @@ def _detail_context(request, sync: Sync, **forms) -> dict:
 
 @never_cache  # the page shows the product key and the extension token
 @permission_required("portal.view")
+@require_GET
 def sync_detail(request, code: str):
     sync = sync_for_member(request, code)
     return render(request, "syncs/detail.html", _detail_context(request, sync))

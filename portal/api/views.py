@@ -1,3 +1,4 @@
+from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.views import APIView
@@ -40,5 +41,6 @@ class Authenticates(APIView):
         return response
 
 
+@require_http_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])  # the same 404 whatever the method
 def api_not_found(request, path: str = ""):
     return json_error(404, f"There is no API endpoint at /api/{path}.")
