@@ -102,7 +102,10 @@ class ProductionAccessRequestAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Enable production for these organizations")
+    def has_enable_production_permission(self, request) -> bool:
+        return request.user.has_perm("portal.enable_production")
+
+    @admin.action(description="Enable production for these organizations", permissions=["enable_production"])
     def enable_production(self, request, queryset):
         organizations = {access_request.organization for access_request in queryset.select_related("organization")}
         for organization in organizations:

@@ -13,7 +13,7 @@ SUPPORT_GROUP = "Support"
 # "<app>.<codename>" for each duty.
 SUPPORT_PERMISSIONS = frozenset({
     # Organizations: look up, enable production (an admin action gated on this permission).
-    "portal.view_organization", "portal.enable_production",
+    "portal.view_organization", "portal.enable_production", "portal.view_productionaccessrequest",
     "portal.view_membership", "portal.view_invitation",
     # Accounts: find a user; the User admin keeps passwords, flags, groups and permissions out of reach.
     "portal.view_user",

@@ -272,7 +272,7 @@ SUPPORT_MAY = {
     "mfa/authenticator": set(),
     "portal/user": {"view"},
     "portal/organization": {"view"},
-    "portal/productionaccessrequest": set(),
+    "portal/productionaccessrequest": {"view"},  # the queue; enabling production is its action
     "portal/membership": {"view"},
     "portal/invitation": {"view"},
     "portal/auditevent": {"view"},
