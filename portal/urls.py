@@ -14,6 +14,8 @@ admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "Chairside support console"
 admin.site.site_title = "Chairside support"
 
+handler500 = "portal.api.views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("mode/", views.mode_switch, name="mode_switch"),

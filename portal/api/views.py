@@ -1,3 +1,4 @@
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.views import APIView
@@ -38,5 +39,15 @@ class Authenticates(APIView):
         return ok({"token": token_mint(api_key)}, status_code=201)
 
 
+@csrf_exempt  # any method: the envelope's 404, never the CSRF failure page
 def api_not_found(request, path: str = ""):
-    return json_error(404, f"There is no API endpoint at /api/{path}.")
+    return json_error(404, f"There is no API endpoint for {request.method} /api/{path}.")
+
+
+def server_error(request):
+    """handler500: errors outside the API views (middleware, routing) still answer /api/ in the envelope."""
+    if request.path.startswith("/api/"):
+        return json_error(500, "Something went wrong on our side. Try again later.")
+    from django.views.defaults import server_error as html_server_error
+
+    return html_server_error(request)
