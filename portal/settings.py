@@ -287,7 +287,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"SyncHealthEnum": ["green", "red"]},
+    "ENUM_NAME_OVERRIDES": {
+        "SyncHealthEnum": ["green", "red"],
+        "ProcedureStatusEnum": "syncs.models.Procedure.Status",
+        "ClaimStatusEnum": "syncs.models.Claim.Status",
+        "TreatmentPlanStatusEnum": "syncs.models.TreatmentPlan.Status",
+    },
 }
 API_RATE_LIMITS = {"records": int(env("API_RATE_LIMIT_RECORDS", "1000")), "default": int(env("API_RATE_LIMIT_DEFAULT", "2000"))}
 API_FAILED_KEY_LIMIT = int(env("API_FAILED_KEY_LIMIT", "20"))  # bad keys per minute per client address

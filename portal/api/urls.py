@@ -6,6 +6,7 @@ from syncs.webhooks import api as webhooks_api
 from portal.api import views
 from portal.api.base import IdConverter
 from syncs import api as syncs_api
+from syncs import api_records
 
 register_converter(IdConverter, "id")
 
@@ -34,6 +35,10 @@ urlpatterns = [
          name="api-webhook-subscriptions"),
     path("webhook_endpoints/<id:id>/webhook_subscriptions/<id:subscription_id>",
          webhooks_api.WebhookSubscriptionDetail.as_view(), name="api-webhook-subscription"),
+    *[route for name, (list_view, detail_view) in api_records.VIEWS.items() for route in (
+        path(name, list_view.as_view(), name=f"api-{name}"),
+        *([] if name in api_records.LIST_ONLY else [path(f"{name}/<id:id>", detail_view.as_view(), name=f"api-{name}-one")]),
+    )],
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^(?P<path>.*)$", views.api_not_found),
