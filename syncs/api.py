@@ -8,7 +8,7 @@ from rest_framework import exceptions, serializers
 
 from institutions.models import Location
 from institutions.serializers import LocationBasicSerializer
-from portal.api.base import IdField, ListParams, NexApiView
+from portal.api.base import IdField, ListParams, NexApiView, sort_param
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
 from institutions.scoping import Scope, active_locations, reachable_institutions, scope_for
@@ -117,7 +117,7 @@ class ProviderListParams(ListParams):
     foreign_id = serializers.CharField(required=False)
     inactive = serializers.BooleanField(required=False, default=False)
     updated_since = serializers.DateTimeField(required=False)
-    sort = serializers.ChoiceField(choices=["id"], required=False)
+    sort = sort_param("updated_at", "id")
     requestable = serializers.BooleanField(required=False)
     ids = IdList(required=False)
 
@@ -131,7 +131,7 @@ class ProviderListParams(ListParams):
 
 
 def providers_with_resources(queryset):
-    hours = WorkingHour.objects.select_related("location").prefetch_related("appointment_types").order_by("id")
+    hours = WorkingHour.objects.select_related("location", "label").prefetch_related("appointment_types").order_by("id")
     return queryset.select_related("location__sync").prefetch_related(Prefetch("working_hours", queryset=hours))
 
 
@@ -238,7 +238,7 @@ class AppointmentTypeList(RecordView):
                    responses=envelope_of(AppointmentTypeWithDescriptorsSerializer, many=True))
     def get(self, request):
         scope = self.scope(self.query(AppointmentTypeParams))
-        types = self.records(AppointmentType, scope).order_by("id")
+        types = self.records(AppointmentType, scope).prefetch_related("descriptors").order_by("id")
         data = AppointmentTypeWithDescriptorsSerializer(types, many=True).data
         return ok(data, count=len(data))
 
@@ -260,7 +260,11 @@ class AppointmentTypeDetail(RecordView):
     version_header_required = False
 
     def _get(self, id: int) -> AppointmentType:
-        return self.record(AppointmentType, self.scope(self.query(SubdomainParams)), id)
+        scope = self.scope(self.query(SubdomainParams))
+        appointment_type = self.records(AppointmentType, scope).prefetch_related("descriptors").filter(pk=id).first()
+        if appointment_type is None:
+            raise exceptions.NotFound(f"Appointment type {id} was not found.")
+        return appointment_type
 
     @extend_schema(operation_id="getAppointmentTypesId", tags=["Appointment Types"], parameters=[SubdomainParams],
                    responses=envelope_of(AppointmentTypeWithDescriptorsSerializer))
@@ -288,7 +292,7 @@ class AppointmentTypeDetail(RecordView):
 
 class PatientListParams(ListParams):
     location_id = IdField()
-    sort = serializers.ChoiceField(choices=["id"], required=False)
+    sort = sort_param("id", "updated_at")
     name = serializers.CharField(required=False)
     email = serializers.CharField(required=False)
     phone_number = serializers.CharField(required=False)
@@ -407,7 +411,7 @@ class AppointmentListParams(ListParams):
     updated_since = serializers.DateTimeField(required=False)
     appointment_type_id = IdField(required=False)
     foreign_id = serializers.CharField(required=False)
-    sort = serializers.ChoiceField(choices=["id"], required=False)
+    sort = sort_param("updated_at", "id")
     patient_ids = IdList(required=False)
     provider_ids = IdList(required=False)
     operatory_ids = IdList(required=False)
@@ -539,7 +543,7 @@ class WorkingHourList(RecordView):
             hours = hours.filter(provider_id=params["provider_id"])
         if params.get("operatory_id"):
             hours = hours.filter(operatory_id=params["operatory_id"])
-        page = self.page(hours.select_related("location").prefetch_related("appointment_types"), params)
+        page = self.page(hours.select_related("location", "label").prefetch_related("appointment_types"), params)
         data = WorkingHourSerializer(page.items, many=True, context={"now": timezone.now()}).data
         return ok(data, count=page.count, page_info=page.page_info)
 

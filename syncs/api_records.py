@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 
 from institutions.scoping import active_locations, reachable_institutions, scope_for
-from portal.api.base import IdField, NexApiView
+from portal.api.base import IdField, NexApiView, sort_param
 from portal.api.envelope import ok
 from portal.api.pagination import PageParams, paginate
 from portal.api.schema import envelope_of
@@ -128,19 +128,6 @@ class IncludeParams(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-def _sort_field(allowed: list[str]) -> serializers.Field:
-    choices = [name for sort in allowed for name in (sort, f"-{sort}")]
-
-    class SortField(serializers.CharField):
-        def to_internal_value(self, data):
-            names = [part.strip() for part in super().to_internal_value(data).split(",") if part.strip()]
-            if not names or any(name not in choices for name in names):
-                raise serializers.ValidationError(f"Sort by any of {', '.join(choices)} (comma-separated).")
-            return names
-
-    return SortField(required=False, help_text=f"Comma-separated; any of {', '.join(choices)}.")
-
-
 def list_params(resource: Resource) -> type[serializers.Serializer]:
     fields: dict[str, serializers.Field | None] = {"subdomain": serializers.CharField()}
     if resource.location != NONE:
@@ -148,7 +135,7 @@ def list_params(resource: Resource) -> type[serializers.Serializer]:
     for name, spec in resource.filters.items():
         fields[name] = spec.make_field()
     if resource.sort:
-        fields["sort"] = _sort_field(list(resource.sort))
+        fields["sort"] = sort_param(*resource.sort)
     if resource.list_includes:
         fields["include"] = serializers.ListField(
             child=serializers.ChoiceField(choices=resource.list_includes), required=False)

@@ -75,14 +75,20 @@ class Text(serializers.CharField):
 
 
 class RecordSerializer(FastModelSerializer):
-    """Leaves out expansions the request did not name (context["include"])."""
+    """Leaves out expansions the request did not name (context["include"]), and fields the reference declares
+    non-nullable when they have no value (`omit_when_null`; expansions always are)."""
 
     expansions: tuple[str, ...] = ()
+    omit_when_null: tuple[str, ...] = ()
 
     def to_representation(self, instance) -> dict:
         include = self.context.get("include") or ()
-        return {name: read(self, instance) for name, read in self.fast_plan()
+        data = {name: read(self, instance) for name, read in self.fast_plan()
                 if name not in self.expansions or name in include}
+        for name in (*self.omit_when_null, *self.expansions):
+            if name in data and data[name] is None:
+                del data[name]
+        return data
 
 
 # --- People, as other records embed them ----------------------------------------------------------------
@@ -265,16 +271,12 @@ class InsuranceCoverageSerializer(RecordSerializer):
 
 
 class InsuranceCoverageDetailSerializer(InsuranceCoverageSerializer):
-    subscriber = SubscriberSerializer(required=False, allow_null=True)
+    subscriber = SubscriberSerializer(required=False)
+    omit_when_null = ("subscriber",)
 
     class Meta(InsuranceCoverageSerializer.Meta):
         fields = InsuranceCoverageSerializer.Meta.fields + ["subscriber"]
 
-    def to_representation(self, instance) -> dict:
-        data = super().to_representation(instance)
-        if data.get("subscriber") is None:
-            data.pop("subscriber", None)  # non-nullable in the reference: absent when unknown
-        return data
 
 
 # --- Charges, claims, adjustments, payments -----------------------------------------------------------------
@@ -368,13 +370,18 @@ class ClaimDetailSerializer(ClaimSerializer):
         fields = ClaimSerializer.Meta.fields + ["patient", "provider", "guarantor", "charges", "charge_payouts"]
 
 
+class ChargeClaimSerializer(ClaimSerializer):
+    class Meta(ClaimSerializer.Meta):
+        fields = [f for f in ClaimSerializer.Meta.fields if f != "deleted_at"]
+
+
 class ChargeDetailSerializer(ChargeSerializer):
     expansions = ("claim_payouts", "patient", "provider", "procedure", "guarantor", "claims", "totals")
     patient = PatientBriefSerializer(required=False)
     provider = ProviderBriefSerializer(required=False)
     procedure = ProcedureSerializer(required=False)
     guarantor = PersonSerializer(required=False)
-    claims = ClaimSerializer(many=True, required=False)
+    claims = ChargeClaimSerializer(many=True, required=False)
     totals = serializers.SerializerMethodField(required=False)
 
     class Meta(ChargeSerializer.Meta):
@@ -411,6 +418,8 @@ class AdjustmentSerializer(RecordSerializer):
 class LedgerClaimSerializer(ClaimSerializer):
     """A claim embedded in an adjustment or payment (the reference's older claim shape)."""
 
+    omit_when_null = ("deleted_at", "sent_at")
+
     class Meta(ClaimSerializer.Meta):
         fields = ["id", "patient_id", "provider_id", "guarantor_id", "note", "status", "sent_at", "location_id",
                   "deleted_at"]
@@ -439,10 +448,6 @@ class AdjustmentDetailSerializer(AdjustmentSerializer):
     class Meta(AdjustmentSerializer.Meta):
         fields = AdjustmentSerializer.Meta.fields + ["patient", "provider", "guarantor", "claim", "charge",
                                                      "adjustment_type"]
-
-    def to_representation(self, instance) -> dict:
-        # An expansion whose record is unknown is left out: the reference declares these objects non-nullable.
-        return {k: v for k, v in super().to_representation(instance).items() if v is not None or k not in self.expansions}
 
 
 class PaymentTypeSerializer(RecordSerializer):
@@ -501,9 +506,6 @@ class PaymentDetailSerializer(PaymentSerializer):
     class Meta(PaymentSerializer.Meta):
         fields = PaymentSerializer.Meta.fields + ["patient", "provider", "guarantor", "claim", "charge", "payment_plan",
                                                   "payment_type"]
-
-    def to_representation(self, instance) -> dict:
-        return {k: v for k, v in super().to_representation(instance).items() if v is not None or k not in self.expansions}
 
 
 class GuarantorBalanceSerializer(RecordSerializer):
@@ -575,17 +577,13 @@ class PatientRecallSerializer(RecordSerializer):
     recall_id = serializers.IntegerField(source="recall_type_id", allow_null=True)
     appointment_id = serializers.IntegerField(allow_null=True)
     recall_type = RecallTypeBriefSerializer(required=False)
+    omit_when_null = ("recall_type",)
 
     class Meta:
         model = PatientRecall
         fields = ["id", "patient_id", "recall_id", "appointment_id", "date_due", "foreign_id", "foreign_id_type",
                   "created_at", "updated_at", "recall_type"]
 
-    def to_representation(self, instance) -> dict:
-        data = super().to_representation(instance)
-        if data["recall_type"] is None:
-            del data["recall_type"]
-        return data
 
 
 class ClinicalNoteSerializer(RecordSerializer):
@@ -623,21 +621,13 @@ class PatientDocumentSerializer(FastModelSerializer):
         return request.build_absolute_uri(url) if request is not None else url
 
 
-class PatientAlertSerializer(FastModelSerializer):
-    disabled_at = serializers.SerializerMethodField()
+class PatientAlertSerializer(RecordSerializer):
+    disabled_at = serializers.DateTimeField(required=False)  # not required: absent while the alert is enabled
+    omit_when_null = ("disabled_at",)
 
     class Meta:
         model = PatientAlert
         fields = ["id", "patient_id", "note", "disabled_at", "created_at", "updated_at"]
-
-    def to_representation(self, instance) -> dict:
-        data = super().to_representation(instance)
-        if data["disabled_at"] is None:
-            del data["disabled_at"]  # non-nullable in the reference: absent while the alert is enabled
-        return data
-
-    def get_disabled_at(self, obj) -> str | None:
-        return serializers.DateTimeField().to_representation(obj.disabled_at) if obj.disabled_at else None
 
 
 class StaffSerializer(FastModelSerializer):

@@ -203,12 +203,15 @@ def _ledger(rng, rec, charges, insured, adjustment_types, payment_types, moment)
                                     transaction_id=f"txn_{rng.getrandbits(48):012x}"))
         else:
             owed[patient_id] += patient_pays
-        if rng.random() < 0.08:
+        if rng.random() < 0.08 or not adjustments:
             adjustments.append(Adjustment(**rec, patient_id=patient_id, provider_id=visit[0].provider_id,
                                           guarantor_id=patient_id, charge_id=visit[0].pk,
                                           adjustment_type_id=adjustment_types[0].pk, adjusted_at=day,
                                           amount=Decimal("-10.00"), description="Senior discount"))
+            adjustments[-1].visit_claim = claims[-1][0] if plan_id else None
     _create([claim for claim, _, _ in claims])
+    for adjustment in adjustments:
+        adjustment.claim_id = adjustment.visit_claim.pk if adjustment.visit_claim else None
     for claim, visit, received in claims:
         for charge in visit:
             billed = charge.fee

@@ -9,6 +9,13 @@ from rest_framework import serializers
 from portal.api.fast import FastModelSerializer, iso_datetime
 from institutions.serializers import LocationBasicSerializer, LocationSerializer
 from syncs.catalog import CATALOG
+from syncs.record_serializers import (
+    AppointmentDescriptorSerializer,
+    PatientBriefSerializer,
+    PersonSerializer,
+    ProcedureSerializer,
+    WorkingHourLabelSerializer,
+)
 from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider, Sync, WorkingHour
 
 
@@ -38,8 +45,9 @@ class AppointmentTypeWithDescriptorsSerializer(AppointmentTypeSerializer):
     class Meta(AppointmentTypeSerializer.Meta):
         fields = AppointmentTypeSerializer.Meta.fields + ["descriptors"]
 
+    @extend_schema_field(AppointmentDescriptorSerializer(many=True))
     def get_descriptors(self, obj) -> list[dict]:
-        return []
+        return AppointmentDescriptorSerializer(obj.descriptors.all(), many=True).data
 
 
 class OperatorySerializer(FastModelSerializer):
@@ -55,26 +63,28 @@ class OperatorySerializer(FastModelSerializer):
 
 
 class WorkingHourSerializer(serializers.ModelSerializer):
+    """Callers select_related location and label and prefetch appointment_types."""
+
     begin_time = serializers.TimeField(format="%H:%M")
     end_time = serializers.TimeField(format="%H:%M")
-    custom_recurrence = serializers.SerializerMethodField()
     tz_offset = serializers.SerializerMethodField()
-    source = serializers.SerializerMethodField()
+    source = serializers.ChoiceField(choices=["manual", "synced"])
+    label = WorkingHourLabelSerializer(required=False)
     appointment_types = AppointmentTypeSerializer(many=True)
 
     class Meta:
         model = WorkingHour
         fields = ["id", "provider_id", "location_id", "operatory_id", "begin_time", "end_time", "days", "specific_date",
-                  "custom_recurrence", "tz_offset", "active", "source", "appointment_types"]
+                  "custom_recurrence", "tz_offset", "active", "source", "label", "appointment_types"]
 
-    def get_custom_recurrence(self, obj) -> dict | None:
-        return None
+    def to_representation(self, instance) -> dict:
+        data = super().to_representation(instance)
+        if data["label"] is None:
+            del data["label"]  # an object in the reference, never null: absent when the hour has none
+        return data
 
     def get_tz_offset(self, obj) -> str:
         return utc_offset(obj.location.tz, self.context.get("now") or datetime.now(ZoneInfo("UTC")))
-
-    def get_source(self, obj) -> str:
-        return "synced"
 
 
 class ProviderSerializer(serializers.ModelSerializer):
@@ -264,3 +274,68 @@ class AvailableSlotsSerializer(serializers.Serializer):
     operatory_id = serializers.IntegerField(allow_null=True)
     slots = SlotSerializer(many=True)
     next_available_date = serializers.DateField(allow_null=True)
+
+
+class CreatedWorkingHourSerializer(WorkingHourSerializer):
+    """What POST /working_hours answers with: the reference's shape has no appointment types."""
+
+    class Meta(WorkingHourSerializer.Meta):
+        fields = [f for f in WorkingHourSerializer.Meta.fields if f != "appointment_types"]
+
+
+class AppointmentPatientSerializer(PatientBriefSerializer):
+    """The patient inside an appointment; its guarantor only with include[]=guarantor."""
+
+    location_ids = serializers.SerializerMethodField()
+    guarantor = PersonSerializer(required=False)
+
+    class Meta(PatientBriefSerializer.Meta):
+        fields = PatientBriefSerializer.Meta.fields + ["location_ids", "guarantor"]
+
+    def to_representation(self, instance) -> dict:
+        data = super().to_representation(instance)
+        if data["guarantor"] is None or "guarantor" not in (self.context.get("include") or ()):
+            del data["guarantor"]
+        return data
+
+    def get_location_ids(self, obj) -> list[int]:
+        return [obj.location_id]
+
+
+class BookingDetailsSerializer(serializers.Serializer):
+    booked_via_nexhealth_generated_link = serializers.BooleanField()
+    booked_via_one_click = serializers.BooleanField()
+
+
+class AppointmentOperatorySerializer(OperatorySerializer):
+    class Meta(OperatorySerializer.Meta):
+        fields = [f for f in OperatorySerializer.Meta.fields if f != "appointment_types"]
+
+
+class AppointmentDetailSerializer(AppointmentSerializer):
+    """GET /appointments/{id}: expansions only when include[] names them (callers select and prefetch them)."""
+
+    expansions = ("patient", "descriptors", "booking_details", "procedures", "operatory", "appointment_type")
+    patient = AppointmentPatientSerializer(required=False)
+    descriptors = AppointmentDescriptorSerializer(many=True, required=False)
+    booking_details = serializers.SerializerMethodField()
+    procedures = ProcedureSerializer(many=True, required=False)
+    operatory = AppointmentOperatorySerializer(required=False)
+    appointment_type = AppointmentTypeSerializer(required=False)
+
+    class Meta(AppointmentSerializer.Meta):
+        fields = AppointmentSerializer.Meta.fields + ["patient", "descriptors", "booking_details", "procedures",
+                                                      "operatory", "appointment_type"]
+
+    def to_representation(self, instance) -> dict:
+        include = self.context.get("include") or ()
+        wanted = set(include) | ({"patient"} if "guarantor" in include else set())
+        data = {name: read(self, instance) for name, read in self.fast_plan()
+                if name not in self.expansions or name in wanted}
+        # Objects the reference declares non-nullable: absent rather than null when the appointment has none.
+        return {k: v for k, v in data.items() if v is not None or k not in self.expansions}
+
+    @extend_schema_field(BookingDetailsSerializer)
+    def get_booking_details(self, obj) -> dict:
+        # Chairside has no booking links or campaigns: nothing was booked through one.
+        return {"booked_via_nexhealth_generated_link": False, "booked_via_one_click": False}
