@@ -138,6 +138,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploads (patients' documents): private, never served as static files; the API streams them to a key that may
+# reach the patient (GET /api/patients/{id}/documents/{document_id}/file).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Outside production, whitenoise serves straight from the apps' static folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = not PRODUCTION

@@ -2,6 +2,7 @@
 delete), appointment descriptors, `include[]` on an appointment, patients' documents and alerts, and the
 payments and adjustments the API accepts. Writes go through syncs.practice_writes."""
 
+from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
@@ -253,6 +254,18 @@ class PatientDocuments(PatientRecordView):
         document = practice_writes.patient_document_create(patient=patient, location=scope.location, upload=upload["file"],
                                                            document_type_id=upload.get("document_type_id"))
         return ok(PatientDocumentSerializer(document, context={"request": request}).data, status_code=201, count=1)
+
+
+class PatientDocumentFile(PatientRecordView):
+    @extend_schema(operation_id="getPatientsIdDocumentsIdFile", tags=["Patient Documents"], parameters=[SubdomainParams],
+                   responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, id: int, document_id: int):
+        patient = self.patient(self.query(SubdomainParams), id)
+        document = PatientDocument.objects.filter(patient=patient, pk=document_id).exclude(file="").first()
+        if document is None:
+            raise exceptions.NotFound(f"Document {document_id} of patient {id} was not found.")
+        return FileResponse(document.file.open("rb"), as_attachment=True, filename=document.filename,
+                            content_type=document.content_type)
 
 
 class AlertListParams(SubdomainParams):

@@ -614,9 +614,10 @@ class PatientDocumentSerializer(FastModelSerializer):
         return obj.document_type_id or 0
 
     def get_url(self, obj) -> str:
+        """Where a key that may reach the patient downloads the file (empty until the file is here)."""
         if not obj.file:
             return ""
-        url = obj.file.url
+        url = f"/api/patients/{obj.patient_id}/documents/{obj.pk}/file"
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request is not None else url
 

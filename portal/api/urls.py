@@ -30,6 +30,8 @@ urlpatterns = [
     path("patients", syncs_api.PatientList.as_view(), name="api-patients"),
     path("patients/<id:id>", syncs_api.PatientDetail.as_view(), name="api-patient"),
     path("patients/<id:id>/documents", api_practice.PatientDocuments.as_view(), name="api-patient-documents"),
+    path("patients/<id:id>/documents/<id:document_id>/file", api_practice.PatientDocumentFile.as_view(),
+         name="api-patient-document-file"),
     path("patients/<id:id>/alerts", api_practice.PatientAlerts.as_view(), name="api-patient-alerts"),
     path("patients/<id:id>/alerts/<id:alert_id>", api_practice.PatientAlertDetail.as_view(), name="api-patient-alert"),
     path("appointments", syncs_api.AppointmentList.as_view(), name="api-appointments"),

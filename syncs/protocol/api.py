@@ -25,7 +25,7 @@ from portal.audit import client_ip
 from portal import crypto
 from institutions.timeline import timeline_record
 from syncs import services
-from syncs.protocol.records import BATCH_LIMIT, RecordBatch, records_apply
+from syncs.protocol.records import BATCH_LIMIT, KINDS, RecordBatch, records_apply
 from syncs.models import ExtensionWorkstation, Sync, SyncStatus, WriteJob
 from syncs.selectors import extension_coverage
 
@@ -221,7 +221,7 @@ class Heartbeat(APIView):
 
 class RecordsSerializer(serializers.Serializer):
     location_foreign_id = serializers.CharField(max_length=64)
-    kind = serializers.ChoiceField(choices=["providers", "operatories", "appointment_types", "patients", "appointments"])
+    kind = serializers.ChoiceField(choices=list(KINDS))
     records = serializers.ListField(child=serializers.DictField(), allow_empty=True)
     deleted = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
 
