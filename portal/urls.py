@@ -6,6 +6,7 @@ from institutions import consent_views, practice_views
 from institutions import urls as institution_urls
 from portal import views
 from syncs import views as sync_views
+from syncs.onboarding_views import onboarding_practice
 from syncs.status_views import sync_status
 
 # Staff sign in through allauth (its rate limits and two-factor step), not the admin's own form.
@@ -29,6 +30,7 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("consent/<str:token>/", consent_views.consent, name="consent"),
+    path("onboard/<str:token>/", onboarding_practice, name="onboarding_practice"),
     path("practice/apps/", practice_views.practice_apps, name="practice_apps"),
     path("practice/apps/<int:organization_id>/", practice_views.practice_decide, name="practice_decide"),
     path("practice/join/<str:token>/", practice_views.practice_join, name="practice_join"),

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 
 from institutions.models import Institution, Location
 from portal import crypto
@@ -771,6 +772,42 @@ class StaffMember(PracticeRecord):
 
     class Meta(PracticeRecord.Meta):
         indexes = [models.Index(fields=["location", "id"], name="staff_member_location_id")]
+
+
+def new_onboarding_id() -> str:
+    return get_random_string(16, "abcdefghijkmnpqrstuvwxyz23456789")
+
+
+class Onboarding(models.Model):
+    """A practice a developer onboards through the API (POST /onboardings): its institution and sync, plus the
+    setup link the practice's contact uses for the practice-side steps. Owned by the organization that made it."""
+
+    public_id = models.CharField(max_length=16, unique=True, default=new_onboarding_id, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="onboardings")
+    sync = models.OneToOneField(Sync, on_delete=models.CASCADE, related_name="onboarding")
+    emr_name = models.CharField(max_length=32)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", help_text="Whoever created the API key that onboarded it.")
+    link_nonce = models.CharField(max_length=32, default=new_sync_code, editable=False)
+    link_expires_at = models.DateTimeField()
+    link_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "created_at"], name="onboarding_owner_created")]
+
+    def __str__(self) -> str:
+        return f"Onboarding {self.public_id}"
+
+    @property
+    def status(self) -> str:
+        """The reference's three states, from the sync's."""
+        if self.sync.status == SyncStatus.ACTIVE:
+            return "complete"
+        if self.sync.status in (SyncStatus.FAILED, SyncStatus.DEACTIVATED):
+            return "failed"
+        return "in_progress"
 
 
 class EngineerSlot(models.Model):

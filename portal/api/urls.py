@@ -6,7 +6,7 @@ from syncs.webhooks import api as webhooks_api
 from portal.api import views
 from portal.api.base import IdConverter
 from syncs import api as syncs_api
-from syncs import api_practice, api_records
+from syncs import api_onboardings, api_practice, api_records
 
 register_converter(IdConverter, "id")
 
@@ -52,6 +52,8 @@ urlpatterns = [
              .as_view(), name=f"api-{name}"),
         *([] if name in api_records.LIST_ONLY else [path(f"{name}/<id:id>", detail_view.as_view(), name=f"api-{name}-one")]),
     )],
+    path("onboardings", api_onboardings.Onboardings.as_view(), name="api-onboardings"),
+    path("onboardings/<slug:hashid>", api_onboardings.OnboardingDetail.as_view(), name="api-onboarding"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     re_path(r"^(?P<path>.*)$", views.api_not_found),
