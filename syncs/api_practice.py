@@ -2,6 +2,7 @@
 delete), appointment descriptors, `include[]` on an appointment, patients' documents and alerts, and the
 payments and adjustments the API accepts. Writes go through syncs.practice_writes."""
 
+from django.db.models import Prefetch
 from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -18,16 +19,26 @@ from syncs import api as schedule_api
 from syncs import api_records, practice_writes
 from syncs.api import IdList, RecordView, SubdomainParams
 from syncs.models import (
+    Adjustment,
     Appointment,
     AppointmentDescriptor,
     AppointmentType,
+    Charge,
+    InsuranceCoverage,
     Patient,
     PatientAlert,
     PatientDocument,
+    Payment,
+    Procedure,
     WorkingHour,
 )
 from syncs.record_serializers import AppointmentDescriptorSerializer, PatientAlertSerializer, PatientDocumentSerializer
-from syncs.serializers import AppointmentDetailSerializer, CreatedWorkingHourSerializer, WorkingHourSerializer
+from syncs.serializers import (
+    AppointmentDetailSerializer,
+    CreatedWorkingHourSerializer,
+    PatientChartSerializer,
+    WorkingHourSerializer,
+)
 
 WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
@@ -217,6 +228,49 @@ class AppointmentDetail(schedule_api.AppointmentDetail):
             raise exceptions.NotFound(f"Appointment {id} was not found.")
         return ok(AppointmentDetailSerializer(appointment, context={"include": params.get("include") or ()}).data,
                   count=1)
+
+
+# --- One patient with include[] -----------------------------------------------------------------------------
+
+PATIENT_INCLUDES = ["upcoming_appts", "last_visited_appointment", "children", "guarantor", "procedures",
+                    "insurance_coverages", "adjustments", "charges", "payments", "patient_alerts", "address", "provider"]
+# The chart's kinds: the attribute the serializer reads, and the query of the patient's records.
+CHART = {
+    "procedures": lambda p: Procedure.objects.filter(patient=p).prefetch_related("treatment_plans"),
+    "insurance_coverages": lambda p: InsuranceCoverage.objects.filter(patient=p).select_related("plan", "subscriber"),
+    "adjustments": lambda p: Adjustment.objects.filter(patient=p, deleted_at__isnull=True),
+    "charges": lambda p: Charge.objects.filter(patient=p, deleted_at__isnull=True),
+    "payments": lambda p: Payment.objects.filter(patient=p, deleted_at__isnull=True),
+    "patient_alerts": lambda p: PatientAlert.objects.filter(patient=p, disabled_at__isnull=True),
+    "children": lambda p: Patient.objects.filter(guarantor=p).exclude(pk=p.pk),
+}
+
+
+class PatientIncludeParams(SubdomainParams):
+    include = serializers.ListField(child=serializers.ChoiceField(choices=PATIENT_INCLUDES), required=False)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value({key.removesuffix("[]"): value for key, value in data.items()})
+
+
+class PatientDetail(schedule_api.PatientDetail):
+    @extend_schema(operation_id="getPatientsId", tags=["Patients"], parameters=[PatientIncludeParams],
+                   responses=envelope_of(PatientChartSerializer))
+    def get(self, request, id: int):
+        params = self.query(PatientIncludeParams)
+        include = params.get("include") or []
+        visits = Appointment.objects.select_related("provider").order_by("-start_time")
+        patient = (self.records(Patient, self.scope(params)).select_related("guarantor", "provider")
+                   .prefetch_related(Prefetch("appointments", queryset=visits, to_attr="visits")).filter(pk=id).first())
+        if patient is None:
+            raise exceptions.NotFound(f"Patient {id} was not found.")
+        now = timezone.now()
+        for name in include:
+            if name in CHART:
+                setattr(patient, f"chart_{name}", list(CHART[name](patient).order_by("id")))
+        patient.last_visited_appointment = next(
+            (a for a in patient.visits if a.start_time <= now and not a.cancelled and a.provider_id), None)
+        return ok(PatientChartSerializer(patient, context={"now": now, "include": include}).data, count=1)
 
 
 # --- Patients' documents and alerts ------------------------------------------------------------------------------

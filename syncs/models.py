@@ -349,6 +349,7 @@ class Appointment(PracticeRecord):
     checked_out_at = models.DateTimeField(null=True, blank=True)
     sooner_if_possible = models.BooleanField(default=False)
     is_new_clients_patient = models.BooleanField(default=False)
+    is_guardian = models.BooleanField(default=False, help_text="Booked by the patient's guardian.")
     referrer = models.CharField(max_length=200, blank=True)
     misc = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.SYNC)

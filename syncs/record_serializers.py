@@ -114,6 +114,14 @@ class PatientBriefSerializer(PersonSerializer):
         fields = PERSON_FIELDS + ["guarantor_id", "billing_type", "chart_id", "preferred_language"]
 
 
+class ProviderPersonSerializer(FastModelSerializer):
+    name = serializers.CharField()
+
+    class Meta:
+        model = Provider
+        fields = PERSON_FIELDS
+
+
 class ProviderBriefSerializer(FastModelSerializer):
     name = serializers.CharField()
 

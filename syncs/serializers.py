@@ -3,20 +3,37 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from portal.api.fast import FastModelSerializer, iso_datetime
 from institutions.serializers import LocationBasicSerializer, LocationSerializer
 from syncs.catalog import CATALOG
 from syncs.record_serializers import (
+    AdjustmentSerializer,
     AppointmentDescriptorSerializer,
+    ChargeBriefSerializer,
+    PatientAlertSerializer,
     PatientBriefSerializer,
+    PaymentSerializer,
     PersonSerializer,
+    ProcedureDetailSerializer,
     ProcedureSerializer,
+    ProviderPersonSerializer,
+    SubscriberSerializer,
     WorkingHourLabelSerializer,
 )
-from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider, Sync, WorkingHour
+from syncs.models import (
+    Appointment,
+    AppointmentType,
+    InsuranceCoverage,
+    InsurancePlan,
+    Operatory,
+    Patient,
+    Provider,
+    Sync,
+    WorkingHour,
+)
 
 
 def utc_offset(tz: str, at: datetime) -> str:
@@ -91,18 +108,25 @@ class ProviderSerializer(serializers.ModelSerializer):
     name = serializers.CharField()
     locations = serializers.SerializerMethodField()
     availabilities = serializers.SerializerMethodField()
+    provider_requestables = serializers.SerializerMethodField()
 
     class Meta:
         model = Provider
         fields = ["id", "email", "first_name", "middle_name", "last_name", "name", "created_at", "updated_at",
                   "institution_id", "foreign_id", "foreign_id_type", "bio", "inactive", "last_sync_time",
-                  "display_name", "npi", "tin", "state_license", "specialty_code", "locations", "availabilities"]
+                  "display_name", "npi", "tin", "state_license", "specialty_code", "locations", "availabilities",
+                  "provider_requestables"]
 
     def get_locations(self, obj) -> list[dict]:
         return [LocationSerializer(obj.location).data]
 
     def get_availabilities(self, obj) -> list[dict]:
         return WorkingHourSerializer(obj.working_hours.all(), many=True, context=self.context).data
+
+    @extend_schema_field(inline_serializer("ProviderRequestable", {"location_id": serializers.IntegerField()}, many=True))
+    def get_provider_requestables(self, obj) -> list[dict]:
+        """Where patients can request this provider: their location, while they have active working hours."""
+        return [{"location_id": obj.location_id}] if any(h.active for h in obj.working_hours.all()) else []
 
 
 class PatientSerializer(FastModelSerializer):
@@ -194,6 +218,9 @@ class AppointmentSerializer(FastModelSerializer):
     operatory_id = serializers.IntegerField(allow_null=True)
     appointment_type_id = serializers.IntegerField(allow_null=True)
     created_by_user_id = serializers.SerializerMethodField()
+    is_past_patient = serializers.SerializerMethodField()
+    patient_confirmed = serializers.SerializerMethodField()
+    patient_confirmed_at = serializers.SerializerMethodField()
 
     class Meta:
         model = Appointment
@@ -202,7 +229,18 @@ class AppointmentSerializer(FastModelSerializer):
                   "cancelled_at", "timezone", "timezone_offset", "institution_id", "appointment_type_id", "checkin_at",
                   "checked_out", "checked_out_at", "location_id", "foreign_id", "foreign_id_type", "misc",
                   "last_sync_time", "created_by_user_id", "sooner_if_possible", "operatory_id",
-                  "is_new_clients_patient", "referrer"]
+                  "is_new_clients_patient", "is_guardian", "is_past_patient", "patient_confirmed",
+                  "patient_confirmed_at", "referrer"]
+
+    def get_is_past_patient(self, obj) -> bool:
+        return not obj.is_new_clients_patient
+
+    def get_patient_confirmed(self, obj) -> bool:
+        # Chairside sends patients no confirmation requests: no patient confirmed through it.
+        return False
+
+    def get_patient_confirmed_at(self, obj) -> str | None:
+        return None
 
     def get_provider_name(self, obj) -> str | None:
         return obj.provider.name if obj.provider else None
@@ -339,3 +377,58 @@ class AppointmentDetailSerializer(AppointmentSerializer):
     def get_booking_details(self, obj) -> dict:
         # Chairside has no booking links or campaigns: nothing was booked through one.
         return {"booked_via_nexhealth_generated_link": False, "booked_via_one_click": False}
+
+
+class CoveragePlanSerializer(FastModelSerializer):
+    class Meta:
+        model = InsurancePlan
+        fields = ["id", "name", "payer_id", "group_num", "employer_name", "address", "address2", "city", "state",
+                  "zip_code", "country_code", "foreign_id", "deleted_at", "updated_at"]
+
+
+class PatientCoverageSerializer(FastModelSerializer):
+    patient_id = serializers.IntegerField(allow_null=True)
+    plan_id = serializers.IntegerField(allow_null=True)
+    plan = CoveragePlanSerializer(required=False)
+    subscriber = SubscriberSerializer(required=False)
+
+    class Meta:
+        model = InsuranceCoverage
+        fields = ["id", "patient_id", "plan_id", "priority", "subscriber_num", "subscription_relation",
+                  "effective_date", "expiration_date", "plan", "subscriber"]
+
+    def to_representation(self, instance) -> dict:
+        return {k: v for k, v in super().to_representation(instance).items()
+                if v is not None or k not in ("plan", "subscriber")}
+
+
+class VisitSerializer(AppointmentBasicSerializer):
+    provider_id = serializers.IntegerField()  # the reference's last visit always names its provider
+
+
+class PatientChartSerializer(PatientWithVisitsSerializer):
+    """GET /patients/{id} with include[]: the chart's records come from the view (one query per kind asked for)."""
+
+    expansions = ("children", "guarantor", "provider", "procedures", "insurance_coverages", "adjustments", "charges",
+                  "payments", "patient_alerts", "last_visited_appointment")
+    children = PersonSerializer(many=True, required=False, source="chart_children")
+    guarantor = PersonSerializer(required=False)
+    provider = ProviderPersonSerializer(required=False)
+    procedures = ProcedureDetailSerializer(many=True, required=False, source="chart_procedures")
+    insurance_coverages = PatientCoverageSerializer(many=True, required=False, source="chart_insurance_coverages")
+    adjustments = AdjustmentSerializer(many=True, required=False, source="chart_adjustments")
+    charges = ChargeBriefSerializer(many=True, required=False, source="chart_charges")
+    payments = PaymentSerializer(many=True, required=False, source="chart_payments")
+    patient_alerts = PatientAlertSerializer(many=True, required=False, source="chart_patient_alerts")
+    last_visited_appointment = VisitSerializer(required=False)
+
+    class Meta(PatientWithVisitsSerializer.Meta):
+        fields = PatientWithVisitsSerializer.Meta.fields + ["children", "guarantor", "provider", "procedures",
+                                                            "insurance_coverages", "adjustments", "charges",
+                                                            "payments", "patient_alerts", "last_visited_appointment"]
+
+    def to_representation(self, instance) -> dict:
+        include = self.context.get("include") or ()
+        data = {name: read(self, instance) for name, read in self.fast_plan()
+                if name not in self.expansions or name in include}
+        return {k: v for k, v in data.items() if v is not None or k not in self.expansions}

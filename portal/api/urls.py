@@ -28,7 +28,7 @@ urlpatterns = [
     path("appointment_types/<id:id>/appointment_descriptors", api_practice.AppointmentTypeDescriptors.as_view(),
          name="api-appointment-type-descriptors"),
     path("patients", syncs_api.PatientList.as_view(), name="api-patients"),
-    path("patients/<id:id>", syncs_api.PatientDetail.as_view(), name="api-patient"),
+    path("patients/<id:id>", api_practice.PatientDetail.as_view(), name="api-patient"),
     path("patients/<id:id>/documents", api_practice.PatientDocuments.as_view(), name="api-patient-documents"),
     path("patients/<id:id>/documents/<id:document_id>/file", api_practice.PatientDocumentFile.as_view(),
          name="api-patient-document-file"),
