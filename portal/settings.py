@@ -290,6 +290,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "portal.api.schema.nexhealth_parameters"],
     "ENUM_NAME_OVERRIDES": {
         "SyncHealthEnum": ["green", "red"],
         "ProcedureStatusEnum": "syncs.models.Procedure.Status",
