@@ -578,11 +578,15 @@ class AvailableSlots(RecordView):
     def get(self, request):
         params = self.query(AvailableSlotParams)
         scope = scope_for(self.client, subdomain=params["subdomain"], location_id=None)
-        locations = [scope_for(self.client, subdomain=params["subdomain"], location_id=lid).location for lid in params["lids"]]
-        minutes = params.get("slot_length")
-        if minutes is None and params.get("appointment_type_id"):
-            appointment_type = self.record(AppointmentType, scope, params["appointment_type_id"])
-            minutes = appointment_type.minutes
+        try:  # the reference has no 404 here: an id that names nothing is a bad parameter
+            locations = [scope_for(self.client, subdomain=params["subdomain"], location_id=lid).location
+                         for lid in params["lids"]]
+            minutes = params.get("slot_length")
+            if minutes is None and params.get("appointment_type_id"):
+                minutes = self.record(AppointmentType, scope, params["appointment_type_id"]).minutes
+        except exceptions.NotFound as error:
+            raise exceptions.ValidationError({"lids" if "Location" in str(error.detail) else "appointment_type_id":
+                                              str(error.detail)}) from None
         minutes = minutes or 15
         query = SlotQuery(
             locations=locations, start_date=params["start_date"], days=params["days"],

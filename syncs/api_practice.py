@@ -198,7 +198,10 @@ class LocationDescriptors(NexApiView):
         location = Location.objects.filter(pk=id, institution__in=reachable_institutions(self.client)).first()
         if location is None:
             raise exceptions.NotFound(f"Location {id} was not found.")
-        location_in(self.client, location.institution, location.pk)
+        try:
+            location_in(self.client, location.institution, location.pk)
+        except exceptions.PermissionDenied:  # an inactive location: the reference has no 403 here
+            raise exceptions.NotFound(f"Location {id} was not found.") from None
         return descriptors_answer(AppointmentDescriptor.objects.filter(location=location), params)
 
 

@@ -46,3 +46,12 @@ def test_the_500_handler_answers_api_paths_in_the_envelope(rf):
 
     assert_envelope(server_error(rf.get("/api/providers")), 500)
     assert server_error(rf.get("/users/"))["Content-Type"].startswith("text/html")
+
+
+def test_available_slots_for_an_unknown_appointment_type_or_location_is_a_400_as_the_reference_allows(api, locations):
+    base = {"subdomain": api.subdomain, "start_date": "2026-03-02", "days": 2, "lids[]": locations[0].pk}
+    unknown_type = api.get("available_slots", {**base, "appointment_type_id": 999999})
+    assert_envelope(unknown_type, 400)
+    assert unknown_type.json()["error"][0].startswith("appointment_type_id")
+    unknown_location = api.get("available_slots", {**base, "lids[]": 999999, "pids[]": 1})
+    assert_envelope(unknown_location, 400)
