@@ -348,3 +348,16 @@ def test_our_schema_documents_every_operation(our_schema):
         method, path = operation.split()
         assert f"/api{path}" in our_schema["paths"], path
         assert method.lower() in our_schema["paths"][f"/api{path}"], operation
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+def test_every_operation_without_a_token_is_the_envelopes_401_the_reference_documents(db, operation):
+    method, path = operation.split()
+    response = getattr(Client(), method.lower())("/api" + re.sub(r"\{\w+\}", "1", path))
+    assert "401" in OPERATIONS[operation]["error_statuses"]
+    assert response.status_code == 401, f"{operation}: {response.status_code}"
+    body = response.json()
+    assert body["code"] is False and body["data"] is None and body["error"]
+    check_item({k: v for k, v in body.items() if k != "data"}, CONTRACT["envelope"]["error_fields"], "", problems := [],
+               set())
+    assert not problems, problems
