@@ -40,7 +40,8 @@ class InstitutionDetail(NexApiView):
             reachable_institutions(self.client).prefetch_related(_active_locations(self.client), "syncs").filter(pk=id).first()
         )
         if institution is None:
-            raise exceptions.PermissionDenied(f"You do not have access to the institution {id} with this API key.")
+            # The reference answers this operation with 404, never 403: unknown and unreachable look the same.
+            raise exceptions.NotFound(f"Institution {id} was not found.")
         return ok(InstitutionSerializer(institution).data, count=1)
 
 
@@ -80,5 +81,8 @@ class LocationDetail(NexApiView):
         institution = location and reachable_institutions(self.client).filter(pk=location.institution_id).first()
         if location is None or institution is None:
             raise exceptions.NotFound(f"Location {id} was not found.")
-        location_in(self.client, institution, location.pk)
+        try:
+            location_in(self.client, institution, location.pk)
+        except exceptions.PermissionDenied:  # an inactive location: the reference has no 403 here
+            raise exceptions.NotFound(f"Location {id} was not found.") from None
         return ok(LocationSerializer(location).data, count=1)

@@ -10,9 +10,10 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from django.views.defaults import server_error
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from portal.api.views import server_error as api_server_error
 
 logger = logging.getLogger(__name__)
 
@@ -57,4 +58,4 @@ def handler500(request):
     exception = sys.exc_info()[1]
     if isinstance(exception, OUTAGE_ERRORS):
         return outage_response(request)
-    return server_error(request)
+    return api_server_error(request)

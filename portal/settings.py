@@ -177,6 +177,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploads (patients' documents): private, never served as static files; the API streams them to a key that may
+# reach the patient (GET /api/patients/{id}/documents/{document_id}/file).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Outside production, whitenoise serves straight from the apps' static folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = not PRODUCTION
@@ -319,7 +322,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"SyncHealthEnum": ["green", "red"]},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "portal.api.schema.nexhealth_parameters"],
+    "ENUM_NAME_OVERRIDES": {
+        "SyncHealthEnum": ["green", "red"],
+        "ProcedureStatusEnum": "syncs.models.Procedure.Status",
+        "ClaimStatusEnum": "syncs.models.Claim.Status",
+        "TreatmentPlanStatusEnum": "syncs.models.TreatmentPlan.Status",
+    },
 }
 API_RATE_LIMITS = {"records": int(env("API_RATE_LIMIT_RECORDS", "1000")), "default": int(env("API_RATE_LIMIT_DEFAULT", "2000"))}
 API_FAILED_KEY_LIMIT = int(env("API_FAILED_KEY_LIMIT", "20"))  # bad keys per minute per client address

@@ -14,6 +14,7 @@ SALTS = {
     "invitation": "portal.invitation",
     "consent": "institutions.consent",
     "practice_invitation": "institutions.practice",
+    "onboarding": "syncs.onboarding",
 }
 
 

@@ -6,13 +6,14 @@ from institutions import urls as institution_urls
 from portal import health, views
 from syncs import views as sync_views
 from syncs.support_console import with_queues
+from syncs.onboarding_views import onboarding_practice
 from syncs.status_views import sync_status
 
 # admin.site is portal.admin_site.SupportAdminSite (see ChairsideAdminConfig): sign-in through allauth, 2FA gate.
 admin.autodiscover()
 admin.site.index = with_queues(admin.site.index)  # the support console's home lists the queues support works from
 
-handler500 = "portal.outage.handler500"
+handler500 = "portal.outage.handler500"  # 503 for an outage; else the envelope's 500 on /api/, the page elsewhere
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -32,6 +33,7 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("consent/<str:token>/", consent_views.consent, name="consent"),
+    path("onboard/<str:token>/", onboarding_practice, name="onboarding_practice"),
     path("practice/apps/", practice_views.practice_apps, name="practice_apps"),
     path("practice/apps/<int:organization_id>/", practice_views.practice_decide, name="practice_decide"),
     path("practice/join/<str:token>/", practice_views.practice_join, name="practice_join"),

@@ -8,7 +8,7 @@ from rest_framework import exceptions, serializers
 
 from institutions.models import Location
 from institutions.serializers import LocationBasicSerializer
-from portal.api.base import IdField, ListParams, NexApiView
+from portal.api.base import IdField, ListParams, NexApiView, sort_param
 from portal.api.envelope import ok
 from portal.api.schema import envelope_of
 from portal.audit import client_ip
@@ -112,13 +112,13 @@ class ProviderListParams(ListParams):
     foreign_id = serializers.CharField(required=False)
     inactive = serializers.BooleanField(required=False, default=False)
     updated_since = serializers.DateTimeField(required=False)
-    sort = serializers.ChoiceField(choices=["id"], required=False)
+    sort = sort_param("updated_at", "id")
     requestable = serializers.BooleanField(required=False)
     ids = IdList(required=False)
 
 
 def providers_with_resources(queryset):
-    hours = WorkingHour.objects.select_related("location").prefetch_related("appointment_types").order_by("id")
+    hours = WorkingHour.objects.select_related("location", "label").prefetch_related("appointment_types").order_by("id")
     return queryset.select_related("location__sync").prefetch_related(Prefetch("working_hours", queryset=hours))
 
 
@@ -219,7 +219,7 @@ class AppointmentTypeList(RecordView):
                    responses=envelope_of(AppointmentTypeWithDescriptorsSerializer, many=True))
     def get(self, request):
         scope = self.scope(self.query(AppointmentTypeParams))
-        types = self.records(AppointmentType, scope).order_by("id")
+        types = self.records(AppointmentType, scope).prefetch_related("descriptors").order_by("id")
         data = AppointmentTypeWithDescriptorsSerializer(types, many=True).data
         return ok(data, count=len(data))
 
@@ -241,7 +241,11 @@ class AppointmentTypeDetail(RecordView):
     version_header_required = False
 
     def _get(self, id: int) -> AppointmentType:
-        return self.record(AppointmentType, self.scope(self.query(SubdomainParams)), id)
+        scope = self.scope(self.query(SubdomainParams))
+        appointment_type = self.records(AppointmentType, scope).prefetch_related("descriptors").filter(pk=id).first()
+        if appointment_type is None:
+            raise exceptions.NotFound(f"Appointment type {id} was not found.")
+        return appointment_type
 
     @extend_schema(operation_id="getAppointmentTypesId", tags=["Appointment Types"], parameters=[SubdomainParams],
                    responses=envelope_of(AppointmentTypeWithDescriptorsSerializer))
@@ -270,7 +274,7 @@ class AppointmentTypeDetail(RecordView):
 
 class PatientListParams(ListParams):
     location_id = IdField()
-    sort = serializers.ChoiceField(choices=["id"], required=False)
+    sort = sort_param("id", "updated_at")
     name = serializers.CharField(required=False)
     email = serializers.CharField(required=False)
     phone_number = serializers.CharField(required=False)
@@ -389,7 +393,7 @@ class AppointmentListParams(ListParams):
     updated_since = serializers.DateTimeField(required=False)
     appointment_type_id = IdField(required=False)
     foreign_id = serializers.CharField(required=False)
-    sort = serializers.ChoiceField(choices=["id"], required=False)
+    sort = sort_param("updated_at", "id")
     patient_ids = IdList(required=False)
     provider_ids = IdList(required=False)
     operatory_ids = IdList(required=False)
@@ -514,7 +518,7 @@ class WorkingHourList(RecordView):
             hours = hours.filter(provider_id=params["provider_id"])
         if params.get("operatory_id"):
             hours = hours.filter(operatory_id=params["operatory_id"])
-        page = self.page(hours.select_related("location").prefetch_related("appointment_types"), params)
+        page = self.page(hours.select_related("location", "label").prefetch_related("appointment_types"), params)
         data = WorkingHourSerializer(page.items, many=True, context={"now": timezone.now()}).data
         return ok(data, count=page.count, page_info=page.page_info)
 
@@ -542,11 +546,15 @@ class AvailableSlots(RecordView):
     def get(self, request):
         params = self.query(AvailableSlotParams)
         scope = scope_for(self.client, subdomain=params["subdomain"], location_id=None)
-        locations = [scope_for(self.client, subdomain=params["subdomain"], location_id=lid).location for lid in params["lids"]]
-        minutes = params.get("slot_length")
-        if minutes is None and params.get("appointment_type_id"):
-            appointment_type = self.record(AppointmentType, scope, params["appointment_type_id"])
-            minutes = appointment_type.minutes
+        try:  # the reference has no 404 here: an id that names nothing is a bad parameter
+            locations = [scope_for(self.client, subdomain=params["subdomain"], location_id=lid).location
+                         for lid in params["lids"]]
+            minutes = params.get("slot_length")
+            if minutes is None and params.get("appointment_type_id"):
+                minutes = self.record(AppointmentType, scope, params["appointment_type_id"]).minutes
+        except exceptions.NotFound as error:
+            raise exceptions.ValidationError({"lids" if "Location" in str(error.detail) else "appointment_type_id":
+                                              str(error.detail)}) from None
         minutes = minutes or 15
         query = SlotQuery(
             locations=locations, start_date=params["start_date"], days=params["days"],

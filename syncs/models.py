@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 
 from institutions.models import Institution, Location
 from portal import crypto
@@ -371,6 +372,7 @@ class Appointment(PracticeRecord):
     checked_out_at = models.DateTimeField(null=True, blank=True)
     sooner_if_possible = models.BooleanField(default=False)
     is_new_clients_patient = models.BooleanField(default=False)
+    is_guardian = models.BooleanField(default=False, help_text="Booked by the patient's guardian.")
     referrer = models.CharField(max_length=200, blank=True)
     misc = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.SYNC)
@@ -394,9 +396,442 @@ class WorkingHour(PracticeRecord):
     specific_date = models.DateField(null=True, blank=True)
     active = models.BooleanField(default=True)
     appointment_types = models.ManyToManyField(AppointmentType, blank=True, related_name="+")
+    custom_recurrence = models.JSONField(null=True, blank=True, help_text='{"num": 2, "unit": "week", "ref": "2024-01-01"}')
+    label = models.ForeignKey("WorkingHourLabel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Synced from the health record system, or created through the API (NexHealth's "manual").
+    source = models.CharField(max_length=8, choices=[("synced", "Synced"), ("manual", "Manual")], default="synced")
 
     class Meta(PracticeRecord.Meta):
         indexes = [models.Index(fields=["location", "id"], name="working_hour_location_id")]
+
+
+# --- The rest of the practice: descriptors, labels, the ledger, insurance, recalls, charts, staff ------------
+# Field names follow the reference (NexHealth). Money is a decimal plus the record's currency; `deleted_at` keeps
+# records the health record system voided (lists hide them unless `include_deleted`).
+
+def money(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=12, decimal_places=2, default=0, **kwargs)
+
+
+def person(related_name: str = "+", **kwargs) -> models.ForeignKey:
+    return models.ForeignKey(Patient, null=True, blank=True, on_delete=models.SET_NULL, related_name=related_name, **kwargs)
+
+
+def optional(model, related_name: str = "+") -> models.ForeignKey:
+    return models.ForeignKey(model, null=True, blank=True, on_delete=models.SET_NULL, related_name=related_name)
+
+
+class RecordSource(models.TextChoices):
+    SYNC = "sync", "Read from the health record system"
+    API = "api", "Created through the API"
+
+
+class AppointmentDescriptor(PracticeRecord):
+    """Procedure codes, categories and other labels the health record system attaches to appointments."""
+
+    descriptor_type = models.CharField(max_length=60)
+    code = models.CharField(max_length=40, blank=True)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+    data = models.JSONField(default=dict, blank=True)
+    appointment_types = models.ManyToManyField(AppointmentType, blank=True, related_name="descriptors")
+    appointments = models.ManyToManyField(Appointment, blank=True, related_name="descriptors")
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="descriptor_location_id")]
+
+
+class WorkingHourLabel(PracticeRecord):
+    name = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="wh_label_location_id")]
+
+
+class Procedure(PracticeRecord):
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        SCHEDULED = "scheduled", "Scheduled"
+        COMPLETED = "completed", "Completed"
+        INACTIVE = "inactive", "Inactive"
+        REFERRED = "referred", "Referred"
+
+    patient = person()
+    provider = optional(Provider)
+    appointment = optional(Appointment, related_name="procedures")
+    code = models.CharField(max_length=20, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PLANNED)
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    fee = money()
+    currency = models.CharField(max_length=3, default="USD")
+    body_site = models.JSONField(default=dict, blank=True, help_text='{"tooth": ["14"], "surface": "MO"}')
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="procedure_location_id"),
+                   models.Index(fields=["location", "updated_at", "id"], name="procedure_location_updated")]
+
+
+class TreatmentPlan(PracticeRecord):
+    class Status(models.TextChoices):
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+        PROPOSED = "proposed", "Proposed"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        COMPLETED = "completed", "Completed"
+
+    patient = person()
+    name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    procedures = models.ManyToManyField(Procedure, blank=True, related_name="treatment_plans")
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="treatment_plan_location_id")]
+
+
+class FeeSchedule(PracticeRecord):
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="fee_schedule_location_id")]
+
+
+class FeeScheduleProcedure(PracticeRecord):
+    fee_schedule = models.ForeignKey(FeeSchedule, on_delete=models.CASCADE, related_name="procedure_fees")
+    code = models.CharField(max_length=20)
+    procedure_code_id = models.CharField(max_length=40, blank=True)
+    fee = money()
+    currency = models.CharField(max_length=3, default="USD")
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="fee_sched_proc_location_id")]
+
+
+class InsurancePlan(PracticeRecord):
+    name = models.CharField(max_length=200, blank=True)
+    payer_id = models.CharField(max_length=40, blank=True)
+    group_num = models.CharField(max_length=40, blank=True)
+    employer_name = models.CharField(max_length=200, blank=True)
+    address = models.CharField(max_length=200, blank=True)
+    address2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=50, blank=True)
+    zip_code = models.CharField(max_length=20, blank=True)
+    country_code = models.CharField(max_length=2, default="US")
+    fee_schedule = optional(FeeSchedule)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="insurance_plan_location_id")]
+
+
+class InsuranceCoverage(PracticeRecord):
+    class Relation(models.TextChoices):
+        SELF = "self", "Self"
+        SPOUSE = "spouse", "Spouse"
+        CHILD = "child", "Child"
+        EMPLOYEE = "employee", "Employee"
+        HANDICAP_DEP = "handicap_dep", "Handicapped dependent"
+        SIGNIF_OTHER = "signif_other", "Significant other"
+        INJURED_PLAINTIFF = "injured_plaintiff", "Injured plaintiff"
+        LIFE_PARTNER = "life_partner", "Life partner"
+        DEPENDENT = "dependent", "Dependent"
+        OTHER = "other", "Other"
+
+    patient = person(related_name="insurance_coverages")
+    plan = optional(InsurancePlan, related_name="coverages")
+    subscriber = person()
+    subscriber_num = models.CharField(max_length=40, blank=True)
+    subscription_relation = models.CharField(max_length=20, choices=Relation.choices, default=Relation.SELF)
+    priority = models.PositiveSmallIntegerField(default=1)
+    effective_date = models.DateField(null=True, blank=True)
+    expiration_date = models.DateField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    insurance_type = models.CharField(max_length=10, choices=[("dental", "Dental"), ("medical", "Medical"),
+                                                                ("vision", "Vision")], default="dental")
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="insurance_cov_location_id")]
+
+
+class Charge(PracticeRecord):
+    patient = person()
+    provider = optional(Provider)
+    guarantor = person()
+    procedure = optional(Procedure)
+    procedure_code = models.CharField(max_length=20, blank=True)
+    description = models.CharField(max_length=300, blank=True)
+    charged_at = models.DateField(null=True, blank=True)
+    fee = money()
+    currency = models.CharField(max_length=3, default="USD")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="charge_location_id"),
+                   models.Index(fields=["location", "updated_at", "id"], name="charge_location_updated")]
+
+
+class Claim(PracticeRecord):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SENT = "sent", "Sent"
+        RECEIVED = "received", "Received"
+        CANCELED = "canceled", "Canceled"
+
+    patient = person()
+    provider = optional(Provider)
+    guarantor = person()
+    primary_insurance_plan = optional(InsurancePlan)
+    secondary_insurance_plan = optional(InsurancePlan)
+    date_of_service = models.DateField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    charges = models.ManyToManyField(Charge, through="ClaimPayout", blank=True, related_name="claims")
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="claim_location_id"),
+                   models.Index(fields=["location", "updated_at", "id"], name="claim_location_updated")]
+
+
+class ClaimPayout(models.Model):
+    """What a claim bills and pays for one charge."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="payouts")
+    charge = models.ForeignKey(Charge, on_delete=models.CASCADE, related_name="payouts")
+    amount_billed_to_insurance = money()
+    allowed_amount = money()
+    estimated_insurance_payment = money()
+    insurance_payment = money()
+    write_off = money()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["claim", "charge"], name="claim_payout_once")]
+
+
+class AdjustmentType(PracticeRecord):
+    name = models.CharField(max_length=100)
+    action = models.CharField(max_length=8, choices=[("credit", "Credit"), ("debit", "Debit"), ("unknown", "Unknown")],
+                              default="credit")
+    active = models.BooleanField(default=True)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="adjustment_type_location_id")]
+
+
+class Adjustment(PracticeRecord):
+    patient = person()
+    provider = optional(Provider)
+    guarantor = person()
+    claim = optional(Claim)
+    charge = optional(Charge)
+    adjustment_type = optional(AdjustmentType)
+    adjusted_at = models.DateField(null=True, blank=True)
+    amount = money()
+    currency = models.CharField(max_length=3, default="USD")
+    description = models.CharField(max_length=500, blank=True)
+    transaction_id = models.CharField(max_length=64, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=8, choices=RecordSource.choices, default=RecordSource.SYNC)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="adjustment_location_id"),
+                   models.Index(fields=["location", "updated_at", "id"], name="adjustment_location_updated")]
+
+
+class PaymentType(PracticeRecord):
+    name = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="payment_type_location_id")]
+
+
+class PaymentPlan(PracticeRecord):
+    patient = person()
+    guarantor = person()
+    active = models.BooleanField(default=True)
+    created_date = models.DateField()
+    first_payment_due_date = models.DateField()
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="payment_plan_location_id"),
+                   models.Index(fields=["location", "updated_at", "id"], name="payment_plan_location_updated")]
+
+
+class Payment(PracticeRecord):
+    patient = person()
+    provider = optional(Provider)
+    guarantor = person()
+    charge = optional(Charge)
+    claim = optional(Claim)
+    insurance_plan = optional(InsurancePlan)
+    payment_plan = optional(PaymentPlan)
+    payment_type = optional(PaymentType)
+    paid_at = models.DateField(null=True, blank=True)
+    amount = money()
+    currency = models.CharField(max_length=3, default="USD")
+    description = models.CharField(max_length=500, blank=True)
+    transaction_id = models.CharField(max_length=64, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=8, choices=RecordSource.choices, default=RecordSource.SYNC)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="payment_location_id"),
+                   models.Index(fields=["location", "updated_at", "id"], name="payment_location_updated")]
+
+
+class GuarantorBalance(PracticeRecord):
+    guarantor = person()
+    total_balance = money()
+    total_balance_under_30 = money()
+    total_balance_31_60 = money()
+    total_balance_61_90 = money()
+    total_balance_over_90 = money()
+    guarantor_portion = money()
+    insurance_estimate = money()
+    write_off_estimate = money()
+    currency = models.CharField(max_length=3, default="USD")
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="guarantor_bal_location_id")]
+
+
+class InsuranceBalance(PracticeRecord):
+    patient = person()
+    guarantor = person()
+    billed_amount_under_30 = money()
+    billed_amount_31_60 = money()
+    billed_amount_61_90 = money()
+    billed_amount_over_90 = money()
+    estimated_amount_under_30 = money()
+    estimated_amount_31_60 = money()
+    estimated_amount_61_90 = money()
+    estimated_amount_over_90 = money()
+    currency = models.CharField(max_length=3, default="USD")
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="insurance_bal_location_id")]
+
+
+class RecallType(PracticeRecord):
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    interval_num = models.PositiveIntegerField(default=6)
+    interval_unit = models.CharField(max_length=10, default="month")
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="recall_type_location_id")]
+
+
+class PatientRecall(PracticeRecord):
+    patient = person()
+    recall_type = optional(RecallType)
+    appointment = optional(Appointment)
+    date_due = models.DateField(null=True, blank=True)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="patient_recall_location_id")]
+
+
+class ClinicalNote(PracticeRecord):
+    patient = person()
+    procedure = optional(Procedure)
+    content = models.TextField()
+    entered_at = models.DateTimeField(null=True, blank=True)
+    completed = models.BooleanField(default=False)
+    signed = models.BooleanField(default=False)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="clinical_note_location_id")]
+
+
+class DocumentType(PracticeRecord):
+    name = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="document_type_location_id")]
+
+
+class PatientDocument(PracticeRecord):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="documents")
+    document_type = optional(DocumentType)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100, default="application/octet-stream")
+    file = models.FileField(upload_to="patient_documents/%Y/%m/", blank=True)
+    source = models.CharField(max_length=8, choices=RecordSource.choices, default=RecordSource.SYNC)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["patient", "id"], name="patient_document_patient_id")]
+
+
+class PatientAlert(PracticeRecord):
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="alerts")
+    note = models.TextField()
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=8, choices=RecordSource.choices, default=RecordSource.SYNC)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["patient", "id"], name="patient_alert_patient_id")]
+
+
+class StaffMember(PracticeRecord):
+    """The practice's staff users (the reference's `nex_staff`)."""
+
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    inactive = models.BooleanField(default=False)
+    patientable = models.BooleanField(default=False)
+    unsubscribe_emails = models.BooleanField(default=False)
+    unsubscribe_sms = models.BooleanField(default=False)
+
+    class Meta(PracticeRecord.Meta):
+        indexes = [models.Index(fields=["location", "id"], name="staff_member_location_id")]
+
+
+def new_onboarding_id() -> str:
+    return get_random_string(16, "abcdefghijkmnpqrstuvwxyz23456789")
+
+
+class Onboarding(models.Model):
+    """A practice a developer onboards through the API (POST /onboardings): its institution and sync, plus the
+    setup link the practice's contact uses for the practice-side steps. Owned by the organization that made it."""
+
+    public_id = models.CharField(max_length=16, unique=True, default=new_onboarding_id, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="onboardings")
+    sync = models.OneToOneField(Sync, on_delete=models.CASCADE, related_name="onboarding")
+    emr_name = models.CharField(max_length=32)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", help_text="Whoever created the API key that onboarded it.")
+    link_nonce = models.CharField(max_length=32, default=new_sync_code, editable=False)
+    link_expires_at = models.DateTimeField()
+    link_used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "created_at"], name="onboarding_owner_created")]
+
+    def __str__(self) -> str:
+        return f"Onboarding {self.public_id}"
+
+    @property
+    def status(self) -> str:
+        """The reference's three states, from the sync's."""
+        if self.sync.status == SyncStatus.ACTIVE:
+            return "complete"
+        if self.sync.status in (SyncStatus.FAILED, SyncStatus.DEACTIVATED):
+            return "failed"
+        return "in_progress"
 
 
 class EngineerSlot(models.Model):
@@ -437,6 +872,14 @@ class WriteJob(models.Model):
 
     class Kind(models.TextChoices):
         APPOINTMENT_INSERTION = "appointment_insertion", "Appointment insertion"
+        PAYMENT_INSERTION = "payment_insertion", "Payment insertion"
+        ADJUSTMENT_INSERTION = "adjustment_insertion", "Adjustment insertion"
+        PATIENT_DOCUMENT_INSERTION = "patient_document_insertion", "Patient document insertion"
+        PATIENT_ALERT_INSERTION = "patient_alert_insertion", "Patient alert insertion"
+        PATIENT_ALERT_UPDATE = "patient_alert_update", "Patient alert update"
+        WORKING_HOUR_INSERTION = "working_hour_insertion", "Working hour insertion"
+        WORKING_HOUR_UPDATE = "working_hour_update", "Working hour update"
+        WORKING_HOUR_DELETION = "working_hour_deletion", "Working hour deletion"
 
     Status = WriteJobStatus
 
@@ -444,6 +887,9 @@ class WriteJob(models.Model):
     sync = models.ForeignKey(Sync, on_delete=models.CASCADE, related_name="write_jobs")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     appointment = models.ForeignKey("Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Any other kind: the record the job writes ("payments", 42); its foreign id arrives with the result.
+    record_type = models.CharField(max_length=40, blank=True)
+    record_id = models.BigIntegerField(null=True, blank=True)
     kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.APPOINTMENT_INSERTION)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     payload = models.JSONField(default=dict)

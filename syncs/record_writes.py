@@ -51,7 +51,8 @@ def appointment_create(*, location: Location, data: dict) -> Appointment:
         institution_id=location.institution_id, location=location, patient=patient, provider=provider,
         operatory=operatory, appointment_type=appointment_type, start_time=start, end_time=end,
         note=data.get("note", ""), unavailable=data.get("unavailable", False),
-        is_new_clients_patient=data.get("is_new_clients_patient", False), referrer=data.get("referrer", ""),
+        is_new_clients_patient=data.get("is_new_clients_patient", False), is_guardian=data.get("is_guardian", False),
+        referrer=data.get("referrer", ""),
         source=Appointment.Source.API, foreign_id_type=location.foreign_id_type,
     )
     write_job_for_appointment(appointment)

@@ -23,6 +23,7 @@ from institutions.models import Institution, InstitutionAccess, Location
 from institutions.services import identity_key, subdomain_for
 from portal.audit import audit_record
 from portal.models import Organization
+from syncs.sandbox_ledger import ledger_populate
 from syncs.models import (
     Appointment,
     AppointmentType,
@@ -194,6 +195,7 @@ def sandbox_populate(*, institution: Institution, today: date | None = None) -> 
                     if wh.location_id == location.pk and WEEKDAYS[day.weekday()] in wh.days:
                         appointments += _chair_day(rng, rec, wh, accepted[wh.pk], active, day, tz, moment)
         _create(appointments)
+        ledger_populate(institution=institution, locations=locations, stamps=stamps, moment=moment)
 
 
 def _create_staff(

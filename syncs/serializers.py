@@ -3,13 +3,37 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from portal.api.fast import FastModelSerializer, iso_datetime
 from institutions.serializers import LocationBasicSerializer, LocationSerializer
 from syncs.catalog import CATALOG
-from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider, Sync, WorkingHour
+from syncs.record_serializers import (
+    AdjustmentSerializer,
+    AppointmentDescriptorSerializer,
+    ChargeBriefSerializer,
+    PatientAlertSerializer,
+    PatientBriefSerializer,
+    PaymentSerializer,
+    PersonSerializer,
+    ProcedureDetailSerializer,
+    ProcedureSerializer,
+    ProviderPersonSerializer,
+    SubscriberSerializer,
+    WorkingHourLabelSerializer,
+)
+from syncs.models import (
+    Appointment,
+    AppointmentType,
+    InsuranceCoverage,
+    InsurancePlan,
+    Operatory,
+    Patient,
+    Provider,
+    Sync,
+    WorkingHour,
+)
 
 
 def utc_offset(tz: str, at: datetime) -> str:
@@ -38,8 +62,9 @@ class AppointmentTypeWithDescriptorsSerializer(AppointmentTypeSerializer):
     class Meta(AppointmentTypeSerializer.Meta):
         fields = AppointmentTypeSerializer.Meta.fields + ["descriptors"]
 
+    @extend_schema_field(AppointmentDescriptorSerializer(many=True))
     def get_descriptors(self, obj) -> list[dict]:
-        return []
+        return AppointmentDescriptorSerializer(obj.descriptors.all(), many=True).data
 
 
 class OperatorySerializer(FastModelSerializer):
@@ -55,44 +80,53 @@ class OperatorySerializer(FastModelSerializer):
 
 
 class WorkingHourSerializer(serializers.ModelSerializer):
+    """Callers select_related location and label and prefetch appointment_types."""
+
     begin_time = serializers.TimeField(format="%H:%M")
     end_time = serializers.TimeField(format="%H:%M")
-    custom_recurrence = serializers.SerializerMethodField()
     tz_offset = serializers.SerializerMethodField()
-    source = serializers.SerializerMethodField()
+    source = serializers.ChoiceField(choices=["manual", "synced"])
+    label = WorkingHourLabelSerializer(required=False)
     appointment_types = AppointmentTypeSerializer(many=True)
 
     class Meta:
         model = WorkingHour
         fields = ["id", "provider_id", "location_id", "operatory_id", "begin_time", "end_time", "days", "specific_date",
-                  "custom_recurrence", "tz_offset", "active", "source", "appointment_types"]
+                  "custom_recurrence", "tz_offset", "active", "source", "label", "appointment_types"]
 
-    def get_custom_recurrence(self, obj) -> dict | None:
-        return None
+    def to_representation(self, instance) -> dict:
+        data = super().to_representation(instance)
+        if data["label"] is None:
+            del data["label"]  # an object in the reference, never null: absent when the hour has none
+        return data
 
     def get_tz_offset(self, obj) -> str:
         return utc_offset(obj.location.tz, self.context.get("now") or datetime.now(ZoneInfo("UTC")))
-
-    def get_source(self, obj) -> str:
-        return "synced"
 
 
 class ProviderSerializer(serializers.ModelSerializer):
     name = serializers.CharField()
     locations = serializers.SerializerMethodField()
     availabilities = serializers.SerializerMethodField()
+    provider_requestables = serializers.SerializerMethodField()
 
     class Meta:
         model = Provider
         fields = ["id", "email", "first_name", "middle_name", "last_name", "name", "created_at", "updated_at",
                   "institution_id", "foreign_id", "foreign_id_type", "bio", "inactive", "last_sync_time",
-                  "display_name", "npi", "tin", "state_license", "specialty_code", "locations", "availabilities"]
+                  "display_name", "npi", "tin", "state_license", "specialty_code", "locations", "availabilities",
+                  "provider_requestables"]
 
     def get_locations(self, obj) -> list[dict]:
         return [LocationSerializer(obj.location).data]
 
     def get_availabilities(self, obj) -> list[dict]:
         return WorkingHourSerializer(obj.working_hours.all(), many=True, context=self.context).data
+
+    @extend_schema_field(inline_serializer("ProviderRequestable", {"location_id": serializers.IntegerField()}, many=True))
+    def get_provider_requestables(self, obj) -> list[dict]:
+        """Where patients can request this provider: their location, while they have active working hours."""
+        return [{"location_id": obj.location_id}] if any(h.active for h in obj.working_hours.all()) else []
 
 
 class PatientSerializer(FastModelSerializer):
@@ -184,6 +218,9 @@ class AppointmentSerializer(FastModelSerializer):
     operatory_id = serializers.IntegerField(allow_null=True)
     appointment_type_id = serializers.IntegerField(allow_null=True)
     created_by_user_id = serializers.SerializerMethodField()
+    is_past_patient = serializers.SerializerMethodField()
+    patient_confirmed = serializers.SerializerMethodField()
+    patient_confirmed_at = serializers.SerializerMethodField()
 
     class Meta:
         model = Appointment
@@ -192,7 +229,18 @@ class AppointmentSerializer(FastModelSerializer):
                   "cancelled_at", "timezone", "timezone_offset", "institution_id", "appointment_type_id", "checkin_at",
                   "checked_out", "checked_out_at", "location_id", "foreign_id", "foreign_id_type", "misc",
                   "last_sync_time", "created_by_user_id", "sooner_if_possible", "operatory_id",
-                  "is_new_clients_patient", "referrer"]
+                  "is_new_clients_patient", "is_guardian", "is_past_patient", "patient_confirmed",
+                  "patient_confirmed_at", "referrer"]
+
+    def get_is_past_patient(self, obj) -> bool:
+        return not obj.is_new_clients_patient
+
+    def get_patient_confirmed(self, obj) -> bool:
+        # Chairside sends patients no confirmation requests: no patient confirmed through it.
+        return False
+
+    def get_patient_confirmed_at(self, obj) -> str | None:
+        return None
 
     def get_provider_name(self, obj) -> str | None:
         return obj.provider.name if obj.provider else None
@@ -264,3 +312,123 @@ class AvailableSlotsSerializer(serializers.Serializer):
     operatory_id = serializers.IntegerField(allow_null=True)
     slots = SlotSerializer(many=True)
     next_available_date = serializers.DateField(allow_null=True)
+
+
+class CreatedWorkingHourSerializer(WorkingHourSerializer):
+    """What POST /working_hours answers with: the reference's shape has no appointment types."""
+
+    class Meta(WorkingHourSerializer.Meta):
+        fields = [f for f in WorkingHourSerializer.Meta.fields if f != "appointment_types"]
+
+
+class AppointmentPatientSerializer(PatientBriefSerializer):
+    """The patient inside an appointment; its guarantor only with include[]=guarantor."""
+
+    location_ids = serializers.SerializerMethodField()
+    guarantor = PersonSerializer(required=False)
+
+    class Meta(PatientBriefSerializer.Meta):
+        fields = PatientBriefSerializer.Meta.fields + ["location_ids", "guarantor"]
+
+    def to_representation(self, instance) -> dict:
+        data = super().to_representation(instance)
+        if data["guarantor"] is None or "guarantor" not in (self.context.get("include") or ()):
+            del data["guarantor"]
+        return data
+
+    def get_location_ids(self, obj) -> list[int]:
+        return [obj.location_id]
+
+
+class BookingDetailsSerializer(serializers.Serializer):
+    booked_via_nexhealth_generated_link = serializers.BooleanField()
+    booked_via_one_click = serializers.BooleanField()
+
+
+class AppointmentOperatorySerializer(OperatorySerializer):
+    class Meta(OperatorySerializer.Meta):
+        fields = [f for f in OperatorySerializer.Meta.fields if f != "appointment_types"]
+
+
+class AppointmentDetailSerializer(AppointmentSerializer):
+    """GET /appointments/{id}: expansions only when include[] names them (callers select and prefetch them)."""
+
+    expansions = ("patient", "descriptors", "booking_details", "procedures", "operatory", "appointment_type")
+    patient = AppointmentPatientSerializer(required=False)
+    descriptors = AppointmentDescriptorSerializer(many=True, required=False)
+    booking_details = serializers.SerializerMethodField()
+    procedures = ProcedureSerializer(many=True, required=False)
+    operatory = AppointmentOperatorySerializer(required=False)
+    appointment_type = AppointmentTypeSerializer(required=False)
+
+    class Meta(AppointmentSerializer.Meta):
+        fields = AppointmentSerializer.Meta.fields + ["patient", "descriptors", "booking_details", "procedures",
+                                                      "operatory", "appointment_type"]
+
+    def to_representation(self, instance) -> dict:
+        include = self.context.get("include") or ()
+        wanted = set(include) | ({"patient"} if "guarantor" in include else set())
+        data = {name: read(self, instance) for name, read in self.fast_plan()
+                if name not in self.expansions or name in wanted}
+        # Objects the reference declares non-nullable: absent rather than null when the appointment has none.
+        return {k: v for k, v in data.items() if v is not None or k not in self.expansions}
+
+    @extend_schema_field(BookingDetailsSerializer)
+    def get_booking_details(self, obj) -> dict:
+        # Chairside has no booking links or campaigns: nothing was booked through one.
+        return {"booked_via_nexhealth_generated_link": False, "booked_via_one_click": False}
+
+
+class CoveragePlanSerializer(FastModelSerializer):
+    class Meta:
+        model = InsurancePlan
+        fields = ["id", "name", "payer_id", "group_num", "employer_name", "address", "address2", "city", "state",
+                  "zip_code", "country_code", "foreign_id", "deleted_at", "updated_at"]
+
+
+class PatientCoverageSerializer(FastModelSerializer):
+    patient_id = serializers.IntegerField(allow_null=True)
+    plan_id = serializers.IntegerField(allow_null=True)
+    plan = CoveragePlanSerializer(required=False)
+    subscriber = SubscriberSerializer(required=False)
+
+    class Meta:
+        model = InsuranceCoverage
+        fields = ["id", "patient_id", "plan_id", "priority", "subscriber_num", "subscription_relation",
+                  "effective_date", "expiration_date", "plan", "subscriber"]
+
+    def to_representation(self, instance) -> dict:
+        return {k: v for k, v in super().to_representation(instance).items()
+                if v is not None or k not in ("plan", "subscriber")}
+
+
+class VisitSerializer(AppointmentBasicSerializer):
+    provider_id = serializers.IntegerField()  # the reference's last visit always names its provider
+
+
+class PatientChartSerializer(PatientWithVisitsSerializer):
+    """GET /patients/{id} with include[]: the chart's records come from the view (one query per kind asked for)."""
+
+    expansions = ("children", "guarantor", "provider", "procedures", "insurance_coverages", "adjustments", "charges",
+                  "payments", "patient_alerts", "last_visited_appointment")
+    children = PersonSerializer(many=True, required=False, source="chart_children")
+    guarantor = PersonSerializer(required=False)
+    provider = ProviderPersonSerializer(required=False)
+    procedures = ProcedureDetailSerializer(many=True, required=False, source="chart_procedures")
+    insurance_coverages = PatientCoverageSerializer(many=True, required=False, source="chart_insurance_coverages")
+    adjustments = AdjustmentSerializer(many=True, required=False, source="chart_adjustments")
+    charges = ChargeBriefSerializer(many=True, required=False, source="chart_charges")
+    payments = PaymentSerializer(many=True, required=False, source="chart_payments")
+    patient_alerts = PatientAlertSerializer(many=True, required=False, source="chart_patient_alerts")
+    last_visited_appointment = VisitSerializer(required=False)
+
+    class Meta(PatientWithVisitsSerializer.Meta):
+        fields = PatientWithVisitsSerializer.Meta.fields + ["children", "guarantor", "provider", "procedures",
+                                                            "insurance_coverages", "adjustments", "charges",
+                                                            "payments", "patient_alerts", "last_visited_appointment"]
+
+    def to_representation(self, instance) -> dict:
+        include = self.context.get("include") or ()
+        data = {name: read(self, instance) for name, read in self.fast_plan()
+                if name not in self.expansions or name in include}
+        return {k: v for k, v in data.items() if v is not None or k not in self.expansions}

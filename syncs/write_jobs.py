@@ -1,5 +1,7 @@
-"""Writes for the Synchronizer: appointments the API accepted for locations that insert them."""
+"""Writes for the Synchronizer: what the API accepted for a production location (appointments where the location
+inserts them; payments, adjustments, patient documents and alerts, working hours wherever a Synchronizer runs)."""
 
+from django.apps import apps
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,6 +32,17 @@ def write_job_for_appointment(appointment: Appointment) -> WriteJob | None:
     return job
 
 
+def write_job_for_record(*, record, kind: str, payload: dict) -> WriteJob | None:
+    """Queue a write of `record` (any practice record) for the location's Synchronizer; never in the sandbox."""
+    location = record.location
+    if location.institution.is_sandbox or location.sync_id is None:
+        return None
+    job = WriteJob.objects.create(sync_id=location.sync_id, location=location, kind=kind, payload=payload,
+                                  record_type=record._meta.label, record_id=record.pk)
+    Sync.objects.filter(pk=location.sync_id).update(write_jobs_pending=F("write_jobs_pending") + 1)
+    return job
+
+
 @transaction.atomic
 def write_job_complete(*, job: WriteJob, status: str, foreign_id: str = "", error: str = "") -> bool:
     """Record the agent's result once; a repeat returns False. The appointment gets its foreign id."""
@@ -42,7 +55,18 @@ def write_job_complete(*, job: WriteJob, status: str, foreign_id: str = "", erro
         write_jobs_pending=F("write_jobs_pending") - 1, last_write_at=now)
     if status == WriteJob.Status.COMPLETE and job.appointment_id:
         Appointment.objects.filter(pk=job.appointment_id).update(foreign_id=foreign_id, last_sync_time=now, updated_at=now)
-    _emit_insertion_result(job, status, error)
+    if job.record_type and job.record_id:
+        # Other kinds have no event in the reference's webhook catalogue: the completion shows through the API
+        # as the record's foreign_id and last_sync_time. An insertion names the record's new foreign id;
+        # an update or a deletion leaves it as it was.
+        model = apps.get_model(job.record_type)
+        fields = {"last_sync_time": now, "updated_at": now}
+        if status == WriteJob.Status.COMPLETE and foreign_id and job.kind.endswith("_insertion"):
+            fields["foreign_id"] = foreign_id
+        if status == WriteJob.Status.COMPLETE:
+            model.objects.filter(pk=job.record_id).update(**fields)
+    if job.kind == WriteJob.Kind.APPOINTMENT_INSERTION:
+        _emit_insertion_result(job, status, error)
     return True
 
 

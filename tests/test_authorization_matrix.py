@@ -30,7 +30,6 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.db import connection, transaction
 from django.test import Client
@@ -41,7 +40,7 @@ from institutions.models import ConsentRequest, Institution, InstitutionAccess, 
 from institutions.practice import practice_invite
 from portal import crypto
 from portal.api_keys import api_key_create
-from portal.models import ApiKey, AuditEvent, Membership, ProductionAccessRequest, Role, User
+from portal.models import ApiKey, Membership, ProductionAccessRequest, Role, User
 from portal.services import invitation_send, organization_create, organization_enable_production
 from portal.support import support_group_ensure
 from syncs.models import (Appointment, AppointmentType, EngineerSlot, LocationActivationRequest, Operatory, Patient,

@@ -76,7 +76,24 @@ class NexApiView(APIView):
         return validated(serializer_class, self.request.data)
 
     def page(self, queryset, params: dict) -> Page:
-        return paginate(queryset, params, cursor=self.request.api_version == V20240412)
+        """A page ordered by the `sort` parameter if any (see sort_param), else by id."""
+        order = tuple(params.get("sort") or ())
+        return paginate(queryset, params, cursor=self.request.api_version == V20240412,
+                        order=() if order == ("id",) else order)
+
+
+def sort_param(*allowed: str) -> serializers.Field:
+    """The reference's `sort`: comma-separated field names, a leading dash for descending."""
+    choices = [name for sort in allowed for name in (sort, f"-{sort}")]
+
+    class SortField(serializers.CharField):
+        def to_internal_value(self, data):
+            names = [part.strip() for part in super().to_internal_value(data).split(",") if part.strip()]
+            if not names or any(name not in choices for name in names):
+                raise serializers.ValidationError(f"Sort by any of {', '.join(choices)} (comma-separated).")
+            return names
+
+    return SortField(required=False, help_text=f"Comma-separated; any of {', '.join(choices)}.")
 
 
 MAX_ID = 2**63 - 1  # ids are 64-bit; a larger number must be a 400, not a database error

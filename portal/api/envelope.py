@@ -1,5 +1,6 @@
 """The NexHealth envelope: {code, description, data, error, count}, on successes and errors alike."""
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -48,7 +49,9 @@ DESCRIPTIONS = {
     406: "Not acceptable",
     415: "Unsupported media type",
     429: "Too many requests",
+    500: "Internal server error",
 }
+log = logging.getLogger("portal.api")
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -57,8 +60,18 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.NotFound(str(exc) or "Not found")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or "Forbidden")
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        # The reference declares no 405 anywhere: an unrouted method is an endpoint that does not exist.
+        request = context["request"]
+        allowed = context["view"].allowed_methods
+        response = Response(error_body(DESCRIPTIONS[404], [f"There is no API endpoint for {request.method} {request.path}."]),
+                            status=404, headers={"Allow": ", ".join(allowed)})
+        return response
     if not isinstance(exc, exceptions.APIException):
-        return None
+        # A bug: logged with its traceback, answered in the envelope (never Django's HTML page).
+        log.error("Unhandled error in %s", type(context.get("view")).__name__, exc_info=exc)
+        set_rollback()
+        return Response(error_body(DESCRIPTIONS[500], ["Something went wrong on our side. Try again later."]), status=500)
     code = exc.status_code
     errors = _flatten(exc.detail)
     headers = {}

@@ -61,9 +61,12 @@ class FastModelSerializer(serializers.ModelSerializer):
         # Looked up once per serializer, not once per value: a list reuses one child serializer.
         return timezone.get_current_timezone()
 
-    def to_representation(self, instance) -> dict:
+    def fast_plan(self) -> list[tuple[str, Reader]]:
         plan = type(self).__dict__.get("_fast_plan")
         if plan is None:
             plan = [(field.field_name, _reader(field)) for field in self._readable_fields]
             type(self)._fast_plan = plan
-        return {name: read(self, instance) for name, read in plan}
+        return plan
+
+    def to_representation(self, instance) -> dict:
+        return {name: read(self, instance) for name, read in self.fast_plan()}

@@ -2,9 +2,11 @@
 
 import base64
 import binascii
+import json
 from dataclasses import dataclass
+from datetime import date, datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from rest_framework import serializers
 
 MAX_PER_PAGE = 1000
@@ -41,8 +43,11 @@ class Page:
     page_info: dict | None
 
 
-def paginate(queryset: QuerySet, params: dict, *, cursor: bool) -> Page:
-    """One page of `queryset` (ordered by id here), plus the total count."""
+def paginate(queryset: QuerySet, params: dict, *, cursor: bool, order: tuple[str, ...] = ()) -> Page:
+    """One page of `queryset`, plus the total count. Ordered by `order` (field names, "-" for descending; the
+    id breaks ties), or by id alone: then cursors stay the plain `id:N` older clients hold."""
+    if order:
+        return _paginate_sorted(queryset, params, cursor=cursor, order=order)
     per_page = params.get("per_page") or DEFAULT_PER_PAGE
     count = queryset.count()
     if not cursor:
@@ -66,5 +71,85 @@ def paginate(queryset: QuerySet, params: dict, *, cursor: bool) -> Page:
         "has_next_page": has_next,
         "start_cursor": encode_cursor(items[0].pk) if items else None,
         "end_cursor": encode_cursor(items[-1].pk) if items else None,
+    }
+    return Page(items=items, count=count, page_info=page_info)
+
+
+# --- Keyset pagination over a sort order ------------------------------------------------------------------
+# A cursor holds the sort values of the row it points at, so a page is one indexed range read however deep.
+
+def _key_value(value):
+    if isinstance(value, datetime):
+        return ["t", value.isoformat()]
+    if isinstance(value, date):
+        return ["d", value.isoformat()]
+    if isinstance(value, int):
+        return ["i", value]
+    return ["s", "" if value is None else str(value)]
+
+
+def _decode_key_value(tagged):
+    kind, value = tagged
+    parse = {"t": datetime.fromisoformat, "d": date.fromisoformat, "i": int, "s": str}[kind]
+    return parse(value)
+
+
+def encode_sort_cursor(obj, fields: list[str]) -> str:
+    values = [_key_value(getattr(obj, name)) for name in fields]
+    return base64.urlsafe_b64encode(("k:" + json.dumps(values, separators=(",", ":"))).encode()).decode().rstrip("=")
+
+
+def decode_sort_cursor(cursor: str, fields: list[str]) -> list:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("k:"):
+            raise ValueError
+        values = [_decode_key_value(tagged) for tagged in json.loads(raw[2:])]
+        if len(values) != len(fields):
+            raise ValueError
+        return values
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, binascii.Error, json.JSONDecodeError):
+        raise serializers.ValidationError({"cursor": "The cursor is not valid. Use start_cursor or end_cursor from page_info."})
+
+
+def _beyond(fields: list[str], descending: list[bool], values: list, *, forward: bool) -> Q:
+    """Rows strictly after (forward) or before the row with these sort values."""
+    condition = Q()
+    for i, name in enumerate(fields):
+        later = descending[i] != forward  # ascending and forward: greater
+        step = Q(**{f"{name}__{'gt' if later else 'lt'}": values[i]})
+        for j in range(i):
+            step &= Q(**{fields[j]: values[j]})
+        condition |= step
+    return condition
+
+
+def _paginate_sorted(queryset: QuerySet, params: dict, *, cursor: bool, order: tuple[str, ...]) -> Page:
+    per_page = params.get("per_page") or DEFAULT_PER_PAGE
+    order = tuple(order) if order[-1].lstrip("-") == "id" else (*order, "id")
+    fields = [name.lstrip("-") for name in order]
+    descending = [name.startswith("-") for name in order]
+    reverse = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in order)
+    count = queryset.count()
+    if not cursor:
+        page = params.get("page") or 1
+        return Page(items=list(queryset.order_by(*order)[(page - 1) * per_page: page * per_page]), count=count,
+                    page_info=None)
+    if params.get("start_cursor"):
+        values = decode_sort_cursor(params["start_cursor"], fields)
+        window = list(queryset.filter(_beyond(fields, descending, values, forward=False)).order_by(*reverse)[: per_page + 1])
+        has_previous, has_next = len(window) > per_page, True
+        items = list(reversed(window[:per_page]))
+    else:
+        values = decode_sort_cursor(params["end_cursor"], fields) if params.get("end_cursor") else None
+        page_qs = queryset.filter(_beyond(fields, descending, values, forward=True)) if values else queryset
+        window = list(page_qs.order_by(*order)[: per_page + 1])
+        has_previous, has_next = values is not None, len(window) > per_page
+        items = window[:per_page]
+    page_info = {
+        "has_previous_page": has_previous,
+        "has_next_page": has_next,
+        "start_cursor": encode_sort_cursor(items[0], fields) if items else None,
+        "end_cursor": encode_sort_cursor(items[-1], fields) if items else None,
     }
     return Page(items=items, count=count, page_info=page_info)

@@ -49,3 +49,26 @@ class AgentTokenScheme(OpenApiAuthenticationExtension):
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer",
                 "description": "The Synchronizer's agent token, returned once by POST /synchronizer/v1/activate."}
+
+
+def nexhealth_parameters(result: dict, generator, request, public) -> dict:
+    """Postprocessing hook: query parameters as the server reads them. Array parameters are named with their
+    brackets (`provider_ids[]`), and the `format` parameter DRF derives from the renderers goes: the API is
+    JSON only (the legacy vendor media type is chosen by the Accept header, not by a parameter)."""
+    for path, operations in result.get("paths", {}).items():
+        if path.startswith("/api/schema"):
+            continue
+        for operation in operations.values():
+            parameters = operation.get("parameters")
+            if not isinstance(parameters, list):
+                continue
+            kept = []
+            for parameter in parameters:
+                if parameter.get("in") == "query" and parameter.get("name") == "format":
+                    continue
+                if (parameter.get("in") == "query" and parameter.get("schema", {}).get("type") == "array"
+                        and not parameter["name"].endswith("[]")):
+                    parameter = {**parameter, "name": parameter["name"] + "[]"}
+                kept.append(parameter)
+            operation["parameters"] = kept
+    return result

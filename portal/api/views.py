@@ -1,4 +1,5 @@
 from django.views.decorators.http import require_http_methods
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.views import APIView
@@ -41,6 +42,16 @@ class Authenticates(APIView):
         return response
 
 
-@require_http_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])  # the same 404 whatever the method
+@csrf_exempt  # any method: the envelope's 404, never the CSRF failure page
+@require_http_methods(["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"])  # the same 404 whatever the method
 def api_not_found(request, path: str = ""):
-    return json_error(404, f"There is no API endpoint at /api/{path}.")
+    return json_error(404, f"There is no API endpoint for {request.method} /api/{path}.")
+
+
+def server_error(request):
+    """handler500: errors outside the API views (middleware, routing) still answer /api/ in the envelope."""
+    if request.path.startswith("/api/"):
+        return json_error(500, "Something went wrong on our side. Try again later.")
+    from django.views.defaults import server_error as html_server_error
+
+    return html_server_error(request)

@@ -58,10 +58,49 @@ SCHEMA: dict[str, list[tuple[str, str]]] = {
         ("AppointmentTypeNum", "bigint NOT NULL DEFAULT 0"), ("Note", "text"), ("ClinicNum", "bigint NOT NULL DEFAULT 0"),
         ("Confirmed", "bigint NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
     ],
+    # The chart and the ledger (a subset of Open Dental's columns; every table keeps a DateTStamp so the agent
+    # reads it incrementally, and rows without a ClinicNum reach their patient's clinic through a join).
+    "procedurecode": [
+        ("CodeNum", "{pk}"), ("ProcCode", "varchar(15) NOT NULL DEFAULT ''"), ("Descript", "varchar(255) NOT NULL DEFAULT ''"),
+        ("DateTStamp", "{stamp}"),
+    ],
+    "procedurelog": [
+        ("ProcNum", "{pk}"), ("PatNum", "bigint NOT NULL"), ("AptNum", "bigint NOT NULL DEFAULT 0"),
+        ("ProcStatus", "tinyint NOT NULL DEFAULT 1"), ("ProcFee", "double NOT NULL DEFAULT 0"),
+        ("ProcDate", "date NOT NULL DEFAULT '0001-01-01'"), ("CodeNum", "bigint NOT NULL DEFAULT 0"),
+        ("ProvNum", "bigint NOT NULL DEFAULT 0"), ("ClinicNum", "bigint NOT NULL DEFAULT 0"),
+        ("ToothNum", "varchar(2) NOT NULL DEFAULT ''"), ("Surf", "varchar(10) NOT NULL DEFAULT ''"), ("DateTStamp", "{stamp}"),
+    ],
+    "payment": [
+        ("PayNum", "{pk}"), ("PayType", "bigint NOT NULL DEFAULT 0"), ("PayDate", "date NOT NULL DEFAULT '0001-01-01'"),
+        ("PayAmt", "double NOT NULL DEFAULT 0"), ("PatNum", "bigint NOT NULL DEFAULT 0"),
+        ("ClinicNum", "bigint NOT NULL DEFAULT 0"), ("PayNote", "text"), ("DateTStamp", "{stamp}"),
+    ],
+    "recalltype": [
+        ("RecallTypeNum", "{pk}"), ("Description", "varchar(255) NOT NULL DEFAULT ''"),
+        ("DefaultInterval", "int NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
+    ],
+    "recall": [
+        ("RecallNum", "{pk}"), ("PatNum", "bigint NOT NULL"), ("DateDue", "date NOT NULL DEFAULT '0001-01-01'"),
+        ("RecallTypeNum", "bigint NOT NULL DEFAULT 0"), ("IsDisabled", "tinyint NOT NULL DEFAULT 0"),
+        ("DateTStamp", "{stamp}"),
+    ],
+    "popup": [
+        ("PopupNum", "{pk}"), ("PatNum", "bigint NOT NULL"), ("Description", "text"),
+        ("IsArchived", "tinyint NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
+    ],
 }
 
 # Open Dental codes.
 APT_SCHEDULED, APT_COMPLETE, APT_UNSCHED_LIST, APT_BROKEN = 1, 2, 3, 5
+PROC_TREATMENT_PLANNED, PROC_COMPLETE = 1, 2
+# (ProcCode, Descript, fee) and the codes each appointment type bills.
+PROCEDURE_CODES = [("D0150", "Comprehensive oral evaluation", 95), ("D1110", "Prophylaxis - adult", 110),
+                   ("D1120", "Prophylaxis - child", 75), ("D2740", "Crown - porcelain/ceramic", 1250),
+                   ("D2391", "Resin composite - one surface, posterior", 180), ("D0140", "Limited oral evaluation", 85),
+                   ("D3330", "Endodontic therapy, molar", 1100), ("D9972", "External bleaching - per arch", 350)]
+RECALL_TYPES = [("Prophy", 6), ("Perio", 3)]
+POPUPS = ["Allergic to penicillin", "Latex allergy", "Premedicate before treatment", "Hard of hearing"]
 PAT_PATIENT, PAT_INACTIVE = 0, 2
 
 CLINICS = [
@@ -205,8 +244,44 @@ def build(seed: int = 1, scale: float = 1.0, now: datetime | None = None) -> dic
             "Confirmed": 1 if past or rng.random() < 0.5 else 0, "DateTStamp": stamp(),
         })
 
-    return {"clinic": clinics, "provider": providers, "operatory": operatories, "appointmenttype": types,
-            "patient": patients, "appointment": appointments}
+    tables = {"clinic": clinics, "provider": providers, "operatory": operatories, "appointmenttype": types,
+              "patient": patients, "appointment": appointments}
+    # Drawn from a second generator: the tables above stay exactly what they were before the chart existed.
+    tables.update(_chart(random.Random(seed * 7919 + 1), tables, stamp, now))
+    return tables
+
+
+def _chart(rng: random.Random, tables: dict[str, list[dict[str, Any]]], stamp, now: datetime) -> dict[str, list[dict[str, Any]]]:
+    """Procedures of completed visits, payments for half of them, recalls for active patients, a few popups."""
+    codes = [{"CodeNum": n, "ProcCode": code, "Descript": name, "DateTStamp": stamp()}
+             for n, (code, name, _) in enumerate(PROCEDURE_CODES, start=1)]
+    procedures, payments = [], []
+    for apt in tables["appointment"]:
+        if apt["AptStatus"] != APT_COMPLETE:
+            continue
+        code_num = apt["AppointmentTypeNum"]  # one code per type, by position
+        fee = PROCEDURE_CODES[code_num - 1][2]
+        day = apt["AptDateTime"][:10]
+        procedures.append({
+            "ProcNum": len(procedures) + 1, "PatNum": apt["PatNum"], "AptNum": apt["AptNum"], "ProcStatus": PROC_COMPLETE,
+            "ProcFee": fee, "ProcDate": day, "CodeNum": code_num, "ProvNum": apt["ProvNum"], "ClinicNum": apt["ClinicNum"],
+            "ToothNum": str(rng.randint(1, 32)) if code_num in (4, 5, 7) else "", "Surf": "O" if code_num == 5 else "",
+            "DateTStamp": stamp(),
+        })
+        if rng.random() < 0.5:
+            payments.append({"PayNum": len(payments) + 1, "PayType": rng.choice([69, 70, 71]), "PayDate": day,
+                             "PayAmt": fee, "PatNum": apt["PatNum"], "ClinicNum": apt["ClinicNum"], "PayNote": "",
+                             "DateTStamp": stamp()})
+    recall_types = [{"RecallTypeNum": n, "Description": name, "DefaultInterval": months, "DateTStamp": stamp()}
+                    for n, (name, months) in enumerate(RECALL_TYPES, start=1)]
+    active = [p for p in tables["patient"] if p["PatStatus"] == PAT_PATIENT]
+    recalls = [{"RecallNum": n, "PatNum": p["PatNum"], "RecallTypeNum": 1,
+                "DateDue": (now + timedelta(days=rng.randint(-90, 180))).date().isoformat(),
+                "IsDisabled": 0, "DateTStamp": stamp()} for n, p in enumerate(active, start=1)]
+    popups = [{"PopupNum": n, "PatNum": p["PatNum"], "Description": rng.choice(POPUPS), "IsArchived": 0,
+               "DateTStamp": stamp()} for n, p in enumerate([p for p in active if rng.random() < 0.05], start=1)]
+    return {"procedurecode": codes, "procedurelog": procedures, "payment": payments, "recalltype": recall_types,
+            "recall": recalls, "popup": popups}
 
 
 def generate(database_url: str, seed: int = 1, scale: float = 1.0, now: datetime | None = None) -> dict[str, int]:

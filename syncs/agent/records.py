@@ -27,15 +27,26 @@ class Kind:
     table: str
     pk: str
     clinic_column: str | None  # None: shared by every location
+    # Columns of other tables the mapping needs, and the joins that bring them (the table's alias is `t`).
+    extra: str = ""
+    joins: str = ""
 
 
-# Sent in this order, so references (providers, operatories, types → patients → appointments) resolve.
+# Sent in this order, so references resolve (providers, operatories, types → patients → appointments → the chart).
+# Rows without a ClinicNum of their own go to their patient's clinic.
+PATIENT_CLINIC = ("p.ClinicNum AS PatClinicNum", "JOIN patient p ON p.PatNum = t.PatNum")
 KINDS = [
     Kind("providers", "provider", "ProvNum", "ClinicNum"),
     Kind("operatories", "operatory", "OperatoryNum", "ClinicNum"),
     Kind("appointment_types", "appointmenttype", "AppointmentTypeNum", None),
     Kind("patients", "patient", "PatNum", "ClinicNum"),
     Kind("appointments", "appointment", "AptNum", "ClinicNum"),
+    Kind("procedures", "procedurelog", "ProcNum", "ClinicNum", "c.ProcCode, c.Descript",
+         "LEFT JOIN procedurecode c ON c.CodeNum = t.CodeNum"),
+    Kind("payments", "payment", "PayNum", "ClinicNum"),
+    Kind("recall_types", "recalltype", "RecallTypeNum", None),
+    Kind("patient_recalls", "recall", "RecallNum", "PatClinicNum", *PATIENT_CLINIC),
+    Kind("patient_alerts", "popup", "PopupNum", "PatClinicNum", *PATIENT_CLINIC),
 ]
 
 
@@ -61,13 +72,13 @@ class Mark:
 
 def read_changes(db: Database, kind: Kind, mark: Mark) -> tuple[list[dict[str, Any]], Mark]:
     """Rows of `kind` changed since `mark`, oldest first, and the mark after them."""
-    sql = f"SELECT * FROM {kind.table}"
+    sql = f"SELECT t.*{', ' + kind.extra if kind.extra else ''} FROM {kind.table} t {kind.joins}"
     params: tuple[Any, ...] = ()
     if mark.stamp:
-        sql += " WHERE DateTStamp >= ?"
+        sql += " WHERE t.DateTStamp >= ?"
         params = (mark.stamp,)
     seen = set(mark.ids)
-    rows = [row for row in db.query(sql + f" ORDER BY DateTStamp, {kind.pk}", params)
+    rows = [row for row in db.query(sql + f" ORDER BY t.DateTStamp, t.{kind.pk}", params)
             if not (row["DateTStamp"] == mark.stamp and row[kind.pk] in seen)]
     if not rows:
         return rows, mark
@@ -181,9 +192,59 @@ def appointment(row: dict[str, Any], tz: str) -> dict[str, Any] | None:
     }
 
 
+# Open Dental's ProcStatus: 1 treatment planned, 2 complete, 3/4 existing (current/other provider), 5 referred,
+# 6 deleted, 7 condition, 8 planned inactive.
+PROC_STATUSES = {1: "planned", 2: "completed", 3: "completed", 4: "completed", 5: "referred", 6: "inactive",
+                 7: "inactive", 8: "inactive"}
+
+
+def _date(value: Any) -> str | None:
+    text = str(value or "")[:10]
+    return text if text > "1800" else None  # 0001-01-01: none
+
+
+def procedure(row: dict[str, Any], tz: str) -> dict[str, Any]:
+    status = PROC_STATUSES.get(row["ProcStatus"], "inactive")
+    return {
+        "foreign_id": str(row["ProcNum"]), "patient_foreign_id": _ref(row["PatNum"]),
+        "provider_foreign_id": _ref(row["ProvNum"]), "appointment_foreign_id": _ref(row["AptNum"]),
+        "code": row.get("ProcCode") or "", "name": row.get("Descript") or "", "status": status,
+        "start_date": _date(row["ProcDate"]), "end_date": _date(row["ProcDate"]) if status == "completed" else None,
+        "fee": f"{float(row['ProcFee'] or 0):.2f}",
+        "body_site": {"tooth": [row["ToothNum"]] if row["ToothNum"] else [], "surface": row["Surf"] or ""},
+    }
+
+
+def payment(row: dict[str, Any], tz: str) -> dict[str, Any]:
+    return {
+        "foreign_id": str(row["PayNum"]), "patient_foreign_id": _ref(row["PatNum"]), "paid_at": _date(row["PayDate"]),
+        "amount": f"{float(row['PayAmt'] or 0):.2f}", "description": row["PayNote"] or "",
+    }
+
+
+def recall_type(row: dict[str, Any], tz: str) -> dict[str, Any]:
+    return {"foreign_id": str(row["RecallTypeNum"]), "name": row["Description"] or "",
+            "description": row["Description"] or "", "interval_num": int(row["DefaultInterval"] or 0),
+            "interval_unit": "month"}
+
+
+def patient_recall(row: dict[str, Any], tz: str) -> dict[str, Any] | None:
+    if row["IsDisabled"]:
+        return None
+    return {"foreign_id": str(row["RecallNum"]), "patient_foreign_id": _ref(row["PatNum"]),
+            "recall_type_foreign_id": _ref(row["RecallTypeNum"]), "date_due": _date(row["DateDue"])}
+
+
+def patient_alert(row: dict[str, Any], tz: str) -> dict[str, Any]:
+    archived = iso(local_to_utc(row["DateTStamp"], tz)) if row["IsArchived"] else None
+    return {"foreign_id": str(row["PopupNum"]), "patient_foreign_id": str(row["PatNum"]),
+            "note": row["Description"] or "", "disabled_at": archived}
+
+
 MAPPERS: dict[str, Callable[[dict[str, Any], str], dict[str, Any] | None]] = {
     "providers": provider, "operatories": operatory, "appointment_types": appointment_type,
-    "patients": patient, "appointments": appointment,
+    "patients": patient, "appointments": appointment, "procedures": procedure, "payments": payment,
+    "recall_types": recall_type, "patient_recalls": patient_recall, "patient_alerts": patient_alert,
 }
 
 

@@ -176,11 +176,12 @@ class Agent:
             self.report(job_id, {"status": "complete", "foreign_id": apt_num})
         for job in self.client.write_jobs():
             job_id = str(job["id"])
-            if job.get("kind") != "appointment_insertion":
+            insert = WRITERS.get(job.get("kind"))
+            if insert is None:
                 self.report(job_id, {"status": "failed", "error": f"This agent cannot run {job.get('kind')!r} jobs."})
                 continue
             try:
-                apt_num = insert_appointment(db, job, tz_by_location)
+                apt_num = insert(db, job, tz_by_location)
                 db.commit()
             except (JobRejected, *db.errors) as error:
                 db.rollback()
@@ -190,7 +191,7 @@ class Agent:
             self.state.pending_jobs[job_id] = str(apt_num)
             self.state.last_write_at = iso(datetime.now(UTC))
             self.save()
-            log.info("Write job %s: inserted appointment %s", job_id, apt_num)
+            log.info("Write job %s (%s): inserted row %s", job_id, job.get("kind"), apt_num)
             self.report(job_id, {"status": "complete", "foreign_id": str(apt_num)})
 
     def report(self, job_id: str, result: dict[str, Any]) -> None:
@@ -270,3 +271,37 @@ def _check_operatory_free(db: Database, op: int, start: datetime, end: datetime)
         other_start = datetime.strptime(row["AptDateTime"], STAMP_FORMAT)
         if other_start < end and other_start + timedelta(minutes=minutes(row["Pattern"])) > start:
             raise JobRejected(f"Operatory {op} is booked at that time (appointment {row['AptNum']})")
+
+
+def _now_stamp() -> str:
+    return datetime.now().strftime(STAMP_FORMAT)  # the server's local time, as Open Dental writes it
+
+
+def insert_payment(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+    """INSERT a payment the API accepted; returns the new PayNum."""
+    payload = job.get("payload") or {}
+    location = str(job.get("location_foreign_id") or "0")
+    patient = _one(db, "SELECT PatNum FROM patient WHERE PatNum = ?", payload.get("patient_foreign_id"), "Patient")
+    try:
+        amount = float(payload.get("amount") or 0)
+    except ValueError:
+        raise JobRejected(f"amount {payload.get('amount')!r} is not a number") from None
+    pay_type = int(payload["type_foreign_id"]) if str(payload.get("type_foreign_id") or "").isdigit() else 0
+    return db.execute(
+        "INSERT INTO payment (PayType, PayDate, PayAmt, PatNum, ClinicNum, PayNote, DateTStamp) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (pay_type, str(payload.get("date") or datetime.now().date().isoformat()), amount, patient["PatNum"],
+         int(location) if location.isdigit() else 0, payload.get("note") or "", _now_stamp()),
+    )
+
+
+def insert_popup(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+    """INSERT a patient alert (Open Dental's popup); returns the new PopupNum."""
+    payload = job.get("payload") or {}
+    patient = _one(db, "SELECT PatNum FROM patient WHERE PatNum = ?", payload.get("patient_foreign_id"), "Patient")
+    return db.execute("INSERT INTO popup (PatNum, Description, IsArchived, DateTStamp) VALUES (?, ?, 0, ?)",
+                      (patient["PatNum"], payload.get("note") or "", _now_stamp()))
+
+
+# Write jobs this agent applies; any other kind is reported failed, so the developer sees it was not written.
+WRITERS = {"appointment_insertion": insert_appointment, "payment_insertion": insert_payment,
+           "patient_alert_insertion": insert_popup}

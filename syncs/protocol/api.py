@@ -23,7 +23,7 @@ from portal.api.throttling import failed_key_attempts_exceeded, record_failed_ke
 from portal.audit import client_ip
 from portal import crypto
 from syncs.protocol import services as protocol_services
-from syncs.protocol.records import BATCH_LIMIT, RecordBatch, records_apply
+from syncs.protocol.records import BATCH_LIMIT, KINDS, RecordBatch, records_apply
 from syncs.models import Sync, WriteJob
 from syncs.write_jobs import write_job_complete
 
@@ -193,7 +193,7 @@ class Heartbeat(APIView):
 
 class RecordsSerializer(serializers.Serializer):
     location_foreign_id = serializers.CharField(max_length=64)
-    kind = serializers.ChoiceField(choices=["providers", "operatories", "appointment_types", "patients", "appointments"])
+    kind = serializers.ChoiceField(choices=list(KINDS))
     records = serializers.ListField(child=serializers.DictField(), allow_empty=True)
     deleted = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list)
 

@@ -74,7 +74,7 @@ def test_activate_read_heartbeat_write_then_resume(fake, database_url, tmp_path,
     batches = fake.bodies("/records")
     assert all(0 < len(b["records"]) <= fake.batch_limit and b["deleted"] == [] for b in batches)
     order = [KIND_ORDER.index(b["kind"]) for b in batches]
-    assert order == sorted(order) and set(order) == set(range(5))
+    assert order == sorted(order) and set(order) == set(range(len(KINDS)))
     assert sum(len(ids) for ids in sent(fake, "patients").values()) == counts["patient"]
     assert sum(len(ids) for ids in sent(fake, "appointments").values()) == counts["appointment"]
     assert len(sent(fake, "appointments")["1"]) > fake.batch_limit  # so it really was split
@@ -102,7 +102,7 @@ def test_activate_read_heartbeat_write_then_resume(fake, database_url, tmp_path,
 
     saved = json.loads(state.read_text())
     assert saved["agent_token"] == AGENT_TOKEN and saved["sync_id"] == "SYNC1" and saved["pending_jobs"] == {}
-    assert set(saved["marks"]) == {"provider", "operatory", "appointmenttype", "patient", "appointment"}
+    assert set(saved["marks"]) == {kind.table for kind in KINDS}
     assert oct(state.stat().st_mode & 0o777) == "0o600"
     err = capsys.readouterr().err
     assert "Activated sync SYNC1" in err and PRODUCT_KEY not in err and AGENT_TOKEN not in err

@@ -7,6 +7,9 @@ from syncs.agent.db import Database
 NOW = datetime(2026, 3, 10, 12, 0, 0)
 DEFAULT_COUNTS = {"clinic": 2, "provider": 10, "operatory": 10, "appointmenttype": 8, "patient": 500,
                   "appointment": 3000}
+# The chart follows the schedule: a procedure per completed visit, a payment for about half, a recall per active
+# patient, a few popups.
+CHART_TABLES = {"procedurecode", "procedurelog", "payment", "recalltype", "recall", "popup"}
 
 
 def dump(url: str) -> dict[str, list[dict]]:
@@ -20,9 +23,14 @@ def test_same_seed_same_rows_other_seed_other_rows():
 
 
 def test_default_database_has_realistic_counts_and_is_reproducible(database_url):
-    assert practice_db.generate(database_url, seed=3, now=NOW) == DEFAULT_COUNTS
+    counts = practice_db.generate(database_url, seed=3, now=NOW)
+    assert {table: n for table, n in counts.items() if table not in CHART_TABLES} == DEFAULT_COUNTS
+    assert set(counts) - set(DEFAULT_COUNTS) == CHART_TABLES
+    assert counts["procedurecode"] == 8 and counts["recalltype"] == 2
+    assert 0.4 * counts["procedurelog"] < counts["payment"] < 0.6 * counts["procedurelog"]
+    assert 400 < counts["recall"] <= 500 and 0 < counts["popup"] < 60
     first = dump(database_url)
-    assert {table: len(rows) for table, rows in first.items()} == DEFAULT_COUNTS
+    assert {table: len(rows) for table, rows in first.items()} == counts
     practice_db.generate(database_url, seed=3, now=NOW)  # drops and recreates
     assert dump(database_url) == first
 
@@ -51,7 +59,7 @@ def test_rows_look_like_open_dental_and_are_fictional(tmp_path):
 
 def test_scale_multiplies_rows(tmp_path):
     counts = practice_db.generate(f"sqlite:///{tmp_path / 'p.db'}", scale=0.1, now=NOW)
-    assert counts == {"clinic": 2, "provider": 1, "operatory": 1, "appointmenttype": 8, "patient": 50,
+    assert {table: n for table, n in counts.items() if table not in CHART_TABLES} == {"clinic": 2, "provider": 1, "operatory": 1, "appointmenttype": 8, "patient": 50,
                       "appointment": 300}
 
 

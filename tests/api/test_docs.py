@@ -25,3 +25,21 @@ def test_the_docs_page_uses_only_our_own_static_files(db):
     assert "cdn" not in page.lower()
     for asset in (a for a in assets if a.startswith("/static/")):
         assert Client().get(asset).status_code == 200, asset
+
+
+def test_the_schema_names_query_parameters_as_the_server_reads_them(db):
+    schema = Client().get("/api/schema/", {"format": "json"}).json()
+    query = [(path, p) for path, operations in schema["paths"].items() if not path.startswith("/api/schema")
+             for operation in operations.values() for p in operation.get("parameters", []) if p["in"] == "query"]
+    assert not [path for path, p in query if p["name"] == "format"]
+    arrays = {p["name"] for _, p in query if p["schema"].get("type") == "array"}
+    assert arrays and all(name.endswith("[]") for name in arrays)
+    assert {"provider_ids[]", "lids[]", "include[]"} <= arrays
+
+
+def test_a_bracketed_array_parameter_from_the_schema_is_understood(api, locations):
+    from syncs.models import Charge
+
+    charge = Charge.objects.filter(location=locations[0], claims__isnull=False).first()
+    data = api.get(f"charges/{charge.pk}", {"subdomain": api.subdomain, "include[]": ["patient", "claims"]}).json()["data"]
+    assert data["patient"]["id"] == charge.patient_id and data["claims"]

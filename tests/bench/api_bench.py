@@ -1,7 +1,7 @@
 """API throughput benchmark (`make bench`): not a test, it prints numbers and ratios, never pass/fail thresholds.
 
 Serves the project with gunicorn on a fresh database filled by `seed_demo`, then measures requests per second of
-GET /api/patients?per_page=100 and GET /api/sync_status against a bare Django JSON view (/bench/bare) on the same
+GET /api/patients?per_page=100, GET /api/procedures?per_page=100 (a ledger list) and GET /api/sync_status against a bare Django JSON view (/bench/bare) on the same
 server in the same run. The bare view is measured first and last and the mean is the baseline, because the machine
 may be shared and drift during the run; ratios to that baseline are what to compare across changes.
 
@@ -192,10 +192,12 @@ def main() -> None:
         query = urlencode({"subdomain": institution["subdomain"], "location_id": institution["locations"][0]["id"],
                            "per_page": PER_PAGE})
         patients = f"/api/patients?{query}"
+        procedures = f"/api/procedures?{query}"
         page_size = len(call(port, "GET", patients, headers)["data"])
 
         plan = [("GET /bench/bare (first)", "/bench/bare", {}),
                 (f"GET /api/patients?per_page={PER_PAGE}", patients, headers),
+                (f"GET /api/procedures?per_page={PER_PAGE}", procedures, headers),
                 ("GET /api/sync_status", "/api/sync_status", headers),
                 ("GET /bench/bare (last)", "/bench/bare", {})]
         vendor = "postgresql" if admin_url else "sqlite"

@@ -10,7 +10,39 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from institutions.models import Institution, Location
-from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider, Sync, WorkingHour
+from syncs.models import (
+    Adjustment,
+    AdjustmentType,
+    Appointment,
+    AppointmentDescriptor,
+    AppointmentType,
+    Charge,
+    Claim,
+    ClinicalNote,
+    DocumentType,
+    FeeSchedule,
+    FeeScheduleProcedure,
+    GuarantorBalance,
+    InsuranceBalance,
+    InsuranceCoverage,
+    InsurancePlan,
+    Operatory,
+    Patient,
+    PatientAlert,
+    PatientDocument,
+    PatientRecall,
+    Payment,
+    PaymentPlan,
+    PaymentType,
+    Procedure,
+    Provider,
+    RecallType,
+    StaffMember,
+    Sync,
+    TreatmentPlan,
+    WorkingHour,
+    WorkingHourLabel,
+)
 from syncs.sandbox import sandbox_populate
 from tests.factories import InstitutionFactory
 
@@ -138,8 +170,33 @@ def test_it_keeps_statuses_consistent_with_the_clock(institution):
     assert not all(a.confirmed for a in appointments)
 
 
+LEDGER_KINDS = [AppointmentDescriptor, WorkingHourLabel, Procedure, TreatmentPlan, FeeSchedule, FeeScheduleProcedure,
+                InsurancePlan, InsuranceCoverage, Charge, Claim, AdjustmentType, Adjustment, PaymentType, Payment,
+                GuarantorBalance, InsuranceBalance, RecallType, PatientRecall, ClinicalNote, DocumentType,
+                PatientDocument, PaymentPlan, PatientAlert, StaffMember]
+
+
+def test_it_gives_every_location_records_of_every_kind(institution):
+    for location in institution.locations.all():
+        empty = [model.__name__ for model in LEDGER_KINDS if not model.objects.filter(location=location).exists()]
+        assert empty == []
+
+
+def test_its_ledger_adds_up_and_stays_inside_the_past_weeks(institution):
+    moment = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC)
+    for charge in Charge.objects.filter(institution=institution).select_related("procedure__appointment"):
+        assert charge.fee == charge.procedure.fee > 0 and charge.procedure.status == "completed"
+        assert charge.procedure.appointment.start_time.date() == charge.charged_at
+        assert moment.date() - timedelta(days=15) <= charge.charged_at <= moment.date()
+    for claim in Claim.objects.filter(institution=institution).prefetch_related("payouts"):
+        assert claim.primary_insurance_plan_id and claim.payouts.all()
+        assert (claim.received_at is not None) == (claim.status == "received")
+    assert Payment.objects.filter(institution=institution, claim__isnull=False).exists()
+    assert Payment.objects.filter(institution=institution, claim__isnull=True).exists()
+
+
 def test_it_gives_every_record_kind_unique_foreign_ids_per_location(institution):
-    for model in [Provider, Operatory, AppointmentType, WorkingHour, Patient, Appointment]:
+    for model in [Provider, Operatory, AppointmentType, WorkingHour, Patient, Appointment, *LEDGER_KINDS]:
         rows = list(model.objects.filter(institution=institution).values("location", "foreign_id", "foreign_id_type"))
         assert all(r["foreign_id"] and r["foreign_id_type"] == "msg-opendental" for r in rows)
         assert len({(r["location"], r["foreign_id"]) for r in rows}) == len(rows)
@@ -152,6 +209,8 @@ def snapshot(institution: Institution) -> dict:
         "patients": list(
             Patient.objects.filter(institution=institution).values_list("first_name", "last_name", "email", "bio")
         ),
+        "payments": list(Payment.objects.filter(institution=institution).values_list("foreign_id", "amount", "paid_at")),
+        "recalls": list(PatientRecall.objects.filter(institution=institution).values_list("patient__foreign_id", "date_due")),
         "schedule": list(
             Appointment.objects.filter(institution=institution).values_list(
                 "foreign_id", "start_time", "end_time", "operatory__name", "patient__foreign_id"
@@ -196,6 +255,6 @@ def test_it_inserts_in_bulk_with_a_bounded_number_of_queries():
     with CaptureQueriesContext(connection) as queries:
         sandbox_populate(institution=institution, today=TODAY)
     assert Appointment.objects.filter(institution=institution).count() >= 1000
-    # Nothing per row: about a dozen statements on PostgreSQL. SQLite in Django 5.2 takes 999
-    # parameters per statement (~35 appointments per INSERT), so there it needs ~55.
-    assert len(queries) <= (60 if connection.vendor == "sqlite" else 15)
+    # Nothing per row: a few statements per kind and location on PostgreSQL (about 70). SQLite in Django 5.2
+    # takes 999 parameters per statement (~35 appointments per INSERT), so there it needs ~135.
+    assert len(queries) <= (150 if connection.vendor == "sqlite" else 90)

@@ -1,0 +1,95 @@
+"""The practice's other records (ledger, insurance, recalls, charts, staff, labels): scoped, filtered, sorted,
+paginated by cursor, and read in a constant number of queries."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from syncs.api_records import LIST_ONLY, RESOURCES
+from syncs.models import Charge, Claim, Payment, Procedure
+
+pytestmark = pytest.mark.django_db
+
+
+def scoped(api, location, **extra) -> dict:
+    return {"subdomain": api.subdomain, "location_id": location.pk, **extra}
+
+
+@pytest.mark.parametrize("resource", RESOURCES, ids=lambda r: r.path)
+def test_every_kind_lists_and_shows_the_sandboxs_records(api, locations, resource):
+    response = api.get(resource.path, scoped(api, locations[0], per_page=3))
+    assert response.status_code == 200, response.content[:500]
+    body = response.json()
+    assert body["code"] is True and body["data"], resource.path
+    assert {item.get("location_id", locations[0].pk) for item in body["data"]} == {locations[0].pk}
+    if resource.path in LIST_ONLY:
+        return
+    one = body["data"][0]["id"]
+    detail = api.get(f"{resource.path}/{one}", scoped(api, locations[0]))
+    assert detail.status_code == 200, detail.content[:500]
+    assert detail.json()["data"]["id"] == one
+
+
+@pytest.mark.parametrize("path", ["procedures", "payments", "charges", "claims", "adjustments"])
+def test_a_list_reads_in_the_same_number_of_queries_for_ten_or_a_hundred_rows(api, locations, path):
+    counts = []
+    for per_page in (10, 100):
+        with CaptureQueriesContext(connection) as queries:
+            response = api.get(path, scoped(api, locations[0], per_page=per_page))
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+def test_cursor_pages_walk_every_procedure_once_sorted_by_updated_at_descending(api, locations):
+    Procedure.objects.filter(location=locations[0], pk__in=Procedure.objects.filter(location=locations[0])
+                             .values("pk")[:7]).update(updated_at="2030-01-01T00:00:00Z")
+    seen, params = [], scoped(api, locations[0], per_page=50, sort="-updated_at")
+    while True:
+        body = api.get("procedures", params).json()
+        seen += [(item["updated_at"], item["id"]) for item in body["data"]]
+        if not body["page_info"]["has_next_page"]:
+            break
+        params["end_cursor"] = body["page_info"]["end_cursor"]
+    expected = Procedure.objects.filter(location=locations[0]).count()
+    assert len(seen) == len(set(seen)) == expected
+    assert seen == sorted(seen, key=lambda pair: (pair[0], -pair[1]), reverse=True)
+    assert seen[0][0].startswith("2030")
+    previous = api.get("procedures", {**params, "start_cursor": body["page_info"]["start_cursor"]}).json()
+    assert [(i["updated_at"], i["id"]) for i in previous["data"]] == seen[-len(body["data"]) - 50:-len(body["data"])]
+
+
+def test_an_unknown_sort_is_a_400_naming_the_choices(api, locations):
+    response = api.get("payments", scoped(api, locations[0], sort="amount"))
+    assert response.status_code == 400
+    assert "updated_at" in response.json()["error"][0]
+
+
+def test_filters_narrow_the_list(api, locations):
+    claim = Claim.objects.filter(location=locations[0]).first()
+    body = api.get("claims", scoped(api, locations[0], patient_id=claim.patient_id, per_page=100)).json()
+    assert body["data"] and {c["patient_id"] for c in body["data"]} == {claim.patient_id}
+    Payment.objects.filter(location=locations[0]).update(deleted_at="2026-01-01T00:00:00Z")
+    assert api.get("payments", scoped(api, locations[0])).json()["data"] == []
+    assert api.get("payments", scoped(api, locations[0], include_deleted="true")).json()["data"]
+
+
+def test_a_detail_expands_only_what_include_names(api, locations):
+    charge = Charge.objects.filter(location=locations[0], claims__isnull=False).first()
+    plain = api.get(f"charges/{charge.pk}", {"subdomain": api.subdomain}).json()["data"]
+    assert "patient" not in plain and "claims" not in plain
+    full = api.get(f"charges/{charge.pk}", {"subdomain": api.subdomain, "include[]": ["patient", "claims", "totals"]})
+    data = full.json()["data"]
+    assert data["patient"]["id"] == charge.patient_id and data["claims"][0]["id"] == charge.claims.first().pk
+    assert data["totals"]["amount_billed_to_insurance"] == {"amount": f"{charge.fee:.2f}", "currency": "USD"}
+
+
+def test_another_institutions_record_is_not_found(api, locations, cast):
+    from syncs.sandbox import sandbox_populate
+    from institutions.models import Institution
+
+    other = Institution.objects.create(name="Elsewhere", subdomain="elsewhere-demo", is_sandbox=True)
+    sandbox_populate(institution=other)
+    foreign = Procedure.objects.filter(institution=other).first()
+    assert api.get(f"procedures/{foreign.pk}", {"subdomain": api.subdomain}).status_code == 404
+    assert api.get("procedures", {"subdomain": "elsewhere-demo"}).status_code == 403
