@@ -205,6 +205,9 @@ def sync_mark_failed(*, sync: Sync, reason: str, actor: User) -> None:
 def sync_complete_install(*, sync: Sync, actor: User) -> None:
     """Support finished a scheduled or cloud installation: the sync and its locations go live."""
     sync_move(sync, from_statuses=[SyncStatus.INSTALL_SCHEDULED, SyncStatus.CREDENTIALS_SUBMITTED], to=SyncStatus.ACTIVE)
+    # Monitoring starts now: until the first report the sync is waiting, not down.
+    sync.activated_at = sync.status_changed_at
+    sync.save(update_fields=["activated_at"])
     sync.locations.filter(deactivated_at__isnull=True).update(active=True, updated_at=timezone.now())
     timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.activated", notify=True,
                     message="Installation complete: the sync is active")
