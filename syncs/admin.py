@@ -10,7 +10,7 @@ from django.shortcuts import render
 from institutions.models import Location, TimelineEvent
 from portal.audit import client_ip
 from syncs import services, scheduling_admin  # noqa: F401  (registers EngineerSlot)
-from syncs.models import (InstallPath, LocationActivationRequest, Sync, WebhookDelivery, WebhookEndpoint,
+from syncs.models import (LocationActivationRequest, Sync, WebhookDelivery, WebhookEndpoint,
                           WebhookSubscription)
 
 SUPPORT_QUEUES = {
@@ -120,7 +120,8 @@ class SyncAdmin(admin.ModelAdmin):
 
     @admin.action(description="Installation complete: activate", permissions=["change"])
     def complete_install(self, request, queryset):
-        _each(request, queryset.select_related("institution"), lambda sync: services.sync_complete_install(sync=sync, actor=request.user), "activated")
+        _each(request, queryset.select_related("institution", "install_slot"),
+              lambda sync: services.sync_complete_install(sync=sync, actor=request.user), "activated")
 
     @admin.action(description="Flag a credential error…", permissions=["change"])
     def flag_credential_error(self, request, queryset):
@@ -147,7 +148,7 @@ class SyncAdmin(admin.ModelAdmin):
 
     @admin.action(description="Issue a reinstall product key (the old agent stops working)", permissions=["change"])
     def issue_reinstall_key(self, request, queryset):
-        _each(request, queryset.filter(install_path__in=[InstallPath.SELF_INSTALLER, InstallPath.SCHEDULED]).select_related("institution"),
+        _each(request, queryset.select_related("institution"),
               lambda sync: services.sync_issue_reinstall_key(sync=sync, actor=request.user), "got a reinstall key")
 
     def changelist_view(self, request, extra_context=None):

@@ -288,7 +288,7 @@ def test_the_first_heartbeat_ends_the_wait(cast):
 
 
 def test_support_completing_an_install_starts_the_wait(cast, alice_client):
-    sync = active_sync(cast, status=SyncStatus.CREDENTIALS_SUBMITTED, ehr="dentrixascend", install_path="cloud")
+    sync = active_sync(cast, status=SyncStatus.CREDENTIALS_SUBMITTED, ehr="dentrixascend", install_path="cloud")  # with a location
 
     services.sync_complete_install(sync=sync, actor=cast.alice)
     page = alice_client.get(reverse("syncs:detail", args=[sync.code])).content.decode()
