@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 from institutions import api as institutions_api
 from syncs.webhooks import api as webhooks_api
 from portal.api import views
-from portal.api.docs import ApiDocsView
+from portal.api.docs import api_docs
 from portal.api.base import IdConverter
 from syncs import api as syncs_api
 
@@ -36,6 +36,6 @@ urlpatterns = [
     path("webhook_endpoints/<id:id>/webhook_subscriptions/<id:subscription_id>",
          webhooks_api.WebhookSubscriptionDetail.as_view(), name="api-webhook-subscription"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", api_docs, name="api-docs"),
     re_path(r"^(?P<path>.*)$", views.api_not_found),
 ]
