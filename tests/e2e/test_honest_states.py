@@ -94,3 +94,32 @@ def test_support_transitions_that_are_not_ready_are_refused_with_the_reason(live
     assert Sync.objects.get(pk=cloud.pk).status == SyncStatus.CREDENTIALS_SUBMITTED
     assert_accessible(page)
     screenshot(page, "admin-refused-transition")
+
+
+def test_the_time_zone_follows_the_state_until_the_user_picks_one(live_server, developer, cast, assert_accessible):
+    from institutions.models import Institution
+
+    page = developer
+    page.goto(f"{live_server.url}/institutions/new/")
+    zone = page.get_by_label("Time zone")
+
+    page.get_by_label("State").select_option("AZ")
+    expect(zone).to_have_value("America/Phoenix")
+    page.get_by_label("State").select_option("TX")
+    expect(zone).to_have_value("America/Chicago")
+    zone.select_option("America/Denver")  # El Paso keeps Mountain time
+    page.get_by_label("State").select_option("NM")
+    page.get_by_label("State").select_option("TX")
+    expect(zone).to_have_value("America/Denver")
+    assert_accessible(page)
+
+    page.get_by_label("Practice name").fill("Sunland Dental")
+    page.get_by_label("Street address").fill("1 Mesa St")
+    page.get_by_label("City").fill("El Paso")
+    page.get_by_label("ZIP code").fill("79901")
+    page.get_by_label("Phone").fill("(915) 555-0142")
+    page.get_by_label("Contact person").fill("Dana Office")
+    page.get_by_label("Contact email").fill("it@sunland.example")
+    page.get_by_role("button", name="Create institution").click()
+    expect(page.get_by_text("Next: create its sync")).to_be_visible()
+    assert Institution.objects.get(name="Sunland Dental").tz == "America/Denver"
