@@ -146,8 +146,17 @@ class SyncAdmin(admin.ModelAdmin):
             "revealed": revealed, "opts": self.model._meta,
         })
 
-    @admin.action(description="Issue a reinstall product key (the old agent stops working)", permissions=["change"])
+    @admin.action(description="Issue a reinstall product key… (the old agent stops working)", permissions=["change"])
     def issue_reinstall_key(self, request, queryset):
+        if "apply" not in request.POST:  # destructive: ask first, naming what stops
+            response = render(request, "admin/syncs/confirm.html", {
+                **self.admin_site.each_context(request), "title": "Issue reinstall product keys?", "syncs": queryset,
+                "action": request.POST.get("action"), "opts": self.model._meta, "button": "Issue new product keys",
+                "consequence": "The Synchronizer now running on each practice's server stops syncing at once: its "
+                               "token and the old product key stop working until IT reinstalls with the new key.",
+            })
+            response.asks_for_input = True  # nothing done yet: the audit log records the action once applied
+            return response
         _each(request, queryset.select_related("institution"),
               lambda sync: services.sync_issue_reinstall_key(sync=sync, actor=request.user), "got a reinstall key")
 

@@ -371,3 +371,15 @@ def test_a_refused_support_action_says_what_the_sync_is(cast, staff):
         services.sync_complete_install(sync=sync, actor=staff)
     with pytest.raises(ValidationError, match="cloud sync"):
         services.sync_issue_reinstall_key(sync=sync, actor=staff)
+
+
+def test_support_is_asked_before_a_reinstall_key_stops_the_running_agent(cast, staff):
+    sync = SyncFactory(institution__name="Ask First Dental", institution__created_by=cast.acme)
+    client = Client()
+    client.force_login(staff)
+    changelist = reverse("admin:syncs_sync_changelist")
+
+    asked = client.post(changelist, {"action": "issue_reinstall_key", "_selected_action": [sync.pk]}).content.decode()
+    assert "stops syncing at once" in asked and Sync.objects.get(pk=sync.pk).reinstall_key_issued_at is None
+    client.post(changelist, {"action": "issue_reinstall_key", "_selected_action": [sync.pk], "apply": "1"})
+    assert Sync.objects.get(pk=sync.pk).reinstall_key_issued_at is not None
