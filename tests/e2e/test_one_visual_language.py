@@ -113,3 +113,28 @@ def test_two_factor_pages_sit_in_the_portal(live_server, browser, cast, look, wi
         page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_label("Authenticator code")).to_be_visible()
     look(page, "two-factor-activate")
+
+
+def test_the_audit_log_reads_in_words_filters_and_exports(live_server, browser, cast, look):
+    from portal.audit import audit_record
+
+    audit_record(verb="membership.role_changed", actor=cast.alice, organization=cast.acme, target_label="bob@acme.example",
+                 details={"from": "developer", "to": "viewer"})
+    audit_record(verb="api_key.created", actor=cast.bob, organization=cast.acme, target_label="=chs_test_ab12",
+                 details={"mode": "sandbox"})
+    page = browser.new_context(viewport={"width": 390, "height": 900}).new_page()
+    sign_in(page, live_server, "alice@acme.example")
+
+    page.goto(f"{live_server.url}/audit/")
+    expect(page.get_by_text("alice@acme.example changed bob@acme.example's role from developer to viewer")).to_be_visible()
+    assert page.locator("td time").first.get_attribute("title").endswith("UTC")  # the exact time on hover
+    page.get_by_label("Who").select_option("bob@acme.example")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("bob@acme.example created the sandbox API key =chs_test_ab12")).to_be_visible()
+    expect(page.get_by_text("changed bob@acme.example's role")).to_have_count(0)
+    look(page, "audit-log-filtered")
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Export CSV").click()
+    exported = open(download_info.value.path()).read()
+    assert "'=chs_test_ab12" in exported and "role from developer" not in exported
