@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 
 from institutions.models import PracticeTimeZone
@@ -16,8 +18,12 @@ class InstitutionForm(forms.Form):
     city = forms.CharField(max_length=100)
     state = forms.ChoiceField(choices=[("", "Choose a state")] + [(s, s) for s in US_STATES])
     zip_code = forms.CharField(label="ZIP code")
+    # portal.js sets the zone from the state (the zone of most of its people) until the user picks one; the server
+    # accepts any of the offered zones, since part of a state may keep another zone's time.
     tz = forms.ChoiceField(label="Time zone", choices=PracticeTimeZone.choices, initial=PracticeTimeZone.EASTERN,
-                           help_text="Installation times are shown in the practice's time zone.")
+                           help_text="Set from the state; change it if the practice keeps another zone's time.",
+                           widget=forms.Select(attrs={"data-zone-from": "id_state",
+                                                      "data-zones": json.dumps(PracticeTimeZone.by_state())}))
     phone_number = forms.CharField(label="Phone", max_length=30)
     email = forms.CharField(label="Practice email", required=False, max_length=254, widget=forms.EmailInput)
     website = forms.CharField(label="Website", required=False, max_length=200, widget=forms.URLInput)

@@ -30,6 +30,11 @@ class PracticeTimeZone(models.TextChoices):
         """The zone most of the state uses (a CSV row gives a state, not a zone); Eastern when unknown."""
         return _STATE_ZONES.get(state, cls.EASTERN)
 
+    @classmethod
+    def by_state(cls) -> dict[str, str]:
+        """Every state's zone, for the form's script that picks the zone when the state is chosen."""
+        return {state: str(zone) for state, zone in _STATE_ZONES.items()}
+
 
 _STATE_ZONES = {
     **dict.fromkeys("CT DE DC FL GA IN KY ME MD MA MI NH NJ NY NC OH PA RI SC VT VA WV".split(), PracticeTimeZone.EASTERN),

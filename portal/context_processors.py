@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from portal.permissions import allowed_actions
@@ -7,8 +8,9 @@ def organization(request) -> dict:
     membership = getattr(request, "membership", None)
     if not membership:
         return {"membership": None, "organization": None, "test_mode": False, "can": allowed_actions(None),
-                "other_memberships": []}
+                "other_memberships": [], "support_email": settings.SUPPORT_EMAIL}
     return {
+        "support_email": settings.SUPPORT_EMAIL,  # every "contact support" is a link
         "membership": membership,
         "organization": membership.organization,
         "test_mode": membership.in_test_mode,

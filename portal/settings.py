@@ -87,6 +87,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,local
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", f"http://127.0.0.1:{env('PORT', '8000')}").rstrip("/")
 SUPPORT_EMAIL = env("SUPPORT_EMAIL", "support@chairside.local")  # production requests and other queues reach support here
+# Where staff install the browser extension from (the store listing); the sync page and its steps link here.
+EXTENSION_STORE_URL = env("EXTENSION_STORE_URL", "https://chromewebstore.google.com/search/Chairside")
 
 INSTALLED_APPS = [
     "portal.apps.ChairsideAdminConfig",  # django.contrib.admin with the support console's gate

@@ -42,6 +42,7 @@ urlpatterns = [
         path("<slug:subdomain>/syncs/new/", sync_views.sync_create, name="sync_create"),
     ], "institutions"))),
     path("sync-status/", sync_status, name="sync_status"),
+    path("downloads/chairside-synchronizer.pyz", sync_views.synchronizer_download, name="synchronizer_download"),
     path("syncs/", include("syncs.urls")),
     path("api/", include("portal.api.urls")),
     path("synchronizer/v1/", include("syncs.protocol.urls")),

@@ -5,7 +5,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST, require_http_methods
@@ -15,8 +15,9 @@ from institutions.selectors import institution_board
 from portal import api_keys as api_key_service
 from portal import services
 from portal.audit import client_ip
+from portal.audit_log import AuditFilterForm, action_label, audit_csv_lines, audit_events, event_words
 from portal.forms import InvitationForm, InvitationSignupForm, ProductionAccessForm, add_service_errors
-from portal.models import ApiKey, AuditEvent, Invitation, Membership, ProductionAccessRequest, Role, User
+from portal.models import ApiKey, Invitation, Membership, ProductionAccessRequest, Role, User
 from portal.middleware import CURRENT_ORGANIZATION
 from portal.permissions import can, permission_required, require
 
@@ -224,9 +225,19 @@ def member_delete(request, public_id):
 @permission_required("audit.view")
 @require_GET
 def audit_log(request):
-    events = AuditEvent.objects.filter(organization=request.membership.organization).order_by("-created_at", "-id")
+    organization = request.membership.organization
+    form = AuditFilterForm(request.GET or None, organization=organization)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    events = audit_events(organization=organization, filters=filters)
+    if request.GET.get("format") == "csv":
+        response = StreamingHttpResponse(audit_csv_lines(events, organization.name), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+        return response
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "portal/audit_log.html", {"page": page})
+    page.object_list = list(page.object_list)
+    for event in page.object_list:
+        event.words, event.action = event_words(event, organization.name), action_label(event.verb)
+    return render(request, "portal/audit_log.html", {"page": page, "form": form, "filtered": bool(filters and any(filters.values()))})
 
 
 @require_http_methods(["GET", "POST"])

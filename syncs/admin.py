@@ -10,7 +10,7 @@ from django.shortcuts import render
 from institutions.models import Location, TimelineEvent
 from portal.audit import client_ip
 from syncs import services, scheduling_admin  # noqa: F401  (registers EngineerSlot)
-from syncs.models import (InstallPath, LocationActivationRequest, Sync, WebhookDelivery, WebhookEndpoint,
+from syncs.models import (LocationActivationRequest, Sync, WebhookDelivery, WebhookEndpoint,
                           WebhookSubscription)
 
 SUPPORT_QUEUES = {
@@ -128,7 +128,8 @@ class SyncAdmin(admin.ModelAdmin):
 
     @admin.action(description="Installation complete: activate", permissions=["change"])
     def complete_install(self, request, queryset):
-        _each(request, queryset.select_related("institution"), lambda sync: services.sync_complete_install(sync=sync, actor=request.user), "activated")
+        _each(request, queryset.select_related("institution", "install_slot"),
+              lambda sync: services.sync_complete_install(sync=sync, actor=request.user), "activated")
 
     @admin.action(description="Flag a credential error…", permissions=["change"])
     def flag_credential_error(self, request, queryset):
@@ -153,9 +154,18 @@ class SyncAdmin(admin.ModelAdmin):
             "revealed": revealed, "opts": self.model._meta,
         })
 
-    @admin.action(description="Issue a reinstall product key (the old agent stops working)", permissions=["change"])
+    @admin.action(description="Issue a reinstall product key… (the old agent stops working)", permissions=["change"])
     def issue_reinstall_key(self, request, queryset):
-        _each(request, queryset.filter(install_path__in=[InstallPath.SELF_INSTALLER, InstallPath.SCHEDULED]).select_related("institution"),
+        if "apply" not in request.POST:  # destructive: ask first, naming what stops
+            response = render(request, "admin/syncs/confirm.html", {
+                **self.admin_site.each_context(request), "title": "Issue reinstall product keys?", "syncs": queryset,
+                "action": request.POST.get("action"), "opts": self.model._meta, "button": "Issue new product keys",
+                "consequence": "The Synchronizer now running on each practice's server stops syncing at once: its "
+                               "token and the old product key stop working until IT reinstalls with the new key.",
+            })
+            response.asks_for_input = True  # nothing done yet: the audit log records the action once applied
+            return response
+        _each(request, queryset.select_related("institution"),
               lambda sync: services.sync_issue_reinstall_key(sync=sync, actor=request.user), "got a reinstall key")
 
     @admin.action(description="Transfer operation to a consumer organization…", permissions=["change"])

@@ -92,7 +92,8 @@ class SyncStatusList(NexApiView):
         syncs = (
             Sync.objects.filter(institution__in=institutions, status=Sync.Status.ACTIVE)
             .select_related("institution")
-            .only("id", "ehr", "last_read_at", "last_write_at", "downtime_schedule", "institution__id",
+            .only("id", "ehr", "last_read_at", "last_write_at", "activated_at", "status_changed_at", "downtime_schedule",
+                  "institution__id",
                   "institution__is_sandbox", "institution__tz")
             .prefetch_related(Prefetch("locations", queryset=locations, to_attr="active_locations"))
             .order_by("id")

@@ -1,5 +1,6 @@
 """Emails about syncs, built at delivery time from ids."""
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from django.utils import timezone
@@ -8,6 +9,7 @@ from institutions.models import TimelineEvent
 from portal.emails import absolute_url, render_email
 from portal.models import Membership, OutboundEmail, Role
 from portal.outbox import email_builder
+from syncs.installer import installer, run_command
 from syncs.models import Sync, SyncHealthChange
 from syncs.services import product_key_of
 
@@ -35,8 +37,13 @@ def install_instructions_email(outbound: OutboundEmail) -> EmailMultiAlternative
     sync = Sync.objects.select_related("institution").filter(code=outbound.object_id).first()
     if sync is None or sync.status != Sync.Status.AWAITING_INSTALL or not outbound.recipient:
         return None
+    package = installer()
+    product_key = product_key_of(sync)
     return render_email(template="install_instructions", to=outbound.recipient, context={
-        "sync": sync, "institution": sync.institution, "product_key": product_key_of(sync),
+        "sync": sync, "institution": sync.institution, "product_key": product_key, "installer": package,
+        "download_url": absolute_url(reverse("synchronizer_download")),
+        "run_command": run_command(filename=package.filename, server=settings.PORTAL_BASE_URL,
+                                   product_key=product_key, ehr=sync.ehr),
     })
 
 

@@ -1,4 +1,7 @@
-"""The 7-day freshness strip: one cell per hour, coloured by the read health the sweep recorded."""
+"""The 7-day freshness strip: one cell per hour, coloured by the read health the sweep recorded.
+
+Hours before monitoring began (the sync did not exist or was not live yet) are blank: no invented history.
+"""
 
 from datetime import datetime, timedelta
 
@@ -8,10 +11,12 @@ from syncs.models import EXPECTED, GREEN, RED
 
 HOURS = 7 * 24
 COLOURS = {GREEN: "#1f8a4c", RED: "#c62828", EXPECTED: "#8aa4c0"}
+BLANK = "#e6e9ee"
 
 
-def hourly_states(current: str, changes: list, now: datetime) -> list[str]:
-    """Health per hour, oldest first, from the changes recorded in the window (ordered by time)."""
+def hourly_states(current: str, changes: list, now: datetime, since: datetime | None = None) -> list[str | None]:
+    """Health per hour, oldest first, from the changes recorded in the window (ordered by time); None for an
+    hour that ended before `since` (when monitoring began)."""
     start = now - timedelta(hours=HOURS)
     in_window = [c for c in changes if c.created_at >= start]
     state = in_window[0].from_health if in_window else current
@@ -23,14 +28,20 @@ def hourly_states(current: str, changes: list, now: datetime) -> list[str]:
             state = in_window[index].to_health
             worst = RED if RED in (worst, state) else state
             index += 1
-        states.append(worst)
+        states.append(None if since is not None and hour_end <= since else worst)
     return states
 
 
-def strip_svg(states: list[str]) -> str:
-    green = sum(1 for s in states if s == GREEN)
-    label = f"Read health over the last 7 days: {round(100 * green / len(states))}% of hours fresh"
+def strip_svg(states: list[str | None]) -> str:
+    watched = [s for s in states if s is not None]
+    if watched:
+        green = sum(1 for s in watched if s == GREEN)
+        since = "" if len(watched) == len(states) else " since the sync went live"
+        label = f"Read health over the last 7 days: {round(100 * green / len(watched))}% of hours fresh{since}"
+    else:
+        label = "Read health over the last 7 days: not monitored yet"
     cells = format_html_join("", '<rect x="{}" y="0" width="2" height="16" fill="{}"></rect>',
-                             ((i * 2, COLOURS.get(s, COLOURS[GREEN])) for i, s in enumerate(states)))
+                             ((i * 2, COLOURS.get(s, COLOURS[GREEN]) if s is not None else BLANK)
+                              for i, s in enumerate(states)))
     return format_html('<svg class="strip" role="img" aria-label="{}" viewBox="0 0 {} 16" width="{}" height="16">'
                        '<title>{}</title>{}</svg>', label, len(states) * 2, len(states) * 2, label, cells)

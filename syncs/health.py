@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from syncs.models import GREEN, RED, Sync
+from syncs.models import GREEN, RED, WAITING, Sync
 
 LOW_DISK_MB = 2048
 LOW_COVERAGE = 2  # workstations seen in the last hour
@@ -14,7 +14,10 @@ def diagnose(sync: Sync, now: datetime, *, coverage: int | None = None) -> list[
     causes: list[str] = []
     facts = sync.host_facts or {}
     if sync.catalog_entry.hosting == "server":
-        if health.worst == RED:
+        if health.worst == RED and sync.last_read_at is None and sync.last_write_at is None:
+            causes.append("The Synchronizer has not reported once since the sync went live: check that its service is "
+                          "running on the server and that the server can reach Chairside over HTTPS.")
+        elif health.worst == RED:
             causes.append("The Synchronizer has been silent while the practice should be open. Antivirus software may "
                           "have removed it, or the server was replaced: reinstall it with a new product key.")
         if isinstance(facts.get("free_disk_mb"), int) and facts["free_disk_mb"] < LOW_DISK_MB:
@@ -24,7 +27,7 @@ def diagnose(sync: Sync, now: datetime, *, coverage: int | None = None) -> list[
             causes.append("The Synchronizer's service account password expired: ask IT to renew it.")
         if facts.get("pending_reboot"):
             causes.append("The server has a reboot pending: ask IT to restart it outside office hours.")
-    elif coverage is not None and coverage < LOW_COVERAGE and health.worst != GREEN:
+    elif coverage is not None and coverage < LOW_COVERAGE and health.worst not in (GREEN, WAITING):
         causes.append(f"Only {coverage} workstation{'s' if coverage != 1 else ''} ran the browser extension in the last "
                       "hour: install it on every workstation where staff change the schedule.")
     return causes

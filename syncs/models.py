@@ -83,6 +83,9 @@ class HealthStatus(models.TextChoices):
 
 
 GREEN, RED, EXPECTED = HealthStatus.GREEN, HealthStatus.RED, HealthStatus.EXPECTED
+# Derived, never stored: an active sync whose Synchronizer (or extension) has not reported yet, inside the same
+# grace a normal gap gets. The sweep stores it as green, so a sync that never reports goes red and alerts after it.
+WAITING = "waiting"
 # A Synchronizer normally reads and writes every 0-20 minutes; past that and a grace window the data is stale.
 HEALTHY_CADENCE = timedelta(minutes=20)
 GRACE = timedelta(minutes=10)
@@ -98,11 +101,19 @@ class Health:
 
     @property
     def worst(self) -> str:
-        return RED if RED in (self.read, self.write) else EXPECTED if EXPECTED in (self.read, self.write) else GREEN
+        for status in (RED, EXPECTED, WAITING):
+            if status in (self.read, self.write):
+                return status
+        return GREEN
 
     def api_status(self, kind: str) -> str:
-        """The API knows only green and red: expected downtime is still stale data."""
+        """The API knows only green and red: expected downtime and waiting are still no fresh data."""
         return GREEN if getattr(self, kind) == GREEN else RED
+
+    def stored(self, kind: str) -> str:
+        """What the sweep records: waiting is not a health of its own (nothing is stale yet)."""
+        status = getattr(self, kind)
+        return GREEN if status == WAITING else status
 
 
 class Sync(models.Model):
@@ -188,9 +199,17 @@ class Sync(models.Model):
             DowntimeSchedule.OFFICE_HOURS: night or weekend,
         }[DowntimeSchedule(self.downtime_schedule)]
 
+    @property
+    def monitored_since(self) -> datetime:
+        """When the sync went live: the Synchronizer's activation, or support's for scheduled and cloud installs
+        (older rows: when the status last changed)."""
+        return self.activated_at or self.status_changed_at
+
     def freshness(self, last: datetime | None, now: datetime) -> str:
         if last is not None and now - last <= HEALTHY_CADENCE + GRACE:
             return GREEN
+        if last is None and timedelta(0) <= now - self.monitored_since <= HEALTHY_CADENCE + GRACE:
+            return WAITING
         return EXPECTED if self.in_expected_downtime(now) else RED
 
     def health_at(self, now: datetime) -> Health:
@@ -202,8 +221,9 @@ class Sync(models.Model):
     def health(self, now: datetime | None = None) -> dict:
         """read/write status as the API shapes it (green or red), derived at read time."""
         health = self.health_at(now or timezone.now())
-        return {"read_status": health.api_status("read"), "read_status_at": health.read_at,
-                "write_status": health.api_status("write"), "write_status_at": health.write_at}
+        # Until the first report the times are the activation's: the reference declares them non-nullable.
+        return {"read_status": health.api_status("read"), "read_status_at": health.read_at or self.monitored_since,
+                "write_status": health.api_status("write"), "write_status_at": health.write_at or self.monitored_since}
 
 
 @dataclass(frozen=True)

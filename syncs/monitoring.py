@@ -45,7 +45,7 @@ def health_sweep(now: datetime | None = None) -> int:
     for sync in syncs.iterator(chunk_size=500):
         health = sync.health_at(now)
         for kind in ("read", "write"):
-            old, new = getattr(sync, f"{kind}_health"), getattr(health, kind)
+            old, new = getattr(sync, f"{kind}_health"), health.stored(kind)
             if old == new:
                 continue
             with transaction.atomic():

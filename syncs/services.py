@@ -53,7 +53,15 @@ def sync_move(sync: Sync, *, from_statuses: list[str], to: str, message: str = "
     updated = Sync.objects.filter(pk=sync.pk, status__in=from_statuses).update(
         status=to, status_message=message, status_changed_at=now)
     if not updated:
-        raise TransitionRefused(f"This sync is no longer {' or '.join(SyncStatus(s).label.lower() for s in from_statuses)}.")
+        expected = " or ".join(_state_words(s) for s in from_statuses)
+        if sync.status in from_statuses:  # it was, when this page or action loaded it: someone else acted first
+            raise TransitionRefused(f"This sync is no longer {expected}.")
+        raise TransitionRefused(f"This sync is {_state_words(sync.status)}, not {expected}.")
+
+
+def _state_words(status: str) -> str:
+    """The state itself ("awaiting credentials"), not the developer's next step that labels it."""
+    return status.replace("_", " ")
     sync.status, sync.status_message, sync.status_changed_at = to, message, now
 
 
@@ -201,10 +209,33 @@ def sync_mark_failed(*, sync: Sync, reason: str, actor: User) -> None:
                     message=f"Installation failed: {reason.strip()}")
 
 
+COMPLETABLE = [SyncStatus.INSTALL_SCHEDULED, SyncStatus.CREDENTIALS_SUBMITTED]
+
+
+def install_completion_refusal(sync: Sync, now=None) -> str:
+    """Why support cannot mark this installation complete yet, in words; empty when it may."""
+    now = now or timezone.now()
+    slot = getattr(sync, "install_slot", None) if sync.status == SyncStatus.INSTALL_SCHEDULED else None
+    if slot is not None and slot.starts_at > now:
+        when = slot.starts_at.astimezone(sync.institution.zone).strftime("%a %-d %b %Y, %H:%M")
+        return (f"The installation is booked for {when} ({sync.institution.zone.key}): it cannot be complete "
+                "before it starts.")
+    if not sync.locations.filter(deactivated_at__isnull=True).exists():
+        return ("No locations are recorded for this sync: add the practice's locations below (or let the Synchronizer "
+                "report them) before it goes live.")
+    return ""
+
+
 @transaction.atomic
 def sync_complete_install(*, sync: Sync, actor: User) -> None:
     """Support finished a scheduled or cloud installation: the sync and its locations go live."""
-    sync_move(sync, from_statuses=[SyncStatus.INSTALL_SCHEDULED, SyncStatus.CREDENTIALS_SUBMITTED], to=SyncStatus.ACTIVE)
+    refusal = install_completion_refusal(sync)
+    if refusal and sync.status in COMPLETABLE:  # from any other state sync_move says what the sync is instead
+        raise ValidationError(refusal)
+    sync_move(sync, from_statuses=COMPLETABLE, to=SyncStatus.ACTIVE)
+    # Monitoring starts now: until the first report the sync is waiting, not down.
+    sync.activated_at = sync.status_changed_at
+    sync.save(update_fields=["activated_at"])
     sync.locations.filter(deactivated_at__isnull=True).update(active=True, updated_at=timezone.now())
     timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.activated", notify=True,
                     message="Installation complete: the sync is active")
@@ -272,6 +303,10 @@ def sync_set_downtime(*, sync: Sync, schedule: str, actor: User, organization: O
 @transaction.atomic
 def sync_issue_reinstall_key(*, sync: Sync, actor: User) -> str:
     """Support: a new product key; the old key and the old agent's token stop working; ids stay the same."""
+    if sync.install_path == InstallPath.CLOUD:
+        raise ValidationError("It is a cloud sync: there is no Synchronizer to reinstall (the browser extension runs it).")
+    if sync.status != SyncStatus.ACTIVE:
+        raise ValidationError(f"It is {_state_words(sync.status)}: only an active sync is reinstalled.")
     key = new_product_key()
     _set_product_key(sync, key)
     sync.agent_token_hash = None

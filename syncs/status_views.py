@@ -15,9 +15,9 @@ from portal.csv_safety import csv_safe
 from portal.permissions import permission_required
 from syncs.catalog import CATALOG
 from syncs.freshness import HOURS, hourly_states, strip_svg
-from syncs.models import EXPECTED, GREEN, RED, Sync, SyncHealthChange, SyncStatus
+from syncs.models import EXPECTED, GREEN, RED, WAITING, Sync, SyncHealthChange, SyncStatus
 
-ORDER = {RED: 0, EXPECTED: 1, GREEN: 2}
+ORDER = {RED: 0, EXPECTED: 1, WAITING: 2, GREEN: 3}
 
 
 def sync_status_rows(request) -> list[dict]:
@@ -36,7 +36,7 @@ def sync_status_rows(request) -> list[dict]:
     for sync in syncs:
         health = sync.health_at(now)
         rows.append({"sync": sync, "health": health,
-                     "strip": strip_svg(hourly_states(health.read, sync.recent_changes, now))})
+                     "strip": strip_svg(hourly_states(health.stored("read"), sync.recent_changes, now, sync.monitored_since))})
     wanted = request.GET.get("health")
     if wanted in ORDER:
         rows = [row for row in rows if row["health"].worst == wanted]

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
@@ -14,6 +16,7 @@ from syncs import services
 from syncs.catalog import SYNC_OPTIONS
 from syncs.forms import ActivateLocationsForm, CreateSyncForm, DowntimeForm, InstructionsEmailForm, SelectLocationsForm, credentials_form_class
 from syncs.health import diagnose
+from syncs.installer import installer, run_command
 from syncs.models import InstallPath, LocationActivationRequest, Sync, SyncStatus
 from syncs.selectors import extension_coverage, institution_operated_by, sync_for_member, sync_for_operator
 
@@ -45,7 +48,7 @@ def _detail_context(request, sync: Sync, **forms) -> dict:
     membership = request.membership
     secrets = can(membership, "sync.see_secrets")
     context = {"sync": sync, "institution": sync.institution, "step": sync.next_step, "ehr": sync.catalog_entry,
-               "operated_here": sync.operated_here}
+               "operated_here": sync.operated_here, "extension_store_url": settings.EXTENSION_STORE_URL}
     if not sync.operated_here:
         # A consumer of a shared practice sees the sync's health, never its keys, credentials or settings.
         if sync.status == SyncStatus.ACTIVE:
@@ -53,6 +56,7 @@ def _detail_context(request, sync: Sync, **forms) -> dict:
         return context
     if sync.install_path == InstallPath.SELF_INSTALLER and sync.status == SyncStatus.AWAITING_INSTALL and secrets:
         context["product_key"] = services.product_key_of(sync)
+        context.update(_download_context(sync, context["product_key"]))
         if can(membership, "sync.email_instructions"):
             context["instructions_form"] = forms.get("instructions_form") or InstructionsEmailForm(
                 initial={"email": sync.institution.contact_email})
@@ -72,12 +76,19 @@ def _detail_context(request, sync: Sync, **forms) -> dict:
             context["downtime_form"] = DowntimeForm(initial={"downtime_schedule": sync.downtime_schedule})
         if sync.reinstall_key_issued_at and secrets:
             context["product_key"] = services.product_key_of(sync)
+            context.update(_download_context(sync, context["product_key"]))
         additional = list(services.inactive_locations(sync).order_by("name"))
         pending = sync.activation_requests.filter(status=LocationActivationRequest.Status.PENDING).first()
         if additional and pending is None and can(membership, "sync.request_locations"):
             context["activate_form"] = forms.get("activate_form") or ActivateLocationsForm(locations=additional)
         context["pending_activation"] = pending
     return context
+
+
+def _download_context(sync: Sync, product_key: str) -> dict:
+    package = installer()
+    return {"installer": package, "run_command": run_command(filename=package.filename, server=settings.PORTAL_BASE_URL,
+                                                             product_key=product_key, ehr=sync.ehr)}
 
 
 @never_cache  # the page shows the product key and the extension token
@@ -201,3 +212,13 @@ def sync_activate_locations(request, code: str):
             messages.success(request, "Activation requested. Chairside support activates the locations shortly and lets you know.")
             return redirect("syncs:detail", sync.code)
     return render(request, "syncs/detail.html", _detail_context(request, sync, activate_form=form), status=400)
+
+
+def synchronizer_download(request):
+    """Public: the practice's IT downloads it from the emailed link without an account; it holds no secret
+    (the product key is typed in when it runs)."""
+    package = installer()
+    response = HttpResponse(package.content, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{package.filename}"'
+    response["ETag"] = f'"{package.sha256}"'
+    return response

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 from institutions import api as institutions_api
 from syncs.webhooks import api as webhooks_api
 from portal.api import views
-from portal.api.docs import ApiDocsView
+from portal.api.docs import api_docs
 from portal.api.base import IdConverter
 from syncs import api as syncs_api
 from syncs import api_onboardings, api_practice, api_records
@@ -56,6 +56,6 @@ urlpatterns = [
     path("onboardings", api_onboardings.Onboardings.as_view(), name="api-onboardings"),
     path("onboardings/<slug:hashid>", api_onboardings.OnboardingDetail.as_view(), name="api-onboarding"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", api_docs, name="api-docs"),
     re_path(r"^(?P<path>.*)$", views.api_not_found),
 ]

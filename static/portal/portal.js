@@ -106,3 +106,14 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form[data-deactivate]").forEach(updateDeactivate);
   document.querySelectorAll("[data-menu-toggle]").forEach((button) => { button.hidden = false; });
 });
+
+// Create Institution: the time zone follows the state (the zone of most of its people) until the user picks one.
+document.querySelectorAll("select[data-zone-from]").forEach((zone) => {
+  const state = document.getElementById(zone.dataset.zoneFrom);
+  if (!state) return;
+  const zones = JSON.parse(zone.dataset.zones);
+  zone.addEventListener("change", () => { zone.dataset.chosen = "1"; });
+  state.addEventListener("change", () => {
+    if (!zone.dataset.chosen && zones[state.value]) zone.value = zones[state.value];
+  });
+});

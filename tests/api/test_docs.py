@@ -19,7 +19,7 @@ def test_the_openapi_schema_is_served(db):
 def test_the_docs_page_uses_only_our_own_static_files(db):
     page = Client().get("/api/docs/").content.decode()
 
-    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assets = re.findall(r'<script[^>]* src="([^"]+)"', page) + re.findall(r'<link[^>]* href="([^"]+)"', page)
     assert assets, "the docs page loads its assets"
     assert all(a.startswith("/static/") or a.startswith("/api/") or a.startswith("data:") for a in assets), assets
     assert "cdn" not in page.lower()
@@ -43,3 +43,11 @@ def test_a_bracketed_array_parameter_from_the_schema_is_understood(api, location
     charge = Charge.objects.filter(location=locations[0], claims__isnull=False).first()
     data = api.get(f"charges/{charge.pk}", {"subdomain": api.subdomain, "include[]": ["patient", "claims"]}).json()["data"]
     assert data["patient"]["id"] == charge.patient_id and data["claims"]
+def test_the_docs_sit_in_the_portals_frame_for_a_member_and_a_visitor(alice_client):
+    member = alice_client.get("/api/docs/").content.decode()
+    visitor = Client().get("/api/docs/").content.decode()
+
+    assert 'aria-label="Main"' in member and "Sign out" in member  # the portal's sidebar
+    assert "/static/portal/portal.css" in member and "/static/portal/api_docs.css" in member
+    assert 'class="public-header"' in visitor and "/accounts/login/" in visitor
+    assert "API reference" in visitor and 'data-schema-url="/api/schema/"' in visitor

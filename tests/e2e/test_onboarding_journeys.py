@@ -129,6 +129,8 @@ def test_cloud_journey(live_server, developer, support, screenshot, assert_acces
     page.get_by_label("Password").fill("Second-Pa55word")
     page.get_by_role("button", name="Submit credentials").click()
 
+    # Support records the practice's location (the sync's Locations in the admin): no location, no activation.
+    LocationFactory(sync=Sync.objects.get(institution__name="Dune Dental"), name="Dune Dental Main")
     support_action(support, live_server, "Dune Dental", "Installation complete: activate")
     page.reload()
     expect(page.locator(".pill", has_text="Active").first).to_be_visible()
@@ -164,6 +166,10 @@ def test_scheduled_install_journey(live_server, developer, support, screenshot, 
     expect(page.get_by_text("Installation scheduled for")).to_be_visible()
     assert any(a[0] == "install.ics" for m in mail.outbox for a in m.attachments)
 
+    # The booked hour has come and the engineer recorded the practice's location: now it can be completed.
+    EngineerSlot.objects.filter(sync__institution__name="Elm Orthodontics").update(
+        starts_at=timezone.now() - timedelta(hours=1), ends_at=timezone.now())
+    LocationFactory(sync=Sync.objects.get(institution__name="Elm Orthodontics"), name="Elm Orthodontics Main")
     support_action(support, live_server, "Elm Orthodontics", "Installation complete: activate")
     page.get_by_role("link", name="ALL (1)").click()
     expect(page.locator(".pill", has_text="Active").first).to_be_visible()

@@ -78,3 +78,22 @@ def test_expected_downtime_is_judged_in_the_practice_zone():
     assert sync.in_expected_downtime(moment)
     institution.tz = "Mars/Olympus_Mons"
     assert not sync.in_expected_downtime(moment + timedelta(hours=10))
+
+
+def test_the_form_tells_its_script_every_states_zone():
+    import json
+
+    rendered = str(InstitutionForm()["tz"])
+    zones = json.loads(InstitutionForm().fields["tz"].widget.attrs["data-zones"])
+
+    assert 'data-zone-from="id_state"' in rendered
+    assert {state: zones[state] for state in ("TX", "AZ", "PR", "NY")} == {
+        "TX": "America/Chicago", "AZ": "America/Phoenix", "PR": "America/Puerto_Rico", "NY": "America/New_York"}
+    assert set(zones) >= set(US_STATES) - {""}
+
+
+def test_the_server_accepts_a_zone_other_than_the_states():
+    form = InstitutionForm({**FORM, "state": "TX", "city": "El Paso", "zip_code": "79901", "tz": "America/Denver"})
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["tz"] == "America/Denver"

@@ -128,7 +128,7 @@ def test_the_audit_log_shows_only_this_organization(alice_client, cast):
 
     page = alice_client.get(reverse("audit_log")).content.decode()
 
-    assert "invitation.sent" in page
+    assert "alice@acme.example invited someone@example.com as developer" in page
     assert "Other Co" not in page
 
 

@@ -18,7 +18,8 @@ from portal.models import AuditEvent
 from portal.services import organization_enable_production
 from syncs import services
 from syncs.health import diagnose
-from syncs.models import EXPECTED, GREEN, RED, DowntimeSchedule, Sync, SyncHealthChange, SyncStatus
+from syncs.freshness import HOURS, hourly_states, strip_svg
+from syncs.models import EXPECTED, GREEN, RED, WAITING, DowntimeSchedule, Sync, SyncHealthChange, SyncStatus
 from syncs.monitoring import health_sweep
 from tests.conftest import require_service
 from tests.factories import InstitutionFactory, LocationFactory, SyncFactory
@@ -257,8 +258,51 @@ def test_health_changes_and_insertion_results_reach_subscribed_webhooks(cast):
 
 
 def test_the_institution_page_shows_its_syncs_health(alice_client, cast):
-    sync = active_sync(cast, name="Page Dental", last_read_at=None)
+    sync = active_sync(cast, name="Page Dental", last_read_at=None, activated_at=datetime.now(UTC) - timedelta(hours=1))
 
     page = alice_client.get(reverse("institutions:detail", args=[sync.institution.subdomain])).content.decode()
 
     assert "Read Down" in page and "Write Down" in page
+
+
+def test_a_sync_that_has_not_reported_yet_is_waiting_then_down_and_alerted(cast, django_capture_on_commit_callbacks):
+    sync = active_sync(cast, activated_at=WEDNESDAY_NOON, status_changed_at=WEDNESDAY_NOON)
+
+    waiting = sync.health_at(WEDNESDAY_NOON + timedelta(minutes=29))
+    api = sync.health(WEDNESDAY_NOON + timedelta(minutes=29))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert health_sweep(WEDNESDAY_NOON + timedelta(minutes=29)) == 0  # waiting is not a stored change
+        assert health_sweep(WEDNESDAY_NOON + timedelta(minutes=31)) == 2
+
+    assert (waiting.read, waiting.write, waiting.worst) == (WAITING, WAITING, WAITING)
+    assert (api["read_status"], api["read_status_at"]) == (RED, WEDNESDAY_NOON)  # the reference's values
+    assert sync.health_at(WEDNESDAY_NOON + timedelta(minutes=31)).read == RED
+    assert [m for m in mail.outbox if "Sync down" in m.subject]
+
+
+def test_the_first_heartbeat_ends_the_wait(cast):
+    sync = active_sync(cast, activated_at=WEDNESDAY_NOON, last_read_at=WEDNESDAY_NOON + timedelta(minutes=2))
+
+    assert sync.health_at(WEDNESDAY_NOON + timedelta(minutes=5)).read == GREEN
+    assert sync.health_at(WEDNESDAY_NOON + timedelta(minutes=5)).write == WAITING
+
+
+def test_support_completing_an_install_starts_the_wait(cast, alice_client):
+    sync = active_sync(cast, status=SyncStatus.CREDENTIALS_SUBMITTED, ehr="dentrixascend", install_path="cloud")  # with a location
+
+    services.sync_complete_install(sync=sync, actor=cast.alice)
+    page = alice_client.get(reverse("syncs:detail", args=[sync.code])).content.decode()
+
+    sync.refresh_from_db()
+    assert sync.activated_at is not None
+    assert "Read waiting" in page and "Waiting for the first heartbeat" in page
+    assert "Down" not in page and "Antivirus" not in page
+
+
+def test_the_strip_is_blank_before_the_sync_went_live(cast):
+    sync = active_sync(cast, activated_at=WEDNESDAY_NOON - timedelta(hours=3), last_read_at=WEDNESDAY_NOON)
+
+    states = hourly_states(GREEN, [], WEDNESDAY_NOON, sync.monitored_since)
+
+    assert states[:-3] == [None] * (HOURS - 3) and states[-3:] == [GREEN] * 3
+    assert "since the sync went live" in strip_svg(states)

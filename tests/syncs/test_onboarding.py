@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core import mail
 from django.db import connection
 from django.test import Client
@@ -227,6 +228,7 @@ def test_cloud_path_with_a_rejected_then_accepted_submission(alice_client, produ
     alice_client.post(reverse("syncs:credentials", args=[sync.code]), {**good, "password": "N3w-Pa55word"})
     assert services.sync_read_credentials(sync=Sync.objects.get(pk=sync.pk), actor=staff)["password"] == "N3w-Pa55word"
     assert AuditEvent.objects.filter(verb="sync.credentials_viewed", actor=staff).count() == 1
+    LocationFactory(sync=sync, name="Dune Dental Main")
     services.sync_complete_install(sync=Sync.objects.get(pk=sync.pk), actor=staff)
     assert Sync.objects.get(pk=sync.pk).status == SyncStatus.ACTIVE
 
@@ -327,3 +329,57 @@ def test_subdomains_never_take_the_portals_own_paths(db):
 
     assert subdomain_for("New") != "new"
     assert subdomain_for("Upload") != "upload"
+
+
+def test_support_cannot_complete_an_installation_booked_for_later(cast, staff):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from syncs.models import EngineerSlot
+
+    sync = make_sync(cast, InstitutionFactory(name="Later Dental", created_by=cast.acme, tz="America/Chicago"),
+                     option="dolphin")
+    LocationFactory(sync=sync, name="Later Dental Main")
+    Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.INSTALL_SCHEDULED)
+    starts = timezone.now() + timedelta(days=2)
+    EngineerSlot.objects.create(engineer="Sam", starts_at=starts, ends_at=starts + timedelta(hours=1), sync=sync)
+    client = Client()
+    client.force_login(staff)
+
+    answer = client.post(reverse("admin:syncs_sync_changelist"),
+                         {"action": "complete_install", "_selected_action": [sync.pk]}, follow=True).content.decode()
+
+    assert Sync.objects.get(pk=sync.pk).status == SyncStatus.INSTALL_SCHEDULED
+    assert "cannot be complete before it starts" in answer and "America/Chicago" in answer
+
+
+def test_support_cannot_activate_a_cloud_sync_without_locations(cast, staff):
+    sync = make_sync(cast, InstitutionFactory(name="Empty Cloud", created_by=cast.acme), option="denticon")
+    services.sync_submit_credentials(sync=sync, credentials={"username": "u", "password": "p"}, actor=cast.alice,
+                                     organization=cast.acme)
+
+    with pytest.raises(ValidationError, match="No locations are recorded"):
+        services.sync_complete_install(sync=Sync.objects.get(pk=sync.pk), actor=staff)
+    assert Sync.objects.get(pk=sync.pk).status == SyncStatus.CREDENTIALS_SUBMITTED
+
+
+def test_a_refused_support_action_says_what_the_sync_is(cast, staff):
+    sync = make_sync(cast, InstitutionFactory(name="Wrong State Dental", created_by=cast.acme), option="denticon")
+
+    with pytest.raises(services.TransitionRefused, match="awaiting credentials, not"):
+        services.sync_complete_install(sync=sync, actor=staff)
+    with pytest.raises(ValidationError, match="cloud sync"):
+        services.sync_issue_reinstall_key(sync=sync, actor=staff)
+
+
+def test_support_is_asked_before_a_reinstall_key_stops_the_running_agent(cast, staff):
+    sync = SyncFactory(institution__name="Ask First Dental", institution__created_by=cast.acme)
+    client = Client()
+    client.force_login(staff)
+    changelist = reverse("admin:syncs_sync_changelist")
+
+    asked = client.post(changelist, {"action": "issue_reinstall_key", "_selected_action": [sync.pk]}).content.decode()
+    assert "stops syncing at once" in asked and Sync.objects.get(pk=sync.pk).reinstall_key_issued_at is None
+    client.post(changelist, {"action": "issue_reinstall_key", "_selected_action": [sync.pk], "apply": "1"})
+    assert Sync.objects.get(pk=sync.pk).reinstall_key_issued_at is not None
