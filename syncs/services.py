@@ -57,12 +57,12 @@ def sync_move(sync: Sync, *, from_statuses: list[str], to: str, message: str = "
         if sync.status in from_statuses:  # it was, when this page or action loaded it: someone else acted first
             raise TransitionRefused(f"This sync is no longer {expected}.")
         raise TransitionRefused(f"This sync is {_state_words(sync.status)}, not {expected}.")
+    sync.status, sync.status_message, sync.status_changed_at = to, message, now
 
 
 def _state_words(status: str) -> str:
     """The state itself ("awaiting credentials"), not the developer's next step that labels it."""
     return status.replace("_", " ")
-    sync.status, sync.status_message, sync.status_changed_at = to, message, now
 
 
 def syncs_move(syncs, *, from_statuses: list[str], to: str, actor: User, organization: Organization | None = None,
