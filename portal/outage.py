@@ -7,17 +7,14 @@ get a plain page rendered without the request (its context processors would quer
 import logging
 import sys
 
-from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from portal.api.views import server_error as api_server_error
+from portal.dependencies import OUTAGE_ERRORS
 
 logger = logging.getLogger(__name__)
 
-OUTAGE_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 RETRY_AFTER_SECONDS = 15
 ENVELOPE_PREFIXES = ("/api/", "/synchronizer/")
 

@@ -18,9 +18,11 @@ SALTS = {
 }
 
 
-def link_token(kind: str, public_id: uuid.UUID, nonce: str) -> str:
+def link_token(kind: str, public_id: uuid.UUID | str, nonce: str) -> str:
+    """A UUID public id travels as hex; a short public id (an onboarding's) as it is."""
     digest = salted_hmac(SALTS[kind], f"{public_id}:{nonce}", algorithm="sha256").hexdigest()[:40]
-    return f"{public_id.hex}.{digest}"
+    head = public_id.hex if isinstance(public_id, uuid.UUID) else public_id
+    return f"{head}.{digest}"
 
 
 def link_public_id(token: str) -> uuid.UUID | None:

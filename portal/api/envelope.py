@@ -10,6 +10,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from portal.dependencies import OUTAGE_ERRORS
+
 
 def ok(data: Any, *, description: str = "Success", status_code: int = 200, count: int | None = None,
        page_info: dict | None = None) -> Response:
@@ -60,6 +62,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.NotFound(str(exc) or "Not found")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or "Forbidden")
+    if isinstance(exc, OUTAGE_ERRORS):
+        return None  # re-raised: portal.outage answers 503 with Retry-After, in the envelope
     if isinstance(exc, exceptions.MethodNotAllowed):
         # The reference declares no 405 anywhere: an unrouted method is an endpoint that does not exist.
         request = context["request"]

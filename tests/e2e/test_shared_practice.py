@@ -53,8 +53,8 @@ class Integration:
     def __init__(self, membership):
         self.token = token_for(api_key_create(actor_membership=membership, mode=ApiKey.Mode.PRODUCTION).raw)
 
-    def get(self, path: str):
-        return Client().get(f"/api/{path}", HTTP_AUTHORIZATION=f"Bearer {self.token}", **V3)
+    def get(self, path: str, params: dict | None = None):
+        return Client().get(f"/api/{path}", params, HTTP_AUTHORIZATION=f"Bearer {self.token}", **V3)
 
     def answers(self) -> list:
         calls = ("locations", "locations?subdomain=bright-smiles", "sync_status", "sync_status?subdomain=bright-smiles")
@@ -162,7 +162,11 @@ def test_two_organizations_share_a_practice_and_the_consumer_leaves_without_touc
     expect(other.locator(".flash-success")).to_contain_text("Deactivated the institution for your organization")
     expect(other.locator(".panel .pill").first).to_have_text("Deactivated")
     screenshot(other, "shared-5-consumer-deactivated")
-    assert [other_api.get(f"locations/{location.pk}").status_code for location in locations] == [403, 403]
+    # Its key no longer reaches them: a location by id is a 404 (the reference's only status for it), and the
+    # location's records are refused (403, the seeds' answer for a location the key may not use).
+    assert [other_api.get(f"locations/{location.pk}").status_code for location in locations] == [404, 404]
+    assert [other_api.get("patients", {"subdomain": "bright-smiles", "location_id": location.pk}).status_code
+            for location in locations] == [403, 403]
 
     # 6. Acme's dashboard and API answers are exactly as before; the sync still runs.
     acme.goto(f"{live_server.url}/institutions/bright-smiles/")
