@@ -45,6 +45,8 @@ def scope_for(client: ApiClient, *, subdomain: str | None, location_id: int | No
 
 
 def serving_locations(client: ApiClient, institution: Institution | None = None):
-    """The locations this key's organization may use (LocationQuerySet.serving), optionally in one institution."""
-    locations = Location.objects.serving(client.organization)
+    """The locations this key may use: those serving its organization (LocationQuerySet.serving) in the key's own
+    mode, optionally in one institution. The mode matters where no institution narrows the query (a detail by id
+    alone): a sandbox key must never reach a production practice's records."""
+    locations = Location.objects.reachable_by(client.organization, sandbox=client.sandbox)
     return locations.filter(institution=institution) if institution is not None else locations

@@ -19,10 +19,15 @@ SALTS = {
 
 
 def link_token(kind: str, public_id: uuid.UUID | str, nonce: str) -> str:
-    """A UUID public id travels as hex; a short public id (an onboarding's) as it is."""
+    """A UUID is written as its hex; a short public id (an onboarding's) is written as it is."""
     digest = salted_hmac(SALTS[kind], f"{public_id}:{nonce}", algorithm="sha256").hexdigest()[:40]
     head = public_id.hex if isinstance(public_id, uuid.UUID) else public_id
     return f"{head}.{digest}"
+
+
+def link_head(token: str) -> str:
+    """The public id a link names when that id is not a UUID (not yet verified)."""
+    return token.partition(".")[0]
 
 
 def link_public_id(token: str) -> uuid.UUID | None:
@@ -34,5 +39,5 @@ def link_public_id(token: str) -> uuid.UUID | None:
         return None
 
 
-def link_matches(kind: str, token: str, *, public_id: uuid.UUID, nonce: str) -> bool:
+def link_matches(kind: str, token: str, *, public_id: uuid.UUID | str, nonce: str) -> bool:
     return constant_time_compare(link_token(kind, public_id, nonce), token)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from institutions.models import Institution, InstitutionAccess
 from institutions.services import institution_create, subdomain_for
-from portal.signed_links import link_matches, link_token
+from portal.signed_links import link_head, link_matches, link_token
 from portal.models import ApiKey
 from portal.audit import audit_record
 from portal.emails import absolute_url
@@ -46,7 +46,8 @@ def onboarding_url(onboarding: Onboarding) -> str:
 
 
 def onboarding_for_token(token: str) -> Onboarding:
-    public_id, _, _ = token.partition(".")
+    # An onboarding's public id is a 16-character string, not a UUID: the link's head is the id itself.
+    public_id = link_head(token)
     onboarding = (Onboarding.objects.select_related("sync__institution", "organization", "created_by")
                   .filter(public_id=public_id[:16]).first())
     if onboarding is None or not link_matches("onboarding", token, public_id=onboarding.public_id,

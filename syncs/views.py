@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST, require_http_methods
+from django.views.decorators.http import require_GET, require_POST, require_http_methods, require_safe
 
 from institutions.models import Institution
 from portal.audit import client_ip
@@ -214,6 +214,7 @@ def sync_activate_locations(request, code: str):
     return render(request, "syncs/detail.html", _detail_context(request, sync, activate_form=form), status=400)
 
 
+@require_safe
 def synchronizer_download(request):
     """Public: the practice's IT downloads it from the emailed link without an account; it holds no secret
     (the product key is typed in when it runs)."""

@@ -6,8 +6,10 @@ from EXPECTED below, written by hand. Nothing here reads portal.permissions or t
 table is what we promise, and the test compares the code against it. A pattern missing from the table fails.
 
 The world (one per module, rolled back after it): Acme Dental Apps operates the shared practice Bright Smiles (an
-active sync, two live locations, one of each practice record); Consumer Co has approved access to Bright Smiles;
-Other Co operates Far Dental and nothing else. The actors:
+active sync, two live locations, one of each practice record at the first: schedule, chart, ledger, insurance,
+recalls, staff, a patient's alert and document); Consumer Co has approved access to Bright Smiles; Other Co operates
+Far Dental and nothing else. Acme has also onboarded Harbor Dental through the API (a cloud sync whose setup link
+waits for the practice's credentials). The actors:
 
 - anonymous; developer, admin, viewer (of Acme); other_admin (admin of Other Co); consumer_admin (admin of Consumer
   Co); practice_user (staff of Bright Smiles); other_practice_user (staff of Far Dental); agent (the Synchronizer of
@@ -31,6 +33,7 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.core import mail
+from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -43,8 +46,11 @@ from portal.api_keys import api_key_create
 from portal.models import ApiKey, Membership, ProductionAccessRequest, Role, User
 from portal.services import invitation_send, organization_create, organization_enable_production
 from portal.support import support_group_ensure
-from syncs.models import (Appointment, AppointmentType, EngineerSlot, LocationActivationRequest, Operatory, Patient,
-                          Provider, WebhookDelivery, WebhookEndpoint, WebhookSubscription, WriteJob)
+from syncs import models as records_of
+from syncs.models import (Appointment, AppointmentDescriptor, AppointmentType, EngineerSlot, LocationActivationRequest,
+                          Operatory, Patient, PatientAlert, PatientDocument, Provider, WebhookDelivery,
+                          WebhookEndpoint, WebhookSubscription, WorkingHour, WriteJob)
+from syncs.onboardings import onboarding_create, onboarding_token
 from syncs.services import _set_product_key, new_product_key
 from tests.factories import LocationFactory, MembershipFactory, SyncFactory, UserFactory
 
@@ -125,6 +131,10 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "practice/apps/": {"GET": practice(200, 200), "POST": practice(302, 302)},
     # Revoking Consumer Co: only Bright Smiles' staff can; Far Dental's staff are told it has no such app.
     "practice/apps/<int:organization_id>/": {"POST": practice(302, KEPT)},
+    # The practice's setup link from an onboarding (a cloud sync awaiting credentials): the signed link is the
+    # credential, so whoever holds it sees the practice's step and submits the credentials, signed in or not.
+    # (Single use: the first submission spends it; each cell starts from the unspent link.)
+    "onboard/<str:token>/": {"GET": everyone(200), "POST": everyone(200)},
     # The practice invitation's link: signed in as someone else, a clear refusal (the invited address never matches).
     "practice/join/<str:token>/": {"GET": everyone(409, anonymous=200, agent=200),
                                    "POST": everyone(409, anonymous=200, agent=200)},
@@ -153,6 +163,8 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "institutions/<slug:subdomain>/syncs/new/": {"GET": members(200, 200, 403, 404, 403),
                                                  "POST": members(302, 302, 403, 404, 403)},
     "sync-status/": {"GET": members(200, 200, 200, 200, 200)},
+    # The Synchronizer holds no secret: the practice's IT downloads it from the emailed link, without an account.
+    "downloads/chairside-synchronizer.pyz": {"GET": everyone(200)},
 
     # The shared sync: the consumer sees its health, and nothing else.
     "syncs/<str:code>/": {"GET": members(200, 200, 200, 404, 200)},
@@ -170,9 +182,10 @@ EXPECTED: dict[str, dict[str, dict]] = {
     # The developer API, asked about Bright Smiles' first location. Columns: Acme, Consumer Co, Other Co.
     "api/authenticates": {"POST": everyone(401)},  # a bearer token is not an API key
     "api/institutions": {"GET": api(200, 200, 200)},
-    "api/institutions/<id:id>": {"GET": api(200, 200, 403)},
+    "api/institutions/<id:id>": {"GET": api(200, 200, 404)},  # the reference has no 403 for it
     "api/locations": {"GET": api(200, 200, 403)},
     "api/locations/<id:id>": {"GET": api(200, 200, 404)},
+    "api/locations/<id:id>/appointment_descriptors": {"GET": api(200, 200, 404)},  # like the location itself
     "api/sync_status": {"GET": api(200, 200, 403)},
     "api/providers": {"GET": api(200, 200, 403)},
     "api/providers/<id:id>": {"GET": api(200, 200, 403)},
@@ -182,11 +195,21 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "api/appointment_types": {"GET": api(200, 200, 403), "POST": api(400, 400, 400)},
     "api/appointment_types/<id:id>": {"GET": api(200, 200, 403), "PATCH": api(400, 400, 403),
                                       "DELETE": api(200, 200, 403)},
+    "api/appointment_types/<id:id>/appointment_descriptors": {"GET": api(200, 200, 403)},
     "api/patients": {"GET": api(200, 200, 403), "POST": api(400, 400, 403)},
     "api/patients/<id:id>": {"GET": api(200, 200, 403)},
+    # The patient's chart: an upload without a file, an alert without a note, a change without a value are 400s.
+    "api/patients/<id:id>/documents": {"GET": api(200, 200, 403), "POST": api(400, 400, 403)},
+    "api/patients/<id:id>/documents/<id:document_id>/file": {"GET": api(200, 200, 403)},
+    "api/patients/<id:id>/alerts": {"GET": api(200, 200, 403), "POST": api(400, 400, 403)},
+    "api/patients/<id:id>/alerts/<id:alert_id>": {"GET": api(200, 200, 403), "PATCH": api(400, 400, 403)},
     "api/appointments": {"GET": api(200, 200, 403), "POST": api(400, 400, 403)},
     "api/appointments/<id:id>": {"GET": api(200, 200, 403), "PATCH": api(400, 400, 403)},
-    "api/working_hours": {"GET": api(200, 200, 403)},
+    "api/appointments/<id:id>/appointment_descriptors": {"GET": api(200, 200, 403)},
+    "api/working_hours": {"GET": api(200, 200, 403), "POST": api(400, 400, 403)},
+    # A consumer writes at the locations that serve it, like the operator (one write job path for both).
+    "api/working_hours/<id:id>": {"GET": api(200, 200, 403), "PATCH": api(400, 400, 403),
+                                  "DELETE": api(204, 204, 403)},
     "api/available_slots": {"GET": api(400, 400, 400)},  # asked without dates: refused before the scope
     # Acme's webhook endpoint: nobody else can find it.
     "api/webhook_endpoints": {"GET": api(200, 200, 200), "POST": api(400, 400, 400)},
@@ -195,9 +218,12 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "api/webhook_endpoints/<id:id>/webhook_subscriptions": {"GET": api(200, 404, 404), "POST": api(400, 404, 404)},
     "api/webhook_endpoints/<id:id>/webhook_subscriptions/<id:subscription_id>": {
         "PATCH": api(200, 404, 404), "DELETE": api(204, 404, 404)},
+    # Onboardings: each organization sees only its own (Acme's here); an empty body is refused before anything.
+    "api/onboardings": {"GET": api(200, 200, 200), "POST": api(400, 400, 400)},
+    "api/onboardings/<slug:hashid>": {"GET": api(200, 404, 404)},
     "api/schema/": {"GET": everyone(200)},
     "api/docs/": {"GET": everyone(200)},
-    "api/^(?P<path>.*)$": {method: everyone(404) for method in ("GET", "POST", "PUT", "PATCH", "DELETE")},
+    "api/^(?P<path>.*)$": {method: everyone(404) for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")},
 
     # The Synchronizer protocol. Far Dental's agent reaches its own sync only: Bright Smiles' write job is not found.
     "synchronizer/v1/activate": {"POST": everyone(400)},  # a product key is the credential: none sent
@@ -237,6 +263,23 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "accounts/2fa/recovery-codes/generate/": {m: signed_in(LOGIN, 302) for m in ("GET", "POST", "PUT")},
     "accounts/2fa/recovery-codes/download/": {"GET": signed_in(LOGIN, 404)},
 }
+
+# The practice's other records (syncs/api_records.py), asked about Bright Smiles' first location: every kind is read
+# by the operator and the consumer, and refused to Other Co (403: it cannot reach the subdomain).
+RECORD_KINDS = ["procedures", "adjustments", "adjustment_types", "charges", "claims", "payments", "payment_types",
+                "payment_plans", "insurance_plans", "insurance_coverages", "insurance_balances", "guarantor_balances",
+                "fee_schedules", "fee_schedule_procedures", "recall_types", "patient_recalls", "treatment_plans",
+                "clinical_notes", "document_types", "working_hour_labels", "nex_staff"]
+LIST_ONLY = {"clinical_notes", "fee_schedule_procedures", "working_hour_labels", "nex_staff"}
+# Their details without a subdomain (as the reference declares them): found among the key's own locations, or not.
+BY_ID_ALONE = {"payment_plans", "guarantor_balances"}
+for _kind in RECORD_KINDS:
+    EXPECTED[f"api/{_kind}"] = {"GET": api(200, 200, 403)}
+    if _kind not in LIST_ONLY:
+        EXPECTED[f"api/{_kind}/<id:id>"] = {"GET": api(200, 200, 404 if _kind in BY_ID_ALONE else 403)}
+# The API accepts payments and adjustments (202 with a Location): an empty body is a 400, after the scope.
+EXPECTED["api/payments"]["POST"] = api(400, 400, 403)
+EXPECTED["api/adjustments"]["POST"] = api(400, 400, 403)
 
 
 # The support console. Staff enter; everyone else is sent to sign in there. Columns: support, superuser.
@@ -456,6 +499,35 @@ def build_world() -> World:
     appointment = Appointment.objects.create(**records, patient=patient, provider=provider, operatory=operatory,
                                              start_time=start, end_time=start + timedelta(hours=1))
     job = WriteJob.objects.create(sync=sync, location=first, appointment=appointment)
+    descriptor = AppointmentDescriptor.objects.create(**records, descriptor_type="Procedure Code", name="D1110")
+    descriptor.appointment_types.add(appointment_type)
+    descriptor.appointments.add(appointment)
+    hour = WorkingHour.objects.create(**records, provider=provider, begin_time="08:00", end_time="17:00")
+    alert = PatientAlert.objects.create(**records, patient=patient, note="Allergic to latex")
+    document = PatientDocument(**records, patient=patient, filename="xray.txt", content_type="text/plain")
+    document.file.save("xray.txt", ContentFile(b"not really an x-ray"), save=False)
+    document.save()
+    # One record of every other kind, with its people where it has them.
+    person = {"patient": patient, "provider": provider, "guarantor": patient}
+    kinds = {}
+    for kind, model, extra in [
+        ("procedures", "Procedure", {}), ("adjustments", "Adjustment", {}),
+        ("adjustment_types", "AdjustmentType", {"name": "Courtesy"}), ("charges", "Charge", {}),
+        ("claims", "Claim", {}), ("payments", "Payment", {}), ("payment_types", "PaymentType", {"name": "Card"}),
+        ("payment_plans", "PaymentPlan", {"created_date": start.date(), "first_payment_due_date": start.date()}),
+        ("insurance_plans", "InsurancePlan", {}), ("insurance_coverages", "InsuranceCoverage", {}),
+        ("insurance_balances", "InsuranceBalance", {}), ("guarantor_balances", "GuarantorBalance", {}),
+        ("fee_schedules", "FeeSchedule", {"name": "Standard"}), ("recall_types", "RecallType", {"name": "Cleaning"}),
+        ("patient_recalls", "PatientRecall", {}), ("treatment_plans", "TreatmentPlan", {}),
+        ("document_types", "DocumentType", {"name": "X-ray"}),
+    ]:
+        model = getattr(records_of, model)
+        fields = {name: value for name, value in person.items() if any(f.name == name for f in model._meta.fields)}
+        kinds[kind] = model.objects.create(**records, **fields, **extra)
+    records_of.FeeScheduleProcedure.objects.create(**records, fee_schedule=kinds["fee_schedules"], code="D1110")
+    records_of.ClinicalNote.objects.create(**records, patient=patient, content="Healthy gums")
+    records_of.WorkingHourLabel.objects.create(**records, name="Hygiene")
+    records_of.StaffMember.objects.create(**records)
 
     far = Institution.objects.create(name="Far Dental", subdomain="far-dental")
     InstitutionAccess.objects.create(organization=other, institution=far, via=InstitutionAccess.Via.CREATED)
@@ -496,6 +568,10 @@ def build_world() -> World:
                                             mode=ApiKey.Mode.PRODUCTION).raw
             for organization, admin in ((acme, alice), (consumer, carol), (other, olivia))}
     tokens = {pk: f"Bearer {_api_token(raw)}" for pk, raw in keys.items()}
+    # Acme onboards a cloud practice through the API: its setup link waits for the practice's credentials.
+    onboarding = onboarding_create(api_key=ApiKey.objects.get(organization=acme, mode=ApiKey.Mode.PRODUCTION),
+                                   data={"emr_name": "denticon", "institution_name": "Harbor Dental",
+                                         "subdomain": "harbor-dental"})
 
     people = {"developer": bob, "admin": alice, "viewer": vera, "other_admin": olivia, "consumer_admin": carol,
               "practice_user": pat, "other_practice_user": pia, "support": support, "superuser": root}
@@ -528,6 +604,17 @@ def build_world() -> World:
         "api/webhook_endpoints/<id:id>/webhook_subscriptions": {"id": endpoint.pk},
         "api/webhook_endpoints/<id:id>/webhook_subscriptions/<id:subscription_id>": {
             "id": endpoint.pk, "subscription_id": subscription.pk},
+        "onboard/<str:token>/": {"token": onboarding_token(onboarding)},
+        "api/locations/<id:id>/appointment_descriptors": {"id": first.pk},
+        "api/appointment_types/<id:id>/appointment_descriptors": {"id": appointment_type.pk},
+        "api/appointments/<id:id>/appointment_descriptors": {"id": appointment.pk},
+        "api/patients/<id:id>/documents": {"id": patient.pk},
+        "api/patients/<id:id>/documents/<id:document_id>/file": {"id": patient.pk, "document_id": document.pk},
+        "api/patients/<id:id>/alerts": {"id": patient.pk},
+        "api/patients/<id:id>/alerts/<id:alert_id>": {"id": patient.pk, "alert_id": alert.pk},
+        "api/working_hours/<id:id>": {"id": hour.pk},
+        **{f"api/{kind}/<id:id>": {"id": record.pk} for kind, record in kinds.items()},
+        "api/onboardings/<slug:hashid>": {"hashid": onboarding.public_id},
         "api/^(?P<path>.*)$": {"path": "nothing-here"},
         "synchronizer/v1/write_jobs/<uuid:job_id>": {"job_id": job.public_id},
         "accounts/^confirm-email/(?P<key>[-:\\w]+)/$": {"key": "not-a-key"},
@@ -577,6 +664,8 @@ def build_world() -> World:
         "api/appointments?": f"&start={timezone.now().isoformat()}&end={(timezone.now() + timedelta(days=7)).isoformat()}"
                              .replace("+", "%2B"),
         "synchronizer/v1/write_jobs/<uuid:job_id>": {"status": "failed", "error": "The chair was taken"},
+        "onboard/<str:token>/": {"username": "chairside", "password": "a-long-secret"},
+        "api/patients/<id:id>/documents": {"document_type_id": str(kinds["document_types"].pk)},  # and no file
     }
     del activation
     return World(sessions=sessions, bearer=bearer, kwargs=kwargs, data=data,
@@ -603,6 +692,7 @@ WATCHED = ["portal.Organization", "portal.Membership", "portal.Invitation", "por
            "institutions.LocationDeactivation", "institutions.ConsentRequest", "institutions.PracticeMember",
            "institutions.BulkUpload", "syncs.Sync", "syncs.EngineerSlot", "syncs.Appointment", "syncs.AppointmentType",
            "syncs.Patient", "syncs.WriteJob", "syncs.WebhookEndpoint", "syncs.WebhookSubscription",
+           "syncs.WorkingHour", "syncs.PatientAlert", "syncs.PatientDocument", "syncs.Onboarding",
            "auth.Group", "account.EmailAddress"]
 VOLATILE = {"portal.ApiKey": {"last_used_at"}, "portal.User": {"last_login"}}
 UNCOUNTED = {"django_session"}
@@ -630,6 +720,10 @@ def snapshot(queries: list[str]) -> tuple:
     return digest.hexdigest(), len(mail.outbox)
 
 
+# API uploads are multipart forms, never JSON.
+MULTIPART = {"api/patients/<id:id>/documents"}
+
+
 def request_for(world: World, route: str, method: str, actor: str):
     from django.urls import reverse
 
@@ -654,6 +748,8 @@ def request_for(world: World, route: str, method: str, actor: str):
             headers["HTTP_AUTHORIZATION"] = world.bearer[actor]
         if route.startswith("api/"):
             url += "?" + world.query + world.data.get(f"{route}?", "")
+        if route in MULTIPART and method == "POST":
+            return client.post(url, world.data.get(route, {}), **headers)
         if method != "GET" and not (route.startswith("api/") and method == "DELETE"):
             body = json.dumps(world.data.get(route, {}))
             return getattr(client, method.lower())(url, body, content_type="application/json", **headers)

@@ -4,10 +4,12 @@ portal/api_docs.js (the Content Security Policy refuses inline scripts), themed 
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 SWAGGER = "drf_spectacular_sidecar/swagger-ui-dist/"
 
 
+@require_safe
 def api_docs(request):
     """Public, like the schema. A signed-in member gets the portal's sidebar; anyone else a header with Sign in."""
     signed_in = request.user.is_authenticated and bool(request.membership)  # membership is lazy: bool() reads it

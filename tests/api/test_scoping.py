@@ -93,3 +93,17 @@ def test_the_version_header_is_required_where_the_reference_requires_it(api, loc
     assert legacy.status_code == 200
     assert "page_info" not in legacy.json()
     assert api.get("institutions", version=None).status_code == 200
+
+
+def test_a_sandbox_key_cannot_read_a_production_institutions_records_by_id_alone(api, sandbox, locations):
+    """payment_plans/{id} and guarantor_balances/{id} take no subdomain: the key's mode must still bound them."""
+    from syncs.models import GuarantorBalance, PaymentPlan
+
+    plan = PaymentPlan.objects.filter(institution=sandbox).first()
+    balance = GuarantorBalance.objects.filter(institution=sandbox).first()
+    assert api.get(f"payment_plans/{plan.pk}", version=None).status_code == 200
+    sandbox.is_sandbox = False
+    sandbox.save(update_fields=["is_sandbox"])
+
+    assert_error(api.get(f"payment_plans/{plan.pk}", version=None), 404)
+    assert_error(api.get(f"guarantor_balances/{balance.pk}"), 404)

@@ -174,7 +174,8 @@ def test_every_portal_page_declares_its_action_in_the_permission_table():
     """Every signed-in page goes through permission_required, so the table is the one place for the rule."""
     public = {"invitation_accept", "consent", "practice_apps", "practice_decide", "practice_join", "organization_switch",
               "healthz", "readyz",  # public by design: load balancers probe them
-              "synchronizer_download"}  # the practice's IT downloads it from the emailed link, without an account
+              "synchronizer_download",  # the practice's IT downloads it from the emailed link, without an account
+              "onboarding_practice"}  # an onboarding's setup link: the signed, single-use link is the credential
     portal_views = []
 
     def walk(patterns, prefix=""):
