@@ -679,6 +679,9 @@ def world(django_db_setup, django_db_blocker):
         with transaction.atomic():
             built = build_world()
             built.snapshot_queries = _snapshot_queries()
+            # Each cell starts with an empty outbox (pytest-django clears it per test); so does the reference point,
+            # whatever the test that ran before this module left in it.
+            mail.outbox = []
             built.before = snapshot(built.snapshot_queries)
             yield built
             transaction.set_rollback(True)
@@ -712,12 +715,16 @@ def _snapshot_queries() -> list[str]:
 
 
 def snapshot(queries: list[str]) -> tuple:
-    digest = hashlib.sha256()
+    """A digest per query (the first counts every table's rows), so a failure names what changed."""
+    digests = []
     with connection.cursor() as cursor:
         for query in queries:
             cursor.execute(query)
-            digest.update(repr(cursor.fetchall()).encode())
-    return digest.hexdigest(), len(mail.outbox)
+            rows = cursor.fetchall()
+            digests.append((query.split(" FROM ")[1].split()[0] if query.startswith("SELECT ") and "UNION" not in query
+                            else "row counts", hashlib.sha256(repr(rows).encode()).hexdigest()[:12],
+                            rows if "UNION" in query else len(rows)))
+    return tuple(digests), len(mail.outbox)
 
 
 # API uploads are multipart forms, never JSON.

@@ -123,14 +123,15 @@ def test_deactivate_selects_the_ticked_locations_and_names_what_stops(live_serve
     screenshot(page, "deactivate-some-locations")
     dialog.get_by_role("button", name="Deactivate").click()
 
-    expect(page.get_by_text("Deactivated 1 location: API access, syncing and billing stopped.")).to_be_visible()
+    expect(page.get_by_text("Deactivated 1 location for your organization: your API access and billing stopped.")).to_be_visible()
     assert list(Location.objects.filter(deactivated_at__isnull=False).values_list("name", flat=True)) == ["North Office"]
     assert Sync.objects.get(pk=sync.pk).status == SyncStatus.ACTIVE
 
     page.get_by_role("link", name="Deactivate").click()
     dialog.get_by_role("radio", name="The whole institution").check()
     expect(dialog.locator("[data-deactivate-summary]")).to_contain_text(
-        "API access to 2 locations (East Office, South Office), the Open Dental sync, and billing")
+        "API access to 2 locations (East Office, South Office) and billing. No other organization uses this "
+        "practice, so the Open Dental sync stops too")
     name = dialog.get_by_label(re.compile("type its name"))
     expect(name).to_be_visible()
     screenshot(page, "deactivate-whole-institution")
@@ -141,7 +142,7 @@ def test_deactivate_selects_the_ticked_locations_and_names_what_stops(live_serve
     page.get_by_role("radio", name="The whole institution").check()
     page.get_by_label(re.compile("type its name")).fill("Group Dental")
     page.get_by_role("button", name="Deactivate").click()
-    expect(page.get_by_text("Deactivated the institution: API access, syncing and billing stopped.")).to_be_visible()
+    expect(page.get_by_text("Deactivated the institution for your organization: your API access and billing stopped.")).to_be_visible()
     assert Sync.objects.get(pk=sync.pk).status == SyncStatus.DEACTIVATED
 
 
