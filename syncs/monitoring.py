@@ -38,26 +38,42 @@ def sync_status_event_payload(sync: Sync, change: SyncHealthChange, organization
 
 
 def health_sweep(now: datetime | None = None) -> int:
-    """Record every read/write health change of active syncs; returns how many changes this sweep recorded."""
+    """Record every read/write health change of active syncs; returns how many changes this sweep recorded.
+
+    Reads only the syncs whose deadline passed (an indexed column, as a heartbeat monitor does), so its cost
+    follows the syncs due, not all of them; each one it looks at gets its next deadline."""
     now = now or timezone.now()
     recorded = 0
-    syncs = Sync.objects.filter(status=SyncStatus.ACTIVE, institution__is_sandbox=False).select_related("institution")
-    for sync in syncs.iterator(chunk_size=500):
-        health = sync.health_at(now)
-        for kind in ("read", "write"):
-            old, new = getattr(sync, f"{kind}_health"), getattr(health, kind)
-            if old == new:
-                continue
-            with transaction.atomic():
-                if not Sync.objects.filter(pk=sync.pk, **{f"{kind}_health": old}).update(**{f"{kind}_health": new}):
-                    continue  # another sweep got there first
-                change = SyncHealthChange.objects.create(sync=sync, kind=kind, from_health=old, to_health=new, created_at=now)
-                # Expected downtime never alerts; going red does, and so does recovering from red.
-                _notify(sync, change, email=new == RED or (old == RED and new == GREEN))
-                if new == RED:
-                    Sync.objects.filter(pk=sync.pk).update(alerted_at=now)
-            recorded += 1
-        _remind_if_still_down(sync, now)
+    due = (Sync.objects.filter(status=SyncStatus.ACTIVE, health_deadline_at__lte=now).select_related("institution")
+           .order_by("health_deadline_at"))
+    for sync in due.iterator(chunk_size=500):
+        if not sync.institution.is_sandbox:
+            recorded += _record_changes(sync, now)
+            _remind_if_still_down(sync, now)
+        # Only if no heartbeat moved the deadline meanwhile (the heartbeat's value is the newer truth).
+        Sync.objects.filter(pk=sync.pk, health_deadline_at=sync.health_deadline_at).update(
+            health_deadline_at=sync.health_due_at(now))
+    return recorded
+
+
+def _record_changes(sync: Sync, now: datetime) -> int:
+    recorded = 0
+    health = sync.health_at(now)
+    for kind in ("read", "write"):
+        old, new = getattr(sync, f"{kind}_health"), getattr(health, kind)
+        if old == new:
+            continue
+        with transaction.atomic():
+            if not Sync.objects.filter(pk=sync.pk, **{f"{kind}_health": old}).update(**{f"{kind}_health": new}):
+                continue  # another sweep got there first
+            setattr(sync, f"{kind}_health", new)
+            change = SyncHealthChange.objects.create(sync=sync, kind=kind, from_health=old, to_health=new, created_at=now)
+            # Expected downtime never alerts; going red does, and so does recovering from red.
+            _notify(sync, change, email=new == RED or (old == RED and new == GREEN))
+            if new == RED:
+                Sync.objects.filter(pk=sync.pk).update(alerted_at=now)
+                sync.alerted_at = now
+        recorded += 1
     return recorded
 
 
@@ -67,6 +83,7 @@ def _remind_if_still_down(sync: Sync, now: datetime) -> None:
         return
     with transaction.atomic():
         if Sync.objects.filter(pk=sync.pk, alerted_at=sync.alerted_at).update(alerted_at=now):
+            sync.alerted_at = now
             change = SyncHealthChange.objects.filter(sync=sync, to_health=RED).order_by("-created_at").first()
             if change:
                 for organization in organizations_reaching(sync.institution):

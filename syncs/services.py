@@ -51,10 +51,11 @@ def sync_move(sync: Sync, *, from_statuses: list[str], to: str, message: str = "
     """Conditional UPDATE: exactly one caller wins a transition."""
     now = timezone.now()
     updated = Sync.objects.filter(pk=sync.pk, status__in=from_statuses).update(
-        status=to, status_message=message, status_changed_at=now)
+        # Any state change: the health sweep looks at the sync at its next run (it starts or stops monitoring it).
+        status=to, status_message=message, status_changed_at=now, health_deadline_at=now)
     if not updated:
         raise TransitionRefused(f"This sync is no longer {' or '.join(SyncStatus(s).label.lower() for s in from_statuses)}.")
-    sync.status, sync.status_message, sync.status_changed_at = to, message, now
+    sync.status, sync.status_message, sync.status_changed_at, sync.health_deadline_at = to, message, now, now
 
 
 def syncs_move(syncs, *, from_statuses: list[str], to: str, actor: User, organization: Organization | None = None,

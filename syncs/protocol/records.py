@@ -7,7 +7,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from institutions.models import Location
-from syncs.models import Appointment, AppointmentType, Operatory, Patient, PracticeRecord, Provider, Sync
+from syncs.models import (Appointment, AppointmentType, Operatory, Patient, PracticeRecord, Provider, Sync,
+                          health_deadline_after_new_data)
 
 BATCH_LIMIT = 1000
 
@@ -127,4 +128,4 @@ def records_apply(*, sync: Sync, batch: RecordBatch) -> dict:
 
 
 def sync_touch_read(sync: Sync, now) -> None:
-    Sync.objects.filter(pk=sync.pk).update(last_read_at=now)
+    Sync.objects.filter(pk=sync.pk).update(last_read_at=now, health_deadline_at=health_deadline_after_new_data(now))

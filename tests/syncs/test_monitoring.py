@@ -29,6 +29,8 @@ WEDNESDAY_NOON = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
 
 
 def active_sync(cast, name="Monitor Dental", ehr="opendental", **fields) -> Sync:
+    # Activated before the times these tests sweep at: due at once, as sync_move leaves a sync it activates.
+    fields.setdefault("health_deadline_at", WEDNESDAY_NOON - timedelta(days=1))
     sync = SyncFactory(institution__name=name, institution__tz="America/Chicago", institution__created_by=cast.acme,
                        ehr=ehr, **fields)
     LocationFactory(sync=sync, name=f"{name} Main", foreign_id="1", active=True)
@@ -93,8 +95,10 @@ def test_reminders_while_down_and_one_recovery_email(cast, settings, django_capt
         health_sweep(WEDNESDAY_NOON + timedelta(hours=1))
         health_sweep(WEDNESDAY_NOON + timedelta(hours=2))
         health_sweep(WEDNESDAY_NOON + timedelta(hours=5, minutes=1))
+        # What a heartbeat writes for a red sync: fresh times, and due now.
         Sync.objects.filter(pk=sync.pk).update(last_read_at=WEDNESDAY_NOON + timedelta(hours=6),
-                                               last_write_at=WEDNESDAY_NOON + timedelta(hours=6))
+                                               last_write_at=WEDNESDAY_NOON + timedelta(hours=6),
+                                               health_deadline_at=WEDNESDAY_NOON + timedelta(hours=6))
         health_sweep(WEDNESDAY_NOON + timedelta(hours=6))
 
     subjects = [m.subject.split(":")[0] for m in mail.outbox]
