@@ -238,16 +238,20 @@ class SyncStatusSerializer(serializers.Serializer):
                 "locations": [location(loc) for loc in row["locations"]]}
 
 
-def sync_status_row(sync: Sync, now: datetime) -> dict:
+EMR_IDS = {name: n for n, name in enumerate(CATALOG, start=1)}
+
+
+def sync_status_row(sync: Sync, now: datetime, *, locations: list | None = None) -> dict:
+    """One sync's row of GET /api/sync_status; its locations are `locations`, else sync.active_locations."""
     entry = sync.catalog_entry
     return {
         "institution_id": sync.institution_id,
         "sync_source_type": "synchronizer" if entry.emr_type == "onprem" else "cloud",
         "sync_source_name": f"{entry.label} Synchronizer",
-        "emr": {"id": list(CATALOG).index(entry.name) + 1, "name": entry.name,
+        "emr": {"id": EMR_IDS[entry.name], "name": entry.name,
                 "display_name": entry.label, "type": entry.emr_type},
         **sync.health(now),
-        "locations": sync.active_locations,
+        "locations": sync.active_locations if locations is None else locations,
     }
 
 

@@ -266,3 +266,39 @@ def test_the_institution_page_shows_its_syncs_health(alice_client, cast):
     page = alice_client.get(reverse("institutions:detail", args=[sync.institution.subdomain])).content.decode()
 
     assert "Read Down" in page and "Write Down" in page
+
+
+def test_the_sweep_reads_only_syncs_whose_deadline_passed(cast, settings, django_capture_on_commit_callbacks):
+    settings.SYNC_ALERT_REMINDER_HOURS = 24
+    later = WEDNESDAY_NOON + timedelta(hours=1)
+    due = active_sync(cast, last_read_at=WEDNESDAY_NOON, last_write_at=WEDNESDAY_NOON)
+    not_due = active_sync(cast, name="Later Dental", last_read_at=WEDNESDAY_NOON, last_write_at=WEDNESDAY_NOON,
+                          health_deadline_at=later + timedelta(minutes=5))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert health_sweep(later) == 2
+
+    assert set(SyncHealthChange.objects.values_list("sync_id", flat=True)) == {due.pk}
+    due.refresh_from_db()
+    assert due.health_deadline_at == later + timedelta(hours=24)  # nothing changes until data or the reminder
+    assert Sync.objects.get(pk=not_due.pk).read_health == GREEN
+
+
+def test_a_green_sync_is_next_due_when_its_older_side_goes_stale(cast):
+    sync = active_sync(cast, last_read_at=WEDNESDAY_NOON, last_write_at=WEDNESDAY_NOON - timedelta(minutes=10))
+
+    health_sweep(WEDNESDAY_NOON)
+
+    sync.refresh_from_db()
+    assert sync.health_deadline_at == WEDNESDAY_NOON + timedelta(minutes=20)
+
+
+def test_a_stale_sync_with_a_schedule_is_due_at_the_next_local_hour(cast):
+    sync = active_sync(cast, downtime_schedule=DowntimeSchedule.NIGHTS, last_read_at=WEDNESDAY_NOON,
+                       last_write_at=WEDNESDAY_NOON)
+    night = datetime(2026, 11, 19, 4, 10, tzinfo=UTC)  # 22:10 in Chicago
+
+    health_sweep(night)
+
+    sync.refresh_from_db()
+    assert (sync.read_health, sync.health_deadline_at) == (EXPECTED, datetime(2026, 11, 19, 5, 0, tzinfo=UTC))
