@@ -348,3 +348,21 @@ def test_subdomains_never_take_the_portals_own_paths(db):
 
     assert subdomain_for("New") != "new"
     assert subdomain_for("Upload") != "upload"
+
+
+@pytest.mark.parametrize("path", ["/institutions/?section=all", "/institutions/?section=todo", "/"])
+def test_the_board_and_the_home_page_take_a_constant_number_of_queries(alice_client, production, cast, path):
+    def queries() -> int:
+        alice_client.get(path)  # warm: session and per-user caches
+        with CaptureQueriesContext(connection) as captured:
+            assert alice_client.get(path).status_code == 200
+        return len(captured)
+
+    for n in range(2):
+        SyncFactory(institution=InstitutionFactory(name=f"First {n}", created_by=cast.acme), status=SyncStatus.AWAITING_INSTALL)
+    few = queries()
+    for n in range(12):
+        SyncFactory(institution=InstitutionFactory(name=f"More {n}", created_by=cast.acme),
+                    status=[SyncStatus.AWAITING_INSTALL, SyncStatus.ACTIVE, SyncStatus.FAILED][n % 3])
+
+    assert queries() == few
