@@ -42,10 +42,12 @@ test: setup-dev
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Not a test: prints req/s and ratios to a bare Django view (e.g. BENCH_ARGS="--duration 4 --workers 2").
+# Not a test: prints ratios to a bare Django view, p50/p99 and a per-request profile (e.g. BENCH_ARGS="--duration 3").
+# PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (scratch database chairside_bench, Redis db 3), else
+# SQLite. The load generator is wrk (Debian's package), installed here when missing.
 bench: $(VENV)/.base
-	$(PY) tests/bench/api_bench.py $(BENCH_ARGS)
-	$(PY) tests/bench/board_bench.py
+	@command -v wrk >/dev/null || (apt-get install -y wrk || sudo apt-get install -y wrk)
+	$(PY) tests/bench/http_bench.py $(BENCH_ARGS)
 	$(PY) tests/bench/monitoring_bench.py
 	$(PY) tests/bench/bulk_bench.py
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
@@ -161,6 +161,10 @@ class Sync(models.Model):
     reinstall_key_issued_at = models.DateTimeField(null=True, blank=True)
     last_read_at = models.DateTimeField(null=True, blank=True)
     last_write_at = models.DateTimeField(null=True, blank=True)
+    # When the monitoring sweep must next look at this sync (health_due_at): a heartbeat monitor's deadline, so a
+    # sweep reads only the syncs whose deadline passed. Written by every heartbeat, record write and state change.
+    # A new sync is due at once: the first sweep after it becomes active computes its real deadline.
+    health_deadline_at = models.DateTimeField(null=True, blank=True, editable=False, default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -172,7 +176,10 @@ class Sync(models.Model):
             models.CheckConstraint(condition=Q(read_health__in=HealthStatus.values), name="sync_read_health_valid"),
             models.CheckConstraint(condition=Q(write_health__in=HealthStatus.values), name="sync_write_health_valid"),
         ]
-        indexes = [models.Index(fields=["status", "status_changed_at"], name="sync_status_queue")]
+        indexes = [models.Index(fields=["status", "status_changed_at"], name="sync_status_queue"),
+                   # The sweep's `WHERE status = 'active' AND health_deadline_at < now`: only active syncs are indexed.
+                   models.Index(fields=["health_deadline_at"], name="sync_health_deadline",
+                                condition=Q(status=SyncStatus.ACTIVE))]
 
     def __str__(self) -> str:
         return f"{self.get_ehr_display()} sync of {self.institution}"
@@ -188,16 +195,7 @@ class Sync(models.Model):
     # Health is derived at read time, like a heartbeat monitor's status: green while reads and writes are
     # fresh, red when stale, "expected" when stale inside the practice's expected-downtime schedule.
     def in_expected_downtime(self, now: datetime) -> bool:
-        local = now.astimezone(self.institution.zone)
-        night = not OFFICE_OPENS <= local.hour < OFFICE_CLOSES
-        weekend = local.weekday() >= 5
-        return {
-            DowntimeSchedule.NONE: False,
-            DowntimeSchedule.NIGHTS: night,
-            DowntimeSchedule.WEEKENDS: weekend,
-            DowntimeSchedule.NIGHTS_AND_WEEKENDS: night or weekend,
-            DowntimeSchedule.OFFICE_HOURS: night or weekend,
-        }[DowntimeSchedule(self.downtime_schedule)]
+        return self.downtime_schedule in schedules_away(now.astimezone(self.institution.zone))
 
     @property
     def monitored_since(self) -> datetime:
@@ -212,6 +210,26 @@ class Sync(models.Model):
             return WAITING
         return EXPECTED if self.in_expected_downtime(now) else RED
 
+    def health_due_at(self, now: datetime) -> datetime | None:
+        """The earliest time this sync's health, or its reminder, can change without new data from the agent:
+        a fresh side going stale, a stale side crossing an hour boundary of its downtime schedule (expected <->
+        red), a red sync's next reminder. None when nothing can change until the agent sends data (which sets
+        the deadline itself) or the sync is not monitored."""
+        if self.status != SyncStatus.ACTIVE or self.institution.is_sandbox:
+            return None
+        due = []
+        for last in (self.last_read_at, self.last_write_at):
+            if last is not None and now - last <= HEALTHY_CADENCE + GRACE:
+                due.append(last + HEALTHY_CADENCE + GRACE)
+            elif last is None and now - self.monitored_since <= HEALTHY_CADENCE + GRACE:
+                due.append(self.monitored_since + HEALTHY_CADENCE + GRACE)  # waiting for the first heartbeat
+            elif self.downtime_schedule != DowntimeSchedule.NONE:
+                local = now.astimezone(self.institution.zone)
+                due.append((local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).astimezone(now.tzinfo))
+        if RED in (self.read_health, self.write_health) and self.alerted_at is not None:
+            due.append(self.alerted_at + timedelta(hours=settings.SYNC_ALERT_REMINDER_HOURS))
+        return min(due, default=None)
+
     def health_at(self, now: datetime) -> Health:
         if self.institution.is_sandbox:  # no agent behind the sandbox: it is always fresh
             return Health(GREEN, GREEN, now, now)
@@ -224,6 +242,28 @@ class Sync(models.Model):
         # Until the first report the times are the activation's: the reference declares them non-nullable.
         return {"read_status": health.api_status("read"), "read_status_at": health.read_at or self.monitored_since,
                 "write_status": health.api_status("write"), "write_status_at": health.write_at or self.monitored_since}
+
+
+def schedules_away(local: datetime) -> set[str]:
+    """The downtime schedules that expect the practice away at this local time (the one rule; the Sync Status
+    page turns it into SQL per time zone)."""
+    night = not OFFICE_OPENS <= local.hour < OFFICE_CLOSES
+    weekend = local.weekday() >= 5
+    return {schedule.value for schedule, away in {
+        DowntimeSchedule.NONE: False,
+        DowntimeSchedule.NIGHTS: night,
+        DowntimeSchedule.WEEKENDS: weekend,
+        DowntimeSchedule.NIGHTS_AND_WEEKENDS: night or weekend,
+        DowntimeSchedule.OFFICE_HOURS: night or weekend,
+    }.items() if away}
+
+
+def health_deadline_after_new_data(now: datetime) -> Case:
+    """health_deadline_at for an UPDATE that records fresh data from the agent (records, write jobs, extension).
+    A sync not all green is due now, so a recovery is noticed at the next sweep; an all-green one keeps its
+    deadline: it is no later than the true one, and the sweep that reaches it computes the next."""
+    return Case(When(read_health=GREEN, write_health=GREEN, health_deadline_at__isnull=False,
+                     then=F("health_deadline_at")), default=Value(now))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The monitoring sweep: notices health changes, records them once, and tells the developer.
 
-Like a heartbeat monitor's deadline sweep: each change is claimed with a conditional UPDATE
-(`... WHERE read_health = <old>`), so two overlapping sweeps never record or alert the same change twice.
+Like a heartbeat monitor's deadline sweep: it reads the syncs whose deadline passed, and each sync's changes are
+claimed with a conditional UPDATE (`... WHERE read_health = <old> AND write_health = <old> AND deadline = <old>`),
+so two overlapping sweeps never record or alert the same change twice.
 """
 
 from datetime import datetime, timedelta
@@ -18,8 +19,8 @@ from syncs.webhooks.services import webhooks_emit
 from syncs.models import GREEN, RED, Sync, SyncHealthChange, SyncStatus
 
 
-def _notify(sync: Sync, change: SyncHealthChange, *, email: bool) -> None:
-    for organization in organizations_reaching(sync.institution):
+def _notify(sync: Sync, change: SyncHealthChange, organizations: list[Organization], *, email: bool) -> None:
+    for organization in organizations:
         payload = sync_status_event_payload(sync, change, organization)
         if payload is None:
             continue  # none of this sync's locations serve this organization any more
@@ -38,35 +39,62 @@ def sync_status_event_payload(sync: Sync, change: SyncHealthChange, organization
 
 
 def health_sweep(now: datetime | None = None) -> int:
-    """Record every read/write health change of active syncs; returns how many changes this sweep recorded."""
+    """Record every read/write health change of active syncs; returns how many changes this sweep recorded.
+
+    Reads only the syncs whose deadline passed (an indexed column, as a heartbeat monitor does), so its cost
+    follows the syncs due, not all of them; each one it looks at gets its next deadline in the same UPDATE that
+    claims its changes."""
     now = now or timezone.now()
     recorded = 0
-    syncs = Sync.objects.filter(status=SyncStatus.ACTIVE, institution__is_sandbox=False).select_related("institution")
-    for sync in syncs.iterator(chunk_size=500):
-        health = sync.health_at(now)
-        for kind in ("read", "write"):
-            old, new = getattr(sync, f"{kind}_health"), health.stored(kind)
-            if old == new:
-                continue
-            with transaction.atomic():
-                if not Sync.objects.filter(pk=sync.pk, **{f"{kind}_health": old}).update(**{f"{kind}_health": new}):
-                    continue  # another sweep got there first
-                change = SyncHealthChange.objects.create(sync=sync, kind=kind, from_health=old, to_health=new, created_at=now)
-                # Expected downtime never alerts; going red does, and so does recovering from red.
-                _notify(sync, change, email=new == RED or (old == RED and new == GREEN))
-                if new == RED:
-                    Sync.objects.filter(pk=sync.pk).update(alerted_at=now)
-            recorded += 1
-        _remind_if_still_down(sync, now)
+    due = (Sync.objects.filter(status=SyncStatus.ACTIVE, health_deadline_at__lte=now).select_related("institution")
+           .order_by("health_deadline_at"))
+    for sync in due.iterator(chunk_size=500):
+        recorded += _sweep_one(sync, now)
     return recorded
+
+
+def _sweep_one(sync: Sync, now: datetime) -> int:
+    """One due sync: claim its changes and its next deadline with ONE conditional UPDATE (on the health and the
+    deadline it was read with: another sweep, or a heartbeat that moved the deadline, makes it a no-op), then
+    record and announce the changes. Returns the changes recorded."""
+    sandbox = sync.institution.is_sandbox
+    health = None if sandbox else sync.health_at(now)
+    seen = {"read_health": sync.read_health, "write_health": sync.write_health,
+            "health_deadline_at": sync.health_deadline_at}
+    changes = [] if sandbox else [
+        SyncHealthChange(sync=sync, kind=kind, from_health=getattr(sync, f"{kind}_health"),
+                         to_health=health.stored(kind), created_at=now)
+        for kind in ("read", "write") if getattr(sync, f"{kind}_health") != health.stored(kind)]
+    for change in changes:
+        setattr(sync, f"{change.kind}_health", change.to_health)
+    if any(change.to_health == RED for change in changes):
+        sync.alerted_at = now
+    with transaction.atomic():
+        if not Sync.objects.filter(pk=sync.pk, **seen).update(
+                read_health=sync.read_health, write_health=sync.write_health, alerted_at=sync.alerted_at,
+                health_deadline_at=sync.health_due_at(now)):
+            return 0  # another sweep got there first, or new data arrived: the next sweep looks again
+        if changes:
+            SyncHealthChange.objects.bulk_create(changes)
+            organizations = list(organizations_reaching(sync.institution))
+            for change in changes:
+                # Expected downtime never alerts; going red does, and so does recovering from red.
+                _notify(sync, change, organizations,
+                        email=change.to_health == RED or (change.from_health == RED and change.to_health == GREEN))
+    if not sandbox:
+        _remind_if_still_down(sync, now)
+    return len(changes)
 
 
 def _remind_if_still_down(sync: Sync, now: datetime) -> None:
     interval = timedelta(hours=settings.SYNC_ALERT_REMINDER_HOURS)
     if RED not in (sync.read_health, sync.write_health) or sync.alerted_at is None or now - sync.alerted_at < interval:
         return
+    last_alert, sync.alerted_at = sync.alerted_at, now
     with transaction.atomic():
-        if Sync.objects.filter(pk=sync.pk, alerted_at=sync.alerted_at).update(alerted_at=now):
+        # The next deadline is the next reminder (or sooner): computed with this reminder's time.
+        if Sync.objects.filter(pk=sync.pk, alerted_at=last_alert).update(alerted_at=now,
+                                                                          health_deadline_at=sync.health_due_at(now)):
             change = SyncHealthChange.objects.filter(sync=sync, to_health=RED).order_by("-created_at").first()
             if change:
                 for organization in organizations_reaching(sync.institution):

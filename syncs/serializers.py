@@ -286,16 +286,24 @@ class SyncStatusSerializer(serializers.Serializer):
                 "locations": [location(loc) for loc in row["locations"]]}
 
 
-def sync_status_row(sync: Sync, now: datetime) -> dict:
-    entry = sync.catalog_entry
+EMR_IDS = {name: n for n, name in enumerate(CATALOG, start=1)}
+
+
+def sync_source(ehr: str) -> dict:
+    """The part of a sync_status row that depends on the health record system only."""
+    entry = CATALOG[ehr]
+    return {"sync_source_type": "synchronizer" if entry.emr_type == "onprem" else "cloud",
+            "sync_source_name": f"{entry.label} Synchronizer",
+            "emr": {"id": EMR_IDS[entry.name], "name": entry.name, "display_name": entry.label, "type": entry.emr_type}}
+
+
+def sync_status_row(sync: Sync, now: datetime, *, locations: list | None = None) -> dict:
+    """One sync's row of GET /api/sync_status; its locations are `locations`, else sync.active_locations."""
     return {
         "institution_id": sync.institution_id,
-        "sync_source_type": "synchronizer" if entry.emr_type == "onprem" else "cloud",
-        "sync_source_name": f"{entry.label} Synchronizer",
-        "emr": {"id": list(CATALOG).index(entry.name) + 1, "name": entry.name,
-                "display_name": entry.label, "type": entry.emr_type},
+        **sync_source(sync.ehr),
         **sync.health(now),
-        "locations": sync.active_locations,
+        "locations": sync.active_locations if locations is None else locations,
     }
 
 

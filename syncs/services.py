@@ -51,13 +51,14 @@ def sync_move(sync: Sync, *, from_statuses: list[str], to: str, message: str = "
     """Conditional UPDATE: exactly one caller wins a transition."""
     now = timezone.now()
     updated = Sync.objects.filter(pk=sync.pk, status__in=from_statuses).update(
-        status=to, status_message=message, status_changed_at=now)
+        # Any state change: the health sweep looks at the sync at its next run (it starts or stops monitoring it).
+        status=to, status_message=message, status_changed_at=now, health_deadline_at=now)
     if not updated:
         expected = " or ".join(_state_words(s) for s in from_statuses)
         if sync.status in from_statuses:  # it was, when this page or action loaded it: someone else acted first
             raise TransitionRefused(f"This sync is no longer {expected}.")
         raise TransitionRefused(f"This sync is {_state_words(sync.status)}, not {expected}.")
-    sync.status, sync.status_message, sync.status_changed_at = to, message, now
+    sync.status, sync.status_message, sync.status_changed_at, sync.health_deadline_at = to, message, now, now
 
 
 def _state_words(status: str) -> str:

@@ -7,7 +7,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from institutions.selectors import organizations_reaching
-from syncs.models import Appointment, Sync, WriteJob
+from syncs.models import Appointment, Sync, WriteJob, health_deadline_after_new_data
 from syncs.serializers import AppointmentSerializer
 from syncs.webhooks.services import webhooks_emit
 
@@ -52,7 +52,8 @@ def write_job_complete(*, job: WriteJob, status: str, foreign_id: str = "", erro
     if not claimed:
         return False
     Sync.objects.filter(pk=job.sync_id, write_jobs_pending__gt=0).update(
-        write_jobs_pending=F("write_jobs_pending") - 1, last_write_at=now)
+        write_jobs_pending=F("write_jobs_pending") - 1, last_write_at=now,
+        health_deadline_at=health_deadline_after_new_data(now))
     if status == WriteJob.Status.COMPLETE and job.appointment_id:
         Appointment.objects.filter(pk=job.appointment_id).update(foreign_id=foreign_id, last_sync_time=now, updated_at=now)
     if job.record_type and job.record_id:

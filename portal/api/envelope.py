@@ -27,12 +27,12 @@ def error_body(description: str, errors: list[str]) -> dict:
     return {"code": False, "description": description, "error": errors, "data": None}
 
 
-def _flatten(detail: Any, field: str = "") -> list[str]:
+def flatten_errors(detail: Any, field: str = "") -> list[str]:
     """DRF error details to NexHealth's list of strings: 'location_id: A valid integer is required.'"""
     if isinstance(detail, dict):
-        return [message for key, value in detail.items() for message in _flatten(value, _join(field, str(key)))]
+        return [message for key, value in detail.items() for message in flatten_errors(value, _join(field, str(key)))]
     if isinstance(detail, list):
-        return [message for item in detail for message in _flatten(item, field)]
+        return [message for item in detail for message in flatten_errors(item, field)]
     return [f"{field}: {detail}" if field else str(detail)]
 
 
@@ -77,7 +77,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         set_rollback()
         return Response(error_body(DESCRIPTIONS[500], ["Something went wrong on our side. Try again later."]), status=500)
     code = exc.status_code
-    errors = _flatten(exc.detail)
+    errors = flatten_errors(exc.detail)
     headers = {}
     if isinstance(exc, (exceptions.AuthenticationFailed, exceptions.NotAuthenticated)):
         code = status.HTTP_401_UNAUTHORIZED

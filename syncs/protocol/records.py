@@ -8,7 +8,8 @@ from rest_framework import serializers
 
 from institutions.models import Location
 from syncs import models as m
-from syncs.models import Appointment, AppointmentType, Operatory, Patient, PracticeRecord, Provider, Sync
+from syncs.models import (Appointment, AppointmentType, Operatory, Patient, PracticeRecord, Provider, Sync,
+                          health_deadline_after_new_data)
 
 BATCH_LIMIT = 1000
 
@@ -307,4 +308,4 @@ def _replace_links(location: Location, kind: str, links: dict[str, list]) -> Non
 
 
 def sync_touch_read(sync: Sync, now) -> None:
-    Sync.objects.filter(pk=sync.pk).update(last_read_at=now)
+    Sync.objects.filter(pk=sync.pk).update(last_read_at=now, health_deadline_at=health_deadline_after_new_data(now))

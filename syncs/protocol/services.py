@@ -14,7 +14,7 @@ from institutions.models import Location
 from institutions.timeline import timeline_record
 from portal import crypto
 from syncs import services
-from syncs.models import ExtensionWorkstation, Sync, SyncStatus
+from syncs.models import ExtensionWorkstation, Sync, SyncStatus, health_deadline_after_new_data
 from syncs.selectors import extension_coverage
 
 
@@ -71,5 +71,6 @@ def extension_heartbeat_record(*, sync: Sync, workstation_id: str, extension_ver
     seen = min(last_activity_at or now, now)
     ExtensionWorkstation.objects.update_or_create(
         sync=sync, workstation_id=workstation_id, defaults={"last_seen_at": now, "extension_version": extension_version})
-    Sync.objects.filter(pk=sync.pk).update(last_read_at=seen, last_write_at=seen)
+    Sync.objects.filter(pk=sync.pk).update(last_read_at=seen, last_write_at=seen,
+                                           health_deadline_at=health_deadline_after_new_data(now))
     return extension_coverage(sync, now)

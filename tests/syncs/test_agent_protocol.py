@@ -96,6 +96,25 @@ def test_the_heartbeat_is_one_statement(sync, token):
     assert abs((sync.last_read_at - now).total_seconds()) < 1
 
 
+def test_a_heartbeat_moves_the_sweeps_deadline(sync, token):
+    Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE)
+    now = timezone.now()
+    post("heartbeat", {"last_read_at": now.isoformat(), "last_write_at": (now - timedelta(minutes=5)).isoformat()}, token)
+    assert abs(Sync.objects.get(pk=sync.pk).health_deadline_at - (now + timedelta(minutes=25))) < timedelta(seconds=1)
+
+    Sync.objects.filter(pk=sync.pk).update(read_health="red")
+    post("heartbeat", {"last_read_at": now.isoformat()}, token)
+    assert abs(Sync.objects.get(pk=sync.pk).health_deadline_at - timezone.now()) < timedelta(seconds=5)  # recovery: due now
+
+
+def test_a_heartbeat_the_quick_check_refuses_gets_the_serializers_errors(sync, token):
+    response = post("heartbeat", {"last_read_at": "yesterday", "host": {"free_disk_mb": -1}}, token)
+
+    assert response.status_code == 400 and response.json()["code"] is False
+    assert any(message.startswith("last_read_at:") for message in response.json()["error"])
+    assert any(message.startswith("host.free_disk_mb:") for message in response.json()["error"])
+
+
 def test_a_heartbeat_from_the_future_is_clamped_to_now(sync, token):
     post("heartbeat", {"last_read_at": (timezone.now() + timedelta(days=3)).isoformat()}, token)
 

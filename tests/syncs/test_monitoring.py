@@ -30,6 +30,8 @@ WEDNESDAY_NOON = datetime(2026, 11, 18, 18, 0, tzinfo=UTC)
 
 
 def active_sync(cast, name="Monitor Dental", ehr="opendental", **fields) -> Sync:
+    # Activated before the times these tests sweep at: due at once, as sync_move leaves a sync it activates.
+    fields.setdefault("health_deadline_at", WEDNESDAY_NOON - timedelta(days=1))
     sync = SyncFactory(institution__name=name, institution__tz="America/Chicago", institution__created_by=cast.acme,
                        ehr=ehr, **fields)
     LocationFactory(sync=sync, name=f"{name} Main", foreign_id="1", active=True)
@@ -94,8 +96,10 @@ def test_reminders_while_down_and_one_recovery_email(cast, settings, django_capt
         health_sweep(WEDNESDAY_NOON + timedelta(hours=1))
         health_sweep(WEDNESDAY_NOON + timedelta(hours=2))
         health_sweep(WEDNESDAY_NOON + timedelta(hours=5, minutes=1))
+        # What a heartbeat writes for a red sync: fresh times, and due now.
         Sync.objects.filter(pk=sync.pk).update(last_read_at=WEDNESDAY_NOON + timedelta(hours=6),
-                                               last_write_at=WEDNESDAY_NOON + timedelta(hours=6))
+                                               last_write_at=WEDNESDAY_NOON + timedelta(hours=6),
+                                               health_deadline_at=WEDNESDAY_NOON + timedelta(hours=6))
         health_sweep(WEDNESDAY_NOON + timedelta(hours=6))
 
     subjects = [m.subject.split(":")[0] for m in mail.outbox]
@@ -306,3 +310,37 @@ def test_the_strip_is_blank_before_the_sync_went_live(cast):
 
     assert states[:-3] == [None] * (HOURS - 3) and states[-3:] == [GREEN] * 3
     assert "since the sync went live" in strip_svg(states)
+def test_the_sweep_reads_only_syncs_whose_deadline_passed(cast, settings, django_capture_on_commit_callbacks):
+    settings.SYNC_ALERT_REMINDER_HOURS = 24
+    later = WEDNESDAY_NOON + timedelta(hours=1)
+    due = active_sync(cast, last_read_at=WEDNESDAY_NOON, last_write_at=WEDNESDAY_NOON)
+    not_due = active_sync(cast, name="Later Dental", last_read_at=WEDNESDAY_NOON, last_write_at=WEDNESDAY_NOON,
+                          health_deadline_at=later + timedelta(minutes=5))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert health_sweep(later) == 2
+
+    assert set(SyncHealthChange.objects.values_list("sync_id", flat=True)) == {due.pk}
+    due.refresh_from_db()
+    assert due.health_deadline_at == later + timedelta(hours=24)  # nothing changes until data or the reminder
+    assert Sync.objects.get(pk=not_due.pk).read_health == GREEN
+
+
+def test_a_green_sync_is_next_due_when_its_older_side_goes_stale(cast):
+    sync = active_sync(cast, last_read_at=WEDNESDAY_NOON, last_write_at=WEDNESDAY_NOON - timedelta(minutes=10))
+
+    health_sweep(WEDNESDAY_NOON)
+
+    sync.refresh_from_db()
+    assert sync.health_deadline_at == WEDNESDAY_NOON + timedelta(minutes=20)
+
+
+def test_a_stale_sync_with_a_schedule_is_due_at_the_next_local_hour(cast):
+    sync = active_sync(cast, downtime_schedule=DowntimeSchedule.NIGHTS, last_read_at=WEDNESDAY_NOON,
+                       last_write_at=WEDNESDAY_NOON)
+    night = datetime(2026, 11, 19, 4, 10, tzinfo=UTC)  # 22:10 in Chicago
+
+    health_sweep(night)
+
+    sync.refresh_from_db()
+    assert (sync.read_health, sync.health_deadline_at) == (EXPECTED, datetime(2026, 11, 19, 5, 0, tzinfo=UTC))

@@ -7,8 +7,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from institutions.models import Institution, Location, TimelineEvent
+from institutions.models import Institution, InstitutionAccess, Location, TimelineEvent
 from institutions.selectors import institution_board
 from portal.models import AuditEvent
 from portal.services import organization_enable_production
@@ -119,6 +120,26 @@ def test_a_sync_that_needs_the_developer_wins_over_one_in_progress(cast):
 
     assert list(board.institutions) == [institution]
     assert board.counts == {"todo": 1, "in_progress": 0, "all": 1}
+
+
+@pytest.mark.parametrize("query, status", [("", ""), ("Dental", ""), ("", "no_sync"), ("", SyncStatus.FAILED)])
+def test_every_sections_count_is_the_number_of_institutions_it_lists(cast, query, status):
+    for n, sync_status in enumerate([None, *SyncStatus.values]):
+        institution = InstitutionFactory(name=f"{'Dental' if n % 2 else 'Ortho'} {n}", created_by=cast.acme)
+        if sync_status is not None:
+            SyncFactory(institution=institution, status=sync_status)
+    SyncFactory(institution=InstitutionFactory(name="Two Dental", created_by=cast.acme), status=SyncStatus.FAILED)
+    pending = InstitutionFactory(name="Asked Dental", created_by=cast.acme)
+    pending.accesses.update(status=InstitutionAccess.Status.PENDING)
+    ended = InstitutionFactory(name="Ended Dental", created_by=cast.acme)
+    SyncFactory(institution=ended, status=SyncStatus.AWAITING_INSTALL)
+    ended.accesses.update(deactivated_at=timezone.now())
+
+    counts = institution_board(organization=cast.acme, sandbox=False, query=query, status=status).counts
+
+    assert counts == {key: institution_board(organization=cast.acme, sandbox=False, section=key, query=query,
+                                             status=status).institutions.count() for key in ("todo", "in_progress", "all")}
+    assert counts["all"] > 0
 
 
 def test_the_board_searches_filters_and_says_the_next_step(alice_client, production, cast):
@@ -383,3 +404,19 @@ def test_support_is_asked_before_a_reinstall_key_stops_the_running_agent(cast, s
     assert "stops syncing at once" in asked and Sync.objects.get(pk=sync.pk).reinstall_key_issued_at is None
     client.post(changelist, {"action": "issue_reinstall_key", "_selected_action": [sync.pk], "apply": "1"})
     assert Sync.objects.get(pk=sync.pk).reinstall_key_issued_at is not None
+@pytest.mark.parametrize("path", ["/institutions/?section=all", "/institutions/?section=todo", "/"])
+def test_the_board_and_the_home_page_take_a_constant_number_of_queries(alice_client, production, cast, path):
+    def queries() -> int:
+        alice_client.get(path)  # warm: session and per-user caches
+        with CaptureQueriesContext(connection) as captured:
+            assert alice_client.get(path).status_code == 200
+        return len(captured)
+
+    for n in range(2):
+        SyncFactory(institution=InstitutionFactory(name=f"First {n}", created_by=cast.acme), status=SyncStatus.AWAITING_INSTALL)
+    few = queries()
+    for n in range(12):
+        SyncFactory(institution=InstitutionFactory(name=f"More {n}", created_by=cast.acme),
+                    status=[SyncStatus.AWAITING_INSTALL, SyncStatus.ACTIVE, SyncStatus.FAILED][n % 3])
+
+    assert queries() == few
