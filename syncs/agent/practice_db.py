@@ -269,17 +269,21 @@ def _ddl(dialect: str, table: str) -> list[str]:
     # lets the agent read changes incrementally. SQLite has no ON UPDATE, so writers set it themselves.
     stamp = ("datetime NOT NULL DEFAULT '0001-01-01 00:00:00'" if dialect == "sqlite"
              else "timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP")
-    columns = ", ".join(f"{name} {kind.format(pk=pk, stamp=stamp)}" for name, kind in SCHEMA[table])
-    suffix = "" if dialect == "sqlite" else " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
-    statements = [f"DROP TABLE IF EXISTS {table}", f"CREATE TABLE {table} ({columns}){suffix}"]
-    if any(name == "DateTStamp" for name, _ in SCHEMA[table]):
-        statements.append(f"CREATE INDEX ix_{table}_stamp ON {table} (DateTStamp)")
+    columns = [f"{name} {kind.format(pk=pk, stamp=stamp)}" for name, kind in SCHEMA[table]]
+    indexes = {f"ix_{table}_stamp": "DateTStamp"} if any(name == "DateTStamp" for name, _ in SCHEMA[table]) else {}
     if table in PARENT_KEYS:  # child rows are read by their parent's key (as Open Dental indexes them)
-        statements.append(f"CREATE INDEX ix_{table}_parent ON {table} ({PARENT_KEYS[table]})")
-    return statements
+        indexes[f"ix_{table}_parent"] = PARENT_KEYS[table]
+    if dialect == "sqlite":
+        return [f"DROP TABLE IF EXISTS {table}", f"CREATE TABLE {table} ({', '.join(columns)})",
+                *(f"CREATE INDEX {name} ON {table} ({column})" for name, column in indexes.items())]
+    # MySQL commits and rebuilds per DDL statement: indexes inside CREATE TABLE keep the tables quick to make.
+    columns += [f"INDEX {name} ({column})" for name, column in indexes.items()]
+    return [f"CREATE TABLE {table} ({', '.join(columns)}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"]
 
 
 def create_tables(db: Database) -> None:
+    if db.dialect == "mysql":
+        db.execute(f"DROP TABLE IF EXISTS {', '.join(SCHEMA)}")  # one statement: MySQL commits after each
     for table in SCHEMA:
         for statement in _ddl(db.dialect, table):
             db.execute(statement)
