@@ -316,8 +316,11 @@ def main() -> None:
                 drain(port)
                 continue
             url = f"http://127.0.0.1:{port}{path}"
-            wrk(label, url, script=script(headers, agents), connections=args.connections, duration=1)  # warm-up
-            results.append((wrk(label, url, script=script(headers, agents), connections=args.connections,
+            # A target in milliseconds is one request's latency: measured with one connection, so no request waits
+            # behind another in the workers' queue.
+            connections = 1 if target.endswith(" ms") else args.connections
+            wrk(label, url, script=script(headers, agents), connections=connections, duration=1)  # warm-up
+            results.append((wrk(label, url, script=script(headers, agents), connections=connections,
                                 duration=args.duration), target))
             drain(port)
         print_table(results)
