@@ -40,11 +40,7 @@ setup-dev: $(VENV)/.dev
 test: setup-dev
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
-	# The authorization matrix runs in a process of its own: after some of the suite, a refused write's database
-	# snapshot differs in the same process (an order dependency not yet found); alone it passes on SQLite and
-	# PostgreSQL, so it runs alone first rather than being weakened.
-	$(PY) -m pytest tests/test_authorization_matrix.py $(PYTEST_ARGS)
-	$(PY) -m pytest --ignore=tests/test_authorization_matrix.py $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Not a test: prints ratios to a bare Django view, p50/p99 and a per-request profile (e.g. BENCH_ARGS="--duration 3").
 # PostgreSQL and Redis when DATABASE_URL / REDIS_URL are set (scratch database chairside_bench, Redis db 3), else
