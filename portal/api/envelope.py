@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -64,10 +65,23 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.PermissionDenied(str(exc) or "Forbidden")
     if isinstance(exc, OUTAGE_ERRORS):
         return None  # re-raised: portal.outage answers 503 with Retry-After, in the envelope
+    view = context.get("view")
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        # The reference declares no 415: a body we cannot read is a bad request.
+        exc = exceptions.ParseError(f"{exc.detail} Send application/json.")
+    elif getattr(exc, "scope", False):
+        # An institution or location out of reach is a 403, a location outside the institution a 404; where the
+        # operation's reference lacks that status (ledger lists: no 404; DELETE /working_hours/{id}: no 403), the
+        # other one, which it declares.
+        lacks = getattr(view, "reference_lacks", {}).get(context["request"].method, frozenset())
+        if isinstance(exc, exceptions.NotFound) and 404 in lacks:
+            exc = exceptions.PermissionDenied(exc.detail)
+        elif isinstance(exc, exceptions.PermissionDenied) and 403 in lacks:
+            exc = exceptions.NotFound(exc.detail)
     if isinstance(exc, exceptions.MethodNotAllowed):
-        # The reference declares no 405 anywhere: an unrouted method is an endpoint that does not exist.
+        # The reference declares no 405 anywhere (nor OPTIONS): an unrouted method is an endpoint that does not exist.
         request = context["request"]
-        allowed = context["view"].allowed_methods
+        allowed = [method for method in view.allowed_methods if method != "OPTIONS"]
         response = Response(error_body(DESCRIPTIONS[404], [f"There is no API endpoint for {request.method} {request.path}."]),
                             status=404, headers={"Allow": ", ".join(allowed)})
         return response
@@ -91,6 +105,16 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 def json_error(status_code: int, message: str) -> JsonResponse:
     """For errors raised outside DRF views (unknown /api/ paths)."""
     return JsonResponse(error_body(DESCRIPTIONS.get(status_code, "Error"), [message]), status=status_code)
+
+
+class JsonWhateverTheAccept(DefaultContentNegotiation):
+    """The reference declares no 406: an Accept header we cannot satisfy (text/html, */xml) gets JSON anyway."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            return renderers[0], renderers[0].media_type
 
 
 class NexHealthJSONRenderer(JSONRenderer):
