@@ -399,3 +399,14 @@ def test_the_errors_we_answer_validate_against_our_schemas_error_envelope(api, l
                      api.get("patients/999999", {"subdomain": api.subdomain}), api.get("patients", {"per_page": 0})):
         assert response.status_code >= 400
         jsonschema.validate(response.json(), envelope)
+
+
+def test_the_committed_fixture_is_what_the_vendored_reference_derives():
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    derived = subprocess.run([sys.executable, "scripts/derive_nexhealth_contract.py",
+                              "tests/contract/reference/nexhealth-openapi-v20240412.json"],
+                             cwd=root, capture_output=True, text=True, check=True).stdout
+    assert json.loads(derived) == CONTRACT
