@@ -47,7 +47,7 @@ _STATE_ZONES = {
 
 
 class InstitutionQuerySet(models.QuerySet):
-    def reachable_by(self, organization: Organization):
+    def reachable_by(self, organization: Organization | int):
         return self.filter(accesses__organization=organization, accesses__status=InstitutionAccess.Status.ACTIVE)
 
     def in_mode(self, *, sandbox: bool):
@@ -143,7 +143,7 @@ class LocationQuerySet(models.QuerySet):
         """Locations the Synchronizer serves for at least one organization: activated, not deactivated by all."""
         return self.filter(active=True, deactivated_at__isnull=True)
 
-    def serving(self, organization: Organization):
+    def serving(self, organization: Organization | int):  # an organization or its id
         """The one rule for "this location serves this organization": live, the organization's access to the
         institution is active and not ended, and the organization has not deactivated this location."""
         return self.live().filter(
@@ -152,7 +152,7 @@ class LocationQuerySet(models.QuerySet):
             institution__accesses__deactivated_at__isnull=True,
         ).exclude(deactivations__organization=organization)
 
-    def reachable_by(self, organization: Organization, *, sandbox: bool):
+    def reachable_by(self, organization: Organization | int, *, sandbox: bool):
         """Locations the organization's API key (of that mode) may read and write."""
         return self.serving(organization).filter(institution__is_sandbox=sandbox)
 

@@ -25,6 +25,8 @@ def practice_join(request, token: str):
     except ValidationError as error:
         return render(request, "institutions/practice_invalid.html", {"reason": " ".join(error.messages)}, status=410)
     if request.user.is_authenticated:
+        if request.method == "GET":  # opening a link changes nothing: the signed-in visitor confirms with a POST
+            return render(request, "institutions/practice_join.html", {"invitation": invitation, "confirm": True})
         try:
             practice.practice_join(token=token, user=request.user)
         except ValidationError as error:

@@ -16,7 +16,7 @@ class Scope:
 
 
 def reachable_institutions(client: ApiClient):
-    return Institution.objects.reachable_by(client.organization).in_mode(sandbox=client.sandbox)
+    return Institution.objects.reachable_by(client.organization_id).in_mode(sandbox=client.sandbox)
 
 
 def institution_for(client: ApiClient, subdomain: str) -> Institution:
@@ -45,6 +45,13 @@ def location_in(client: ApiClient, institution: Institution, location_id: int) -
 def scope_for(client: ApiClient, *, subdomain: str | None, location_id: int | None) -> Scope:
     if not subdomain:
         raise exceptions.ValidationError({"subdomain": "This parameter is required."})
+    if location_id is not None:
+        # Nearly every request names a location this key may use: one query finds both. Anything else takes the
+        # path below, which tells the caller which of the seeds' answers applies.
+        location = (serving_locations(client).select_related("institution")
+                    .filter(pk=location_id, institution__subdomain=subdomain).first())
+        if location is not None:
+            return Scope(institution=location.institution, location=location)
     institution = institution_for(client, subdomain)
     location = location_in(client, institution, location_id) if location_id is not None else None
     return Scope(institution=institution, location=location)
@@ -54,5 +61,5 @@ def serving_locations(client: ApiClient, institution: Institution | None = None)
     """The locations this key may use: those serving its organization (LocationQuerySet.serving) in the key's own
     mode, optionally in one institution. The mode matters where no institution narrows the query (a detail by id
     alone): a sandbox key must never reach a production practice's records."""
-    locations = Location.objects.reachable_by(client.organization, sandbox=client.sandbox)
+    locations = Location.objects.reachable_by(client.organization_id, sandbox=client.sandbox)
     return locations.filter(institution=institution) if institution is not None else locations

@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,23 +14,16 @@ from institutions.models import Institution, Location, TimelineEvent
 from institutions.selectors import NO_SYNC, SECTIONS, institution_board, organizations_reaching
 from portal.audit import client_ip
 from portal.forms import add_service_errors
+from portal.paging import CountedPaginator
 from portal.permissions import permission_required
-from syncs.services import locations_deactivate
 from syncs.models import NextStep, StepKind, Sync, SyncStatus, institution_next_step
+from syncs.services import locations_deactivate
 
 BOARD_PAGE_SIZE = 25
 STATUS_FILTERS = [(NO_SYNC, "No sync yet")] + [(s.value, s.label) for s in SyncStatus if s != SyncStatus.DEACTIVATED]
 
 # This organization ended its use of the institution (others may still use it).
 DEACTIVATED_HERE = NextStep("Deactivated", StepKind.DEACTIVATED)
-
-
-class CountedPaginator(Paginator):
-    """A Paginator told its count: the board's section counts already hold it, so no second COUNT(*) runs."""
-
-    def __init__(self, object_list, per_page, *, count: int) -> None:
-        super().__init__(object_list, per_page)
-        self.__dict__["count"] = count  # Paginator.count is a cached_property: this is its cached value
 
 
 @permission_required("portal.view")

@@ -3,8 +3,11 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from portal.audit import audit_record
@@ -94,9 +97,10 @@ def api_key_rotate(*, actor_membership: Membership, mode: str, grace: str, ip: s
 @transaction.atomic
 def api_key_replace_for_demo(*, organization: Organization, created_by: User | None) -> IssuedKey:
     """seed_demo: revoke every sandbox key of the organization and issue a fresh one."""
-    ApiKey.objects.filter(organization=organization, mode=ApiKey.Mode.SANDBOX, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    revoked = ApiKey.objects.filter(organization=organization, mode=ApiKey.Mode.SANDBOX, revoked_at__isnull=True)
+    forgotten = list(revoked.values_list("public_id", flat=True))
+    revoked.update(revoked_at=timezone.now())
+    api_key_state_forget(*forgotten)
     issued = _issue(organization=organization, mode=ApiKey.Mode.SANDBOX, created_by=created_by)
     audit_record(verb="api_key.created", actor=created_by, organization=organization, target=issued.api_key,
                  target_label=issued.api_key.display_prefix, details={"mode": ApiKey.Mode.SANDBOX, "by": "seed_demo"})
@@ -120,3 +124,48 @@ def api_key_touch(api_key: ApiKey, now=None) -> None:
     if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+        cache.set(_state_key(api_key.public_id), _state_of(api_key), KEY_STATE_SECONDS)
+
+
+# --- The key behind a bearer token, on every API request ------------------------------------------------------
+# A bearer request needs the key's ids, mode and whether it is still usable: one cache read instead of a query.
+# Every change to a key forgets its entry at once (and again after the commit, so a request racing the
+# transaction cannot put the old state back for long); the expiry bounds what a missed path could leave behind.
+
+KEY_STATE_SECONDS = 60
+
+
+COLUMNS = [field.attname for field in ApiKey._meta.concrete_fields]
+
+
+def _state_key(public_id) -> str:
+    # The column count in the key: a deploy that changes the columns never reads a list cached by the old code.
+    return f"api-key-state:{len(COLUMNS)}:{public_id}"
+
+
+def _state_of(api_key: ApiKey) -> list:
+    # Every column, so the key rebuilt from the cache is the row itself, not a partial copy.
+    return [getattr(api_key, column) for column in COLUMNS]
+
+
+def api_key_for_token(public_id: str) -> ApiKey | None:
+    """The key a token names (usable or not), from the cache or else the database; its organization loads lazily."""
+    state = cache.get(_state_key(public_id))
+    if state is None:
+        api_key = ApiKey.objects.filter(public_id=public_id).first()
+        if api_key is not None:
+            cache.set(_state_key(public_id), _state_of(api_key), KEY_STATE_SECONDS)
+        return api_key
+    return ApiKey.from_db("default", COLUMNS, state)
+
+
+def api_key_state_forget(*public_ids) -> None:
+    keys = [_state_key(public_id) for public_id in public_ids]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+@receiver(post_save, sender=ApiKey)
+@receiver(post_delete, sender=ApiKey)
+def _forget_changed_key(sender, instance: ApiKey, **kwargs) -> None:
+    api_key_state_forget(instance.public_id)

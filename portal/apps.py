@@ -10,7 +10,8 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         # In ready(), not at the top: these modules use models, which exist only once every app is loaded.
-        from portal import checks, emails  # noqa: F401  (registers the deployment checks and the email builders)
+        from portal import api_keys, checks, emails  # noqa: F401  (registers the deployment checks, the email builders
+        # and the receivers that forget a changed API key's cached state)
         from portal.support import support_group_ensure_after_migrate
 
         post_migrate.connect(support_group_ensure_after_migrate, sender=self)

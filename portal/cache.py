@@ -28,10 +28,13 @@ class ResilientRedisCache(RedisCache):
         self._lock = threading.Lock()
 
     def _call(self, name: str, fallback, *args, **kwargs):
+        return self._guarded(fallback, getattr(super(), name), *args, **kwargs)
+
+    def _guarded(self, fallback, function, *args, **kwargs):
         if time.monotonic() < self._down_until:
             return fallback
         try:
-            return getattr(super(), name)(*args, **kwargs)
+            return function(*args, **kwargs)
         except OUTAGE_ERRORS as exc:
             with self._lock:
                 first = time.monotonic() >= self._down_until
@@ -44,6 +47,18 @@ class ResilientRedisCache(RedisCache):
     @property
     def is_down(self) -> bool:
         return time.monotonic() < self._down_until
+
+    def incr_window(self, key: str, timeout: int) -> int:
+        """A fixed-window counter's next value: INCR and EXPIRE in one round trip (every API request counts one).
+        During an outage: 1, so the limit fails open like the rest of the cache."""
+        def incr():
+            full_key = self.make_and_validate_key(key)
+            pipeline = self._cache.get_client(full_key, write=True).pipeline(transaction=False)
+            pipeline.incr(full_key)
+            pipeline.expire(full_key, timeout, nx=True)
+            return pipeline.execute()[0]
+
+        return self._guarded(1, incr)
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         return self._call("add", True, key, value, timeout, version)  # "added": a lock is taken, a counter starts

@@ -310,12 +310,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "portal.api.envelope.NexHealthJSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["portal.api.renderers.FastJSONRenderer", "portal.api.renderers.NexHealthJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser"],
     "EXCEPTION_HANDLER": "portal.api.envelope.api_exception_handler",
     # No OPTIONS metadata: the reference has no OPTIONS, so it is the envelope's 404 like any unserved method.
     "DEFAULT_METADATA_CLASS": None,
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "portal.api.envelope.JsonWhateverTheAccept",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "portal.api.renderers.JsonWhateverTheAccept",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Chairside API",

@@ -4,7 +4,8 @@ appointments, working hours and available slots. Scoping rules live in instituti
 from itertools import groupby
 from operator import itemgetter
 
-from django.db.models import Prefetch, Q
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
@@ -12,7 +13,7 @@ from rest_framework import exceptions, serializers
 from institutions.serializers import LocationBasicSerializer
 from portal.api.base import IdField, ListParams, NexApiView, sort_param
 from portal.api.envelope import ok
-from portal.api.fast import iso_datetime
+from portal.api.fast import IsoUtc, iso_datetime, iso_from_db
 from portal.api.schema import envelope_of
 from portal.audit import client_ip
 from institutions.scoping import Scope, reachable_institutions, scope_for, serving_locations
@@ -89,40 +90,53 @@ class SyncStatusList(NexApiView):
             if not institutions.exists():
                 raise exceptions.PermissionDenied(f"You do not have access to the institution '{params['subdomain']}' with this API key.")
         # One query, one row per serving location of an active sync, values only: an organization may have 10,000
-        # syncs in one answer, and model instances plus DRF fields cost more than the query (see README: Performance).
+        # syncs in one answer, and model instances, DRF fields, even parsing and printing timestamps cost more than
+        # the query (see README: Performance). The database says which side is fresh and prints the times.
+        now = timezone.now()
+        fresh_since = now - HEALTHY_CADENCE - GRACE
         locations = (serving_locations(self.client).filter(sync__status=Sync.Status.ACTIVE, institution__in=institutions)
-                     .order_by("sync_id", "id").values_list(*SYNC_STATUS_COLUMNS, *LOCATION_COLUMNS))
+                     .annotate(**sync_status_columns(fresh_since)).order_by("sync_id", "id")
+                     .values_list(*SYNC_STATUS_COLUMNS, *LOCATION_COLUMNS))
         if params.get("location_ids"):
             locations = locations.filter(pk__in=params["location_ids"])
-        now = timezone.now()
-        tz = timezone.get_current_timezone()
         data = []
-        fresh_since = now - HEALTHY_CADENCE - GRACE
+        now_text = iso_datetime(now, timezone.get_current_timezone())
         wanted_read, wanted_write = params.get("read_status"), params.get("write_status")
         for _, group in groupby(locations, key=itemgetter(0)):
             group = list(group)
-            _, ehr, read_at, write_at, institution_id, sandbox, activated_at, changed_at = group[0][:len(SYNC_STATUS_COLUMNS)]
+            _, ehr, read_at, write_at, read_fresh, write_fresh, institution_id, sandbox, since = group[0][:len(SYNC_STATUS_COLUMNS)]
             if sandbox:  # no agent behind the sandbox: always fresh (Sync.health_at)
-                read_at = write_at = now
+                read_at = write_at = now_text
+                read_fresh = write_fresh = True
+            else:
+                read_at, write_at = iso_from_db(read_at), iso_from_db(write_at)
             # Sync.health as the API shapes it: expected downtime is still red here, so the schedule plays no part.
-            read = GREEN if read_at is not None and read_at >= fresh_since else RED
-            write = GREEN if write_at is not None and write_at >= fresh_since else RED
+            read, write = (GREEN if read_fresh else RED), (GREEN if write_fresh else RED)
             if (wanted_read and wanted_read != read) or (wanted_write and wanted_write != write):
                 continue
             # Until the first report the times are the activation's (Sync.health): the reference declares them
             # non-nullable.
-            since = activated_at or changed_at
+            since = iso_from_db(since)
             data.append({"institution_id": institution_id, **SOURCE[ehr], "read_status": read,
-                         "read_status_at": iso_datetime(read_at or since, tz), "write_status": write,
-                         "write_status_at": iso_datetime(write_at or since, tz),
+                         "read_status_at": read_at or since, "write_status": write,
+                         "write_status_at": write_at or since,
                          "locations": [location_basic(values[len(SYNC_STATUS_COLUMNS):]) for values in group]})
         return ok(data, count=len(data))
 
 
-SYNC_STATUS_COLUMNS = ("sync_id", "sync__ehr", "sync__last_read_at", "sync__last_write_at", "institution_id",
-                       "institution__is_sandbox", "sync__activated_at", "sync__status_changed_at")
+SYNC_STATUS_COLUMNS = ("sync_id", "sync__ehr", "read_at", "write_at", "read_fresh", "write_fresh", "institution_id",
+                       "institution__is_sandbox", "since")
+
+
+def sync_status_columns(fresh_since) -> dict:
+    """The annotations behind SYNC_STATUS_COLUMNS: times as text (IsoUtc), freshness as booleans."""
+    return {"read_at": IsoUtc("sync__last_read_at"), "write_at": IsoUtc("sync__last_write_at"),
+            "read_fresh": ExpressionWrapper(Q(sync__last_read_at__gte=fresh_since), output_field=BooleanField()),
+            "write_fresh": ExpressionWrapper(Q(sync__last_write_at__gte=fresh_since), output_field=BooleanField()),
+            "since": IsoUtc(Coalesce("sync__activated_at", "sync__status_changed_at")),
+            "deactivated": ExpressionWrapper(Q(deactivated_at__isnull=False), output_field=BooleanField())}
 SOURCE = {name: sync_source(name) for name in CATALOG}
-LOCATION_COLUMNS = (*(f for f in LocationBasicSerializer.Meta.fields if f != "inactive"), "active", "deactivated_at")
+LOCATION_COLUMNS = (*(f for f in LocationBasicSerializer.Meta.fields if f != "inactive"), "active", "deactivated")
 
 
 LOCATION_KEYS = LOCATION_COLUMNS[:-2]
@@ -131,7 +145,7 @@ LOCATION_KEYS = LOCATION_COLUMNS[:-2]
 def location_basic(values: tuple) -> dict:
     """LocationBasicSerializer's output from LOCATION_COLUMNS (tests/api/test_query_counts.py compares them)."""
     row = dict(zip(LOCATION_KEYS, values))
-    row["inactive"] = not values[-2] or values[-1] is not None  # Location.inactive
+    row["inactive"] = not values[-2] or bool(values[-1])  # Location.inactive (values[-1]: deactivated)
     return row
 
 

@@ -19,6 +19,7 @@ from syncs import api as schedule_api
 from syncs import api_records, practice_writes
 from syncs.api import IdList, RecordView, SubdomainParams
 from syncs.models import (
+    WEEKDAYS,
     Adjustment,
     Appointment,
     AppointmentDescriptor,
@@ -39,8 +40,6 @@ from syncs.serializers import (
     PatientChartSerializer,
     WorkingHourSerializer,
 )
-
-WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
 
 def body_of(request, serializer_class) -> dict:

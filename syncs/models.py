@@ -445,6 +445,10 @@ class Appointment(PracticeRecord):
         ]
 
 
+# The names a working hour's `days` takes (the reference's order).
+WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+
+
 class WorkingHour(PracticeRecord):
     """When a provider works at a location (optionally in one operatory), on weekdays or a specific date."""
 

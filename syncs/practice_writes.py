@@ -26,7 +26,7 @@ from syncs.models import (
     WorkingHour,
     WriteJob,
 )
-from syncs.record_writes import _one_of
+from syncs.record_writes import record_at_location
 from syncs.write_jobs import write_job_for_record
 
 MAX_DOCUMENT_BYTES = 20 * 2**20
@@ -50,9 +50,9 @@ def _hour_payload(hour: WorkingHour) -> dict:
 def _apply_hour(hour: WorkingHour, data: dict) -> list[AppointmentType] | None:
     location = hour.location
     if "provider_id" in data:
-        hour.provider = _one_of(Provider, location, data["provider_id"], "working_hour.provider_id")
+        hour.provider = record_at_location(Provider, location, data["provider_id"], "working_hour.provider_id")
     if "operatory_id" in data:
-        hour.operatory = _one_of(Operatory, location, data["operatory_id"], "working_hour.operatory_id")
+        hour.operatory = record_at_location(Operatory, location, data["operatory_id"], "working_hour.operatory_id")
     for field in ("begin_time", "end_time", "days", "specific_date", "custom_recurrence", "active"):
         if field in data:
             setattr(hour, field, data[field])
@@ -130,7 +130,7 @@ def patient_document_create(*, patient: Patient, location: Location, upload: Upl
                             document_type_id: int | None) -> PatientDocument:
     if upload.size > MAX_DOCUMENT_BYTES:
         raise exceptions.ValidationError({"file": f"At most {MAX_DOCUMENT_BYTES // 2**20} MB."})
-    document_type = _one_of(DocumentType, location, document_type_id, "document_type_id")
+    document_type = record_at_location(DocumentType, location, document_type_id, "document_type_id")
     document = PatientDocument(institution_id=patient.institution_id, location=location, patient=patient,
                                document_type=document_type, filename=upload.name[:255], source=RecordSource.API,
                                content_type=upload.content_type or "application/octet-stream",
@@ -144,8 +144,8 @@ def patient_document_create(*, patient: Patient, location: Location, upload: Upl
 
 
 def _ledger_entry(model, location: Location, data: dict, *, type_model, type_field: str, body: str, **fields):
-    patient = _one_of(Patient, location, data["patient_id"], f"{body}.patient_id")
-    entry_type = _one_of(type_model, location, data.get(type_field), f"{body}.{type_field}")
+    patient = record_at_location(Patient, location, data["patient_id"], f"{body}.patient_id")
+    entry_type = record_at_location(type_model, location, data.get(type_field), f"{body}.{type_field}")
     moment: datetime = data.get("paid_at") or data.get("adjusted_at") or timezone.now()
     return model.objects.create(
         institution_id=location.institution_id, location=location, patient=patient, guarantor_id=patient.guarantor_id,

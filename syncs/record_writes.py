@@ -15,7 +15,7 @@ from syncs.write_jobs import write_job_for_appointment
 DEFAULT_APPOINTMENT_MINUTES = 30
 
 
-def _one_of(model, location: Location, pk: int | None, field: str):
+def record_at_location(model, location: Location, pk: int | None, field: str):
     if pk is None:
         return None
     obj = model.objects.filter(location=location, pk=pk).first()
@@ -26,7 +26,7 @@ def _one_of(model, location: Location, pk: int | None, field: str):
 
 @transaction.atomic
 def patient_create(*, location: Location, provider_id: int, data: dict) -> Patient:
-    provider = _one_of(Provider, location, provider_id, "provider.provider_id")
+    provider = record_at_location(Provider, location, provider_id, "provider.provider_id")
     return Patient.objects.create(
         institution_id=location.institution_id, location=location, provider=provider,
         first_name=data["first_name"], last_name=data["last_name"], email=data.get("email", ""),
@@ -38,10 +38,10 @@ def patient_create(*, location: Location, provider_id: int, data: dict) -> Patie
 def appointment_create(*, location: Location, data: dict) -> Appointment:
     """Stored with source=api. Outside the sandbox, locations that insert appointments hand them to their
     Synchronizer as a write job; nothing here talks to a health record system."""
-    patient = _one_of(Patient, location, data["patient_id"], "appt.patient_id")
-    provider = _one_of(Provider, location, data["provider_id"], "appt.provider_id")
-    operatory = _one_of(Operatory, location, data.get("operatory_id"), "appt.operatory_id")
-    appointment_type = _one_of(AppointmentType, location, data.get("appointment_type_id"), "appt.appointment_type_id")
+    patient = record_at_location(Patient, location, data["patient_id"], "appt.patient_id")
+    provider = record_at_location(Provider, location, data["provider_id"], "appt.provider_id")
+    operatory = record_at_location(Operatory, location, data.get("operatory_id"), "appt.operatory_id")
+    appointment_type = record_at_location(AppointmentType, location, data.get("appointment_type_id"), "appt.appointment_type_id")
     start: datetime = data["start_time"]
     minutes = appointment_type.minutes if appointment_type else DEFAULT_APPOINTMENT_MINUTES
     end: datetime = data.get("end_time") or start + timedelta(minutes=minutes)
@@ -63,7 +63,7 @@ def appointment_create(*, location: Location, data: dict) -> Appointment:
 def appointment_update(*, appointment: Appointment, data: dict) -> Appointment:
     now = timezone.now()
     if "operatory_id" in data:
-        appointment.operatory = _one_of(Operatory, appointment.location, data["operatory_id"], "appt.operatory_id")
+        appointment.operatory = record_at_location(Operatory, appointment.location, data["operatory_id"], "appt.operatory_id")
     for field in ("note", "start_time", "end_time", "checkin_at"):
         if field in data:
             setattr(appointment, field, data[field])

@@ -119,7 +119,8 @@ def sync_build(*, institution: Institution, option: SyncOption, actor: User | No
 
 def sync_created_message(option: SyncOption) -> str:
     """The timeline's words for a new sync, wherever it was created."""
-    return f"Created a {option.label} sync ({option.ehr.versions})"
+    article = "an" if option.label[:1].lower() in "aeiou" else "a"
+    return f"Created {article} {option.label} sync ({option.ehr.versions})"
 
 
 def _set_product_key(sync: Sync, key: str) -> None:
@@ -379,8 +380,10 @@ def locations_deactivate(*, institution: Institution, location_ids: list[int] | 
     LocationDeactivation.objects.bulk_create(
         [LocationDeactivation(organization=organization, location=loc, deactivated_at=now, deactivated_by=actor)
          for loc in chosen], ignore_conflicts=True)
-    message = ("Deactivated the institution for your organization" if whole else
-               f"Deactivated {len(chosen)} locations: {', '.join(loc.name for loc in chosen)}")
+    # Worded for every reader of the timeline: the organization itself, the others and the practice's staff.
+    message = ("Stopped using the institution: API access and billing ended for this organization" if whole else
+               f"Stopped using {len(chosen)} location{'s' if len(chosen) != 1 else ''}: "
+               f"{', '.join(loc.name for loc in chosen)}")
     timeline_record(institution=institution, actor=actor, organization=organization, verb="locations.deactivated",
                     message=message)
     audit_record(verb="locations.deactivated", actor=actor, organization=organization, target=institution, ip=ip,

@@ -4,7 +4,6 @@ import csv
 from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
-from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Prefetch, Q, Value, When, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
@@ -14,11 +13,22 @@ from django.views.decorators.http import require_GET
 
 from institutions.models import Institution, PracticeTimeZone
 from portal.csv_safety import csv_safe
+from portal.paging import page_counted_in_one_query
 from portal.permissions import permission_required
 from syncs.catalog import CATALOG
 from syncs.freshness import HOURS, hourly_states, strip_svg
-from syncs.models import (EXPECTED, GRACE, GREEN, HEALTHY_CADENCE, RED, WAITING, Sync, SyncHealthChange, SyncStatus,
-                          schedules_away)
+from syncs.models import (
+    EXPECTED,
+    GRACE,
+    GREEN,
+    HEALTHY_CADENCE,
+    RED,
+    WAITING,
+    Sync,
+    SyncHealthChange,
+    SyncStatus,
+    schedules_away,
+)
 
 ORDER = {RED: 0, EXPECTED: 1, WAITING: 2, GREEN: 3}
 PAGE_SIZE = 50
@@ -91,7 +101,7 @@ def sync_status(request):
     syncs = syncs.order_by("worst", "institution__name", "id")
     if request.GET.get("format") == "csv":
         return _csv(syncs, now)
-    page = Paginator(syncs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_counted_in_one_query(syncs, PAGE_SIZE, request.GET.get("page"))
     return render(request, "syncs/sync_status.html", {
         "rows": _rows(page.object_list, now), "page": page,
         "systems": sorted((e.name, e.label) for e in CATALOG.values()),

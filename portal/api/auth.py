@@ -10,7 +10,7 @@ from django.utils.crypto import salted_hmac
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
-from portal.api_keys import api_key_touch
+from portal.api_keys import api_key_for_token, api_key_touch
 from portal.models import ApiKey, Organization
 
 TOKEN_LIFETIME = {ApiKey.Mode.PRODUCTION: timedelta(hours=1), ApiKey.Mode.SANDBOX: timedelta(hours=24)}
@@ -58,6 +58,10 @@ class ApiClient:
         return self.api_key.organization
 
     @property
+    def organization_id(self) -> int:
+        return self.api_key.organization_id  # scoping filters by id: no organization row is loaded
+
+    @property
     def sandbox(self) -> bool:
         return self.api_key.mode == ApiKey.Mode.SANDBOX
 
@@ -78,7 +82,7 @@ class BearerTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed("The bearer token expired. Request a new one from POST /api/authenticates.")
         except jwt.InvalidTokenError:
             raise exceptions.AuthenticationFailed("The bearer token is invalid.")
-        api_key = ApiKey.objects.select_related("organization").filter(public_id=claims["sub"]).first()
+        api_key = api_key_for_token(claims["sub"])
         if api_key is None or not api_key.is_usable():
             raise exceptions.AuthenticationFailed("The API key behind this token was revoked or rotated.")
         api_key_touch(api_key)

@@ -6,8 +6,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
-from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -105,20 +103,3 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
 def json_error(status_code: int, message: str) -> JsonResponse:
     """For errors raised outside DRF views (unknown /api/ paths)."""
     return JsonResponse(error_body(DESCRIPTIONS.get(status_code, "Error"), [message]), status=status_code)
-
-
-class JsonWhateverTheAccept(DefaultContentNegotiation):
-    """The reference declares no 406: an Accept header we cannot satisfy (text/html, */xml) gets JSON anyway."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        try:
-            return super().select_renderer(request, renderers, format_suffix)
-        except exceptions.NotAcceptable:
-            return renderers[0], renderers[0].media_type
-
-
-class NexHealthJSONRenderer(JSONRenderer):
-    """Answers clients that still send the legacy `Accept: application/vnd.Nexhealth+json;version=2`."""
-
-    media_type = "application/vnd.Nexhealth+json"
-    format = "nexhealth-json"

@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Window
+from django.db.models.query import ModelIterable
 from rest_framework import serializers
 
 MAX_PER_PAGE = 1000
@@ -49,11 +50,11 @@ def paginate(queryset: QuerySet, params: dict, *, cursor: bool, order: tuple[str
     if order:
         return _paginate_sorted(queryset, params, cursor=cursor, order=order)
     per_page = params.get("per_page") or DEFAULT_PER_PAGE
-    count = queryset.count()
     if not cursor:
         page = params.get("page") or 1
-        items = list(queryset.order_by("id")[(page - 1) * per_page: page * per_page])
+        items, count = _with_count(queryset.order_by("id"), (page - 1) * per_page, page * per_page)
         return Page(items=items, count=count, page_info=None)
+    count = None
 
     if params.get("start_cursor"):  # the page before this cursor
         before = decode_cursor(params["start_cursor"])
@@ -62,8 +63,10 @@ def paginate(queryset: QuerySet, params: dict, *, cursor: bool, order: tuple[str
         items = list(reversed(window[:per_page]))
     else:  # the first page, or the page after end_cursor
         after = decode_cursor(params["end_cursor"]) if params.get("end_cursor") else None
-        page_qs = queryset.filter(pk__gt=after) if after is not None else queryset
-        window = list(page_qs.order_by("id")[: per_page + 1])
+        if after is None:
+            window, count = _with_count(queryset.order_by("id"), 0, per_page + 1)
+        else:
+            window = list(queryset.filter(pk__gt=after).order_by("id")[: per_page + 1])
         has_previous, has_next = after is not None, len(window) > per_page
         items = window[:per_page]
     page_info = {
@@ -72,7 +75,18 @@ def paginate(queryset: QuerySet, params: dict, *, cursor: bool, order: tuple[str
         "start_cursor": encode_cursor(items[0].pk) if items else None,
         "end_cursor": encode_cursor(items[-1].pk) if items else None,
     }
-    return Page(items=items, count=count, page_info=page_info)
+    return Page(items=items, count=queryset.count() if count is None else count, page_info=page_info)
+
+
+def _with_count(ordered: QuerySet, start: int, stop: int) -> tuple[list, int]:
+    """A slice of the rows and the total in one query (COUNT(*) OVER () is computed before LIMIT); a slice past the
+    end has no row to carry the total, so only then is it counted apart. DISTINCT or grouped rows (and dicts) are
+    counted apart too: the window would count the rows before DISTINCT."""
+    query = ordered.query
+    if query.distinct or query.group_by is not None or ordered._iterable_class is not ModelIterable:
+        return list(ordered[start:stop]), ordered.count()
+    items = list(ordered.annotate(total_rows=Window(Count("*")))[start:stop])
+    return items, (items[0].total_rows if items else (ordered.count() if start else 0))
 
 
 # --- Keyset pagination over a sort order ------------------------------------------------------------------

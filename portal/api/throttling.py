@@ -15,6 +15,8 @@ def count_in_window(key: str, window_seconds: int = 60) -> tuple[int, float]:
     now = time.time()
     window = int(now // window_seconds)
     cache_key = f"{key}:{window}"
+    if hasattr(cache, "incr_window"):  # Redis: one round trip
+        return cache.incr_window(cache_key, window_seconds * 2), window_seconds - (now % window_seconds)
     if cache.add(cache_key, 1, timeout=window_seconds * 2):
         count = 1
     else:

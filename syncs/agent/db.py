@@ -1,7 +1,7 @@
 """One thin wrapper over sqlite3 and PyMySQL so the agent and the generator write each query once.
 
 Queries use `?` placeholders; for MySQL they become `%s`. Dates and times come back as the strings
-Open Dental would show ("YYYY-MM-DD HH:MM:SS", "YYYY-MM-DD") whichever driver read them, so
+Open Dental would show ("YYYY-MM-DD HH:MM:SS", "YYYY-MM-DD", "HH:MM:SS") whichever driver read them, so
 high-water marks compare and serialize the same way on both.
 """
 
@@ -11,7 +11,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
@@ -53,6 +53,9 @@ def _plain(value: Any) -> Any:
         return value.strftime(STAMP_FORMAT)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, timedelta):  # PyMySQL reads a TIME column as a duration; SQLite keeps the text
+        seconds = int(value.total_seconds())
+        return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
     return value
 
 

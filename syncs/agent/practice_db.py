@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from syncs.agent.db import STAMP_FORMAT, Database, create_database
+from syncs.agent.records import DEF_ADJ_TYPES, DEF_IMAGE_CATS, DEF_PAYMENT_TYPES
 
 # Columns per table, primary key first. `{pk}` and `{stamp}` differ per dialect (see _ddl).
 SCHEMA: dict[str, list[tuple[str, str]]] = {
@@ -89,7 +90,110 @@ SCHEMA: dict[str, list[tuple[str, str]]] = {
         ("PopupNum", "{pk}"), ("PatNum", "bigint NOT NULL"), ("Description", "text"),
         ("IsArchived", "tinyint NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
     ],
+    # The rest of the practice. Open Dental stamps some of these with SecDateTEdit or none at all; here every
+    # table keeps a DateTStamp, so the agent reads each the same incremental way.
+    "definition": [  # Open Dental's lookup lists: Category 1 adjustment types, 10 payment types, 18 image categories
+        ("DefNum", "{pk}"), ("Category", "tinyint NOT NULL DEFAULT 0"), ("ItemOrder", "int NOT NULL DEFAULT 0"),
+        ("ItemName", "varchar(255) NOT NULL DEFAULT ''"), ("ItemValue", "varchar(255) NOT NULL DEFAULT ''"),
+        ("IsHidden", "tinyint NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
+    ],
+    "adjustment": [
+        ("AdjNum", "{pk}"), ("AdjDate", "date NOT NULL DEFAULT '0001-01-01'"), ("AdjAmt", "double NOT NULL DEFAULT 0"),
+        ("PatNum", "bigint NOT NULL"), ("AdjType", "bigint NOT NULL DEFAULT 0"), ("ProvNum", "bigint NOT NULL DEFAULT 0"),
+        ("AdjNote", "text"), ("ProcNum", "bigint NOT NULL DEFAULT 0"), ("ClinicNum", "bigint NOT NULL DEFAULT 0"),
+        ("DateTStamp", "{stamp}"),
+    ],
+    "feesched": [
+        ("FeeSchedNum", "{pk}"), ("Description", "varchar(255) NOT NULL DEFAULT ''"),
+        ("FeeSchedType", "int NOT NULL DEFAULT 0"), ("IsHidden", "tinyint NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
+    ],
+    "fee": [
+        ("FeeNum", "{pk}"), ("Amount", "double NOT NULL DEFAULT 0"), ("FeeSched", "bigint NOT NULL DEFAULT 0"),
+        ("CodeNum", "bigint NOT NULL DEFAULT 0"), ("ClinicNum", "bigint NOT NULL DEFAULT 0"),
+        ("ProvNum", "bigint NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
+    ],
+    "carrier": [
+        ("CarrierNum", "{pk}"), ("CarrierName", "varchar(255) NOT NULL DEFAULT ''"),
+        ("Address", "varchar(255) NOT NULL DEFAULT ''"), ("Address2", "varchar(255) NOT NULL DEFAULT ''"),
+        ("City", "varchar(255) NOT NULL DEFAULT ''"), ("State", "varchar(255) NOT NULL DEFAULT ''"),
+        ("Zip", "varchar(255) NOT NULL DEFAULT ''"), ("Phone", "varchar(255) NOT NULL DEFAULT ''"),
+        ("ElectID", "varchar(255) NOT NULL DEFAULT ''"), ("DateTStamp", "{stamp}"),
+    ],
+    "insplan": [
+        ("PlanNum", "{pk}"), ("GroupName", "varchar(50) NOT NULL DEFAULT ''"), ("GroupNum", "varchar(25) NOT NULL DEFAULT ''"),
+        ("CarrierNum", "bigint NOT NULL DEFAULT 0"), ("FeeSched", "bigint NOT NULL DEFAULT 0"),
+        ("IsHidden", "tinyint NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
+    ],
+    "inssub": [
+        ("InsSubNum", "{pk}"), ("PlanNum", "bigint NOT NULL DEFAULT 0"), ("Subscriber", "bigint NOT NULL DEFAULT 0"),
+        ("DateEffective", "date NOT NULL DEFAULT '0001-01-01'"), ("DateTerm", "date NOT NULL DEFAULT '0001-01-01'"),
+        ("SubscriberID", "varchar(255) NOT NULL DEFAULT ''"), ("DateTStamp", "{stamp}"),
+    ],
+    "patplan": [
+        ("PatPlanNum", "{pk}"), ("PatNum", "bigint NOT NULL"), ("Ordinal", "tinyint NOT NULL DEFAULT 1"),
+        ("IsPending", "tinyint NOT NULL DEFAULT 0"), ("Relationship", "tinyint NOT NULL DEFAULT 0"),
+        ("PatID", "varchar(100) NOT NULL DEFAULT ''"), ("InsSubNum", "bigint NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
+    ],
+    "claim": [
+        ("ClaimNum", "{pk}"), ("PatNum", "bigint NOT NULL"), ("DateService", "date NOT NULL DEFAULT '0001-01-01'"),
+        ("DateSent", "date NOT NULL DEFAULT '0001-01-01'"), ("ClaimStatus", "char(1) NOT NULL DEFAULT 'U'"),
+        ("DateReceived", "date NOT NULL DEFAULT '0001-01-01'"), ("PlanNum", "bigint NOT NULL DEFAULT 0"),
+        ("PlanNum2", "bigint NOT NULL DEFAULT 0"), ("ProvTreat", "bigint NOT NULL DEFAULT 0"),
+        ("ClaimFee", "double NOT NULL DEFAULT 0"), ("InsPayEst", "double NOT NULL DEFAULT 0"),
+        ("InsPayAmt", "double NOT NULL DEFAULT 0"), ("WriteOff", "double NOT NULL DEFAULT 0"), ("ClaimNote", "text"),
+        ("ClaimType", "varchar(255) NOT NULL DEFAULT 'P'"), ("InsSubNum", "bigint NOT NULL DEFAULT 0"),
+        ("ClinicNum", "bigint NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
+    ],
+    "claimproc": [  # a claim's line per procedure; read with its claim
+        ("ClaimProcNum", "{pk}"), ("ProcNum", "bigint NOT NULL DEFAULT 0"), ("ClaimNum", "bigint NOT NULL DEFAULT 0"),
+        ("PatNum", "bigint NOT NULL DEFAULT 0"), ("ProvNum", "bigint NOT NULL DEFAULT 0"),
+        ("FeeBilled", "double NOT NULL DEFAULT 0"), ("InsPayEst", "double NOT NULL DEFAULT 0"),
+        ("InsPayAmt", "double NOT NULL DEFAULT 0"), ("WriteOff", "double NOT NULL DEFAULT 0"),
+        ("AllowedOverride", "double NOT NULL DEFAULT -1"), ("Status", "tinyint NOT NULL DEFAULT 0"),
+        ("PlanNum", "bigint NOT NULL DEFAULT 0"), ("InsSubNum", "bigint NOT NULL DEFAULT 0"),
+        ("ClinicNum", "bigint NOT NULL DEFAULT 0"), ("ProcDate", "date NOT NULL DEFAULT '0001-01-01'"),
+        ("DateTStamp", "{stamp}"),
+    ],
+    "treatplan": [
+        ("TreatPlanNum", "{pk}"), ("PatNum", "bigint NOT NULL"), ("DateTP", "date NOT NULL DEFAULT '0001-01-01'"),
+        ("Heading", "varchar(255) NOT NULL DEFAULT ''"), ("Note", "text"), ("TPStatus", "tinyint NOT NULL DEFAULT 0"),
+        ("DateTStamp", "{stamp}"),
+    ],
+    "treatplanattach": [  # which planned procedures a plan holds; read with its plan
+        ("TreatPlanAttachNum", "{pk}"), ("TreatPlanNum", "bigint NOT NULL DEFAULT 0"),
+        ("ProcNum", "bigint NOT NULL DEFAULT 0"), ("Priority", "bigint NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
+    ],
+    "document": [
+        ("DocNum", "{pk}"), ("Description", "varchar(255) NOT NULL DEFAULT ''"),
+        ("DateCreated", "datetime NOT NULL DEFAULT '0001-01-01 00:00:00'"), ("DocCategory", "bigint NOT NULL DEFAULT 0"),
+        ("PatNum", "bigint NOT NULL"), ("FileName", "varchar(255) NOT NULL DEFAULT ''"),
+        ("ImgType", "tinyint NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
+    ],
+    "procnote": [
+        ("ProcNoteNum", "{pk}"), ("PatNum", "bigint NOT NULL"), ("ProcNum", "bigint NOT NULL DEFAULT 0"),
+        ("EntryDateTime", "datetime NOT NULL DEFAULT '0001-01-01 00:00:00'"), ("UserNum", "bigint NOT NULL DEFAULT 0"),
+        ("Note", "text"), ("Signature", "text"), ("DateTStamp", "{stamp}"),
+    ],
+    "employee": [
+        ("EmployeeNum", "{pk}"), ("LName", "varchar(255) NOT NULL DEFAULT ''"), ("FName", "varchar(255) NOT NULL DEFAULT ''"),
+        ("EmailWork", "varchar(255) NOT NULL DEFAULT ''"), ("IsHidden", "tinyint NOT NULL DEFAULT 0"),
+        ("DateTStamp", "{stamp}"),
+    ],
+    "schedule": [
+        ("ScheduleNum", "{pk}"), ("SchedDate", "date NOT NULL DEFAULT '0001-01-01'"),
+        ("StartTime", "time NOT NULL DEFAULT '00:00:00'"), ("StopTime", "time NOT NULL DEFAULT '00:00:00'"),
+        ("SchedType", "tinyint NOT NULL DEFAULT 0"), ("ProvNum", "bigint NOT NULL DEFAULT 0"),
+        ("BlockoutType", "bigint NOT NULL DEFAULT 0"), ("Note", "text"), ("Status", "tinyint NOT NULL DEFAULT 0"),
+        ("EmployeeNum", "bigint NOT NULL DEFAULT 0"), ("ClinicNum", "bigint NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
+    ],
+    "scheduleop": [  # the operatories a schedule row covers; read with its row
+        ("ScheduleOpNum", "{pk}"), ("ScheduleNum", "bigint NOT NULL DEFAULT 0"),
+        ("OperatoryNum", "bigint NOT NULL DEFAULT 0"), ("DateTStamp", "{stamp}"),
+    ],
 }
+
+# Child tables and the column naming their parent row.
+PARENT_KEYS = {"claimproc": "ClaimNum", "treatplanattach": "TreatPlanNum", "scheduleop": "ScheduleNum"}
 
 # Open Dental codes.
 APT_SCHEDULED, APT_COMPLETE, APT_UNSCHED_LIST, APT_BROKEN = 1, 2, 3, 5
@@ -102,6 +206,39 @@ PROCEDURE_CODES = [("D0150", "Comprehensive oral evaluation", 95), ("D1110", "Pr
 RECALL_TYPES = [("Prophy", 6), ("Perio", 3)]
 POPUPS = ["Allergic to penicillin", "Latex allergy", "Premedicate before treatment", "Hard of hearing"]
 PAT_PATIENT, PAT_INACTIVE = 0, 2
+# The definitions this practice uses: (DefNum, Category, ItemName,
+# ItemValue, IsHidden). An adjustment type's ItemValue is "+" (adds to the balance) or "-" (takes from it);
+# payments already name 69-71 as their PayType.
+DEFINITIONS = [
+    (1, DEF_ADJ_TYPES, "Professional courtesy", "-", 0), (2, DEF_ADJ_TYPES, "Senior discount", "-", 0),
+    (3, DEF_ADJ_TYPES, "Finance charge", "+", 0), (4, DEF_ADJ_TYPES, "Billing charge", "+", 0),
+    (5, DEF_ADJ_TYPES, "Old family discount", "-", 1),
+    (69, DEF_PAYMENT_TYPES, "Check", "", 0), (70, DEF_PAYMENT_TYPES, "Cash", "", 0),
+    (71, DEF_PAYMENT_TYPES, "Credit Card", "", 0),
+    (80, DEF_IMAGE_CATS, "X-Rays", "X", 0), (81, DEF_IMAGE_CATS, "Photos", "", 0),
+    (82, DEF_IMAGE_CATS, "Patient Information", "", 0), (83, DEF_IMAGE_CATS, "Insurance Cards", "", 0),
+]
+# (DefNum of the image category, file name stem, extension, Open Dental's ImgType: 0 document, 1 radiograph, 2 photo)
+DOCUMENT_KINDS = [(80, "PanoXray", "jpg", 1), (81, "IntraoralPhoto", "jpg", 2), (82, "MedicalHistory", "pdf", 0),
+                  (83, "InsuranceCard", "jpg", 2)]
+# Invented carriers and employers; fee schedules as a share of the standard fee.
+FEE_SCHEDULES = [("Standard", 1.0), ("Bluebonnet PPO", 0.8), ("Lone Star PPO", 0.75)]
+CARRIERS = [("Bluebonnet Dental Mutual", "PO Box 1100", "Austin", "TX", "78767"),
+            ("Lone Star Benefit Co", "500 Commerce St", "Dallas", "TX", "75202"),
+            ("Prairie Shield Insurance", "12 Granary Ln", "Lubbock", "TX", "79401")]
+# (GroupName, CarrierNum, FeeSched)
+INSURANCE_PLANS = [("Pecan Valley Schools", 1, 2), ("Mesquite Manufacturing", 2, 3), ("Juniper Tech Cooperative", 1, 2),
+                   ("Individual plan", 3, 1)]
+# patplan.Relationship: 0 self, 1 spouse, 2 child
+REL_SELF, REL_SPOUSE, REL_CHILD = 0, 1, 2
+# Codes a treatment plan proposes (CodeNum, by position in PROCEDURE_CODES).
+PLANNED_CODES = [4, 5, 7, 8]
+PROC_NOTES = ["Pt tolerated procedure well. No complications.", "Reviewed home care; pt to floss daily.",
+              "Local anesthetic: 1 carpule lidocaine 2% 1:100k epi. Pt comfortable throughout.",
+              "Discussed findings and treatment options with pt.", "Light bleeding on probing; recommend recall in 3 months."]
+# Open Dental's schedule.SchedType and schedule.Status
+SCHED_PRACTICE, SCHED_PROVIDER = 0, 1
+SCHED_HOLIDAY = 2
 
 CLINICS = [
     ("Main Street Dental", "MAIN", "100 Main St", "Suite 200", "Austin", "TX", "78701", "5125550100"),
@@ -132,15 +269,21 @@ def _ddl(dialect: str, table: str) -> list[str]:
     # lets the agent read changes incrementally. SQLite has no ON UPDATE, so writers set it themselves.
     stamp = ("datetime NOT NULL DEFAULT '0001-01-01 00:00:00'" if dialect == "sqlite"
              else "timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP")
-    columns = ", ".join(f"{name} {kind.format(pk=pk, stamp=stamp)}" for name, kind in SCHEMA[table])
-    suffix = "" if dialect == "sqlite" else " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
-    statements = [f"DROP TABLE IF EXISTS {table}", f"CREATE TABLE {table} ({columns}){suffix}"]
-    if any(name == "DateTStamp" for name, _ in SCHEMA[table]):
-        statements.append(f"CREATE INDEX ix_{table}_stamp ON {table} (DateTStamp)")
-    return statements
+    columns = [f"{name} {kind.format(pk=pk, stamp=stamp)}" for name, kind in SCHEMA[table]]
+    indexes = {f"ix_{table}_stamp": "DateTStamp"} if any(name == "DateTStamp" for name, _ in SCHEMA[table]) else {}
+    if table in PARENT_KEYS:  # child rows are read by their parent's key (as Open Dental indexes them)
+        indexes[f"ix_{table}_parent"] = PARENT_KEYS[table]
+    if dialect == "sqlite":
+        return [f"DROP TABLE IF EXISTS {table}", f"CREATE TABLE {table} ({', '.join(columns)})",
+                *(f"CREATE INDEX {name} ON {table} ({column})" for name, column in indexes.items())]
+    # MySQL commits and rebuilds per DDL statement: indexes inside CREATE TABLE keep the tables quick to make.
+    columns += [f"INDEX {name} ({column})" for name, column in indexes.items()]
+    return [f"CREATE TABLE {table} ({', '.join(columns)}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"]
 
 
 def create_tables(db: Database) -> None:
+    if db.dialect == "mysql":
+        db.execute(f"DROP TABLE IF EXISTS {', '.join(SCHEMA)}")  # one statement: MySQL commits after each
     for table in SCHEMA:
         for statement in _ddl(db.dialect, table):
             db.execute(statement)
@@ -248,6 +391,9 @@ def build(seed: int = 1, scale: float = 1.0, now: datetime | None = None) -> dic
               "patient": patients, "appointment": appointments}
     # Drawn from a second generator: the tables above stay exactly what they were before the chart existed.
     tables.update(_chart(random.Random(seed * 7919 + 1), tables, stamp, now))
+    # And the rest of the practice from a third: the chart's rows stay as they were too (it only appends
+    # planned procedures to procedurelog).
+    tables.update(_practice(random.Random(seed * 7919 + 2), tables, now, scale))
     return tables
 
 
@@ -282,6 +428,212 @@ def _chart(rng: random.Random, tables: dict[str, list[dict[str, Any]]], stamp, n
                "DateTStamp": stamp()} for n, p in enumerate([p for p in active if rng.random() < 0.05], start=1)]
     return {"procedurecode": codes, "procedurelog": procedures, "payment": payments, "recalltype": recall_types,
             "recall": recalls, "popup": popups}
+
+
+def _practice(rng: random.Random, tables: dict[str, list[dict[str, Any]]], now: datetime,
+              scale: float) -> dict[str, list[dict[str, Any]]]:
+    """Definitions, fee schedules, insurance and coverages, claims of insured visits, adjustments, treatment plans
+    with their planned procedures, procedure notes, documents, employees and the providers' schedules."""
+
+    def stamp() -> str:
+        return (now - timedelta(seconds=rng.randint(60, 90 * 86400))).strftime(STAMP_FORMAT)
+
+    def days_ago(low: int, high: int) -> str:
+        return (now - timedelta(days=rng.randint(low, high))).date().isoformat()
+
+    active = [p for p in tables["patient"] if p["PatStatus"] == PAT_PATIENT]
+    completed = [proc for proc in tables["procedurelog"] if proc["ProcStatus"] == PROC_COMPLETE]
+    fee_of = {n: fee for n, (_, _, fee) in enumerate(PROCEDURE_CODES, start=1)}
+
+    order: dict[int, int] = {}
+    definitions = []
+    for num, category, name, value, hidden in DEFINITIONS:
+        order[category] = order.get(category, -1) + 1
+        definitions.append({"DefNum": num, "Category": category, "ItemOrder": order[category], "ItemName": name,
+                            "ItemValue": value, "IsHidden": hidden, "DateTStamp": stamp()})
+
+    fee_scheds = [{"FeeSchedNum": n, "Description": name, "FeeSchedType": 0, "IsHidden": 0, "DateTStamp": stamp()}
+                  for n, (name, _) in enumerate(FEE_SCHEDULES, start=1)]
+    fees = [{"FeeNum": (sched - 1) * len(PROCEDURE_CODES) + code, "Amount": round(fee_of[code] * share, 2),
+             "FeeSched": sched, "CodeNum": code, "ClinicNum": 0, "ProvNum": 0, "DateTStamp": stamp()}
+            for sched, (_, share) in enumerate(FEE_SCHEDULES, start=1) for code in fee_of]
+    carriers = [{"CarrierNum": n, "CarrierName": name, "Address": address, "Address2": "", "City": city, "State": state,
+                 "Zip": zip_code, "Phone": f"(800)555-01{rng.randint(0, 99):02d}", "ElectID": f"{rng.randint(10000, 99999)}",
+                 "DateTStamp": stamp()} for n, (name, address, city, state, zip_code) in enumerate(CARRIERS, start=1)]
+    plans = [{"PlanNum": n, "GroupName": group, "GroupNum": f"G{rng.randint(100000, 999999)}", "CarrierNum": carrier,
+              "FeeSched": sched, "IsHidden": 0, "DateTStamp": stamp()}
+             for n, (group, carrier, sched) in enumerate(INSURANCE_PLANS, start=1)]
+
+    # Coverage: about 40% of active patients; some as a spouse or child on an earlier subscriber at their clinic,
+    # a few with a second plan.
+    subs: list[dict[str, Any]] = []
+    patplans: list[dict[str, Any]] = []
+    primary: dict[int, dict[str, Any]] = {}  # PatNum -> its ordinal-1 inssub
+    secondary: dict[int, int] = {}  # PatNum -> its second PlanNum
+    subscribers_at: dict[int, list[dict[str, Any]]] = {}
+
+    def subscribe(patient: dict[str, Any], plan: int) -> dict[str, Any]:
+        sub = {"InsSubNum": len(subs) + 1, "PlanNum": plan, "Subscriber": patient["PatNum"],
+               "DateEffective": days_ago(200, 2000), "DateTerm": "0001-01-01",
+               "SubscriberID": f"XZ{rng.randint(10_000_000, 99_999_999)}", "DateTStamp": stamp()}
+        subs.append(sub)
+        return sub
+
+    def cover(patient: dict[str, Any], sub: dict[str, Any], ordinal: int, relationship: int) -> None:
+        patplans.append({"PatPlanNum": len(patplans) + 1, "PatNum": patient["PatNum"], "Ordinal": ordinal,
+                         "IsPending": 0, "Relationship": relationship, "PatID": "", "InsSubNum": sub["InsSubNum"],
+                         "DateTStamp": stamp()})
+
+    for n, patient in enumerate(active):
+        if n and rng.random() >= 0.4:  # the first active patient is always insured, so even tiny databases have claims
+            continue
+        family = subscribers_at.get(patient["ClinicNum"], [])
+        if family and rng.random() < 0.25:
+            sub = rng.choice(family)
+            cover(patient, sub, 1, rng.choice([REL_SPOUSE, REL_CHILD]))
+        else:
+            sub = subscribe(patient, rng.randint(1, len(plans)))
+            subscribers_at.setdefault(patient["ClinicNum"], []).append(sub)
+            cover(patient, sub, 1, REL_SELF)
+        primary[patient["PatNum"]] = sub
+        if rng.random() < 0.1:
+            other = subscribe(patient, rng.choice([p["PlanNum"] for p in plans if p["PlanNum"] != sub["PlanNum"]]))
+            cover(patient, other, 2, REL_SELF)
+            secondary[patient["PatNum"]] = other["PlanNum"]
+
+    # A claim per insured visit: waiting to be sent in its first week, sent for two more, received after that.
+    share_of = {p["PlanNum"]: FEE_SCHEDULES[p["FeeSched"] - 1][1] for p in plans}
+    claims, claimprocs = [], []
+    for proc in completed:
+        sub = primary.get(proc["PatNum"])
+        if sub is None:
+            continue
+        age = (now.date() - date.fromisoformat(proc["ProcDate"])).days
+        status = "W" if age < 7 else "S" if age < 21 else "R"
+        allowed = round(proc["ProcFee"] * share_of[sub["PlanNum"]], 2)
+        estimate = round(allowed * 0.8, 2)
+        paid = estimate if status == "R" else 0.0
+        write_off = round(proc["ProcFee"] - allowed, 2)
+        claim_num = len(claims) + 1
+        sent = (date.fromisoformat(proc["ProcDate"]) + timedelta(days=1)).isoformat() if status != "W" else "0001-01-01"
+        received = (date.fromisoformat(proc["ProcDate"]) + timedelta(days=20)).isoformat() if status == "R" else "0001-01-01"
+        claims.append({
+            "ClaimNum": claim_num, "PatNum": proc["PatNum"], "DateService": proc["ProcDate"], "DateSent": sent,
+            "ClaimStatus": status, "DateReceived": received, "PlanNum": sub["PlanNum"],
+            "PlanNum2": secondary.get(proc["PatNum"], 0), "ProvTreat": proc["ProvNum"], "ClaimFee": proc["ProcFee"],
+            "InsPayEst": estimate, "InsPayAmt": paid, "WriteOff": write_off, "ClaimNote": "", "ClaimType": "P",
+            "InsSubNum": sub["InsSubNum"], "ClinicNum": proc["ClinicNum"], "DateTStamp": stamp(),
+        })
+        claimprocs.append({
+            "ClaimProcNum": len(claimprocs) + 1, "ProcNum": proc["ProcNum"], "ClaimNum": claim_num,
+            "PatNum": proc["PatNum"], "ProvNum": proc["ProvNum"], "FeeBilled": proc["ProcFee"], "InsPayEst": estimate,
+            "InsPayAmt": paid, "WriteOff": write_off, "AllowedOverride": -1, "Status": 1 if status == "R" else 0,
+            "PlanNum": sub["PlanNum"], "InsSubNum": sub["InsSubNum"], "ClinicNum": proc["ClinicNum"],
+            "ProcDate": proc["ProcDate"], "DateTStamp": stamp(),
+        })
+
+    # Adjustments: a discount on some visits (the first always), a finance charge on a few accounts.
+    discounts = [d[0] for d in DEFINITIONS if d[1] == DEF_ADJ_TYPES and d[3] == "-" and not d[4]]
+    adjustments = []
+    for n, proc in enumerate(completed):
+        if n and rng.random() >= 0.06:
+            continue
+        adjustments.append({"AdjNum": len(adjustments) + 1, "AdjDate": proc["ProcDate"],
+                            "AdjAmt": -round(proc["ProcFee"] * 0.1, 2), "PatNum": proc["PatNum"],
+                            "AdjType": rng.choice(discounts), "ProvNum": proc["ProvNum"], "AdjNote": "",
+                            "ProcNum": proc["ProcNum"], "ClinicNum": proc["ClinicNum"], "DateTStamp": stamp()})
+    for patient in active:
+        if rng.random() < 0.02:
+            adjustments.append({"AdjNum": len(adjustments) + 1, "AdjDate": days_ago(1, 30), "AdjAmt": 15.0,
+                                "PatNum": patient["PatNum"], "AdjType": 3, "ProvNum": patient["PriProv"],
+                                "AdjNote": "Balance over 90 days", "ProcNum": 0, "ClinicNum": patient["ClinicNum"],
+                                "DateTStamp": stamp()})
+
+    # Treatment plans, each with one to three planned procedures (appended to procedurelog).
+    planned, treatplans, attaches = [], [], []
+    next_proc = len(tables["procedurelog"]) + 1
+    for n, patient in enumerate(active):
+        if n and rng.random() >= 0.1:
+            continue
+        day = days_ago(1, 60)
+        status = rng.choice([1, 1, 0])  # Open Dental's TPStatus: 1 active, 0 saved
+        plan_num = len(treatplans) + 1
+        treatplans.append({"TreatPlanNum": plan_num, "PatNum": patient["PatNum"], "DateTP": day,
+                           "Heading": "Active Treatment Plan" if status == 1 else f"Presented {day}", "Note": "",
+                           "TPStatus": status, "DateTStamp": stamp()})
+        for priority, code in enumerate(rng.sample(PLANNED_CODES, rng.randint(1, 3)), start=1):
+            planned.append({"ProcNum": next_proc, "PatNum": patient["PatNum"], "AptNum": 0,
+                            "ProcStatus": PROC_TREATMENT_PLANNED, "ProcFee": fee_of[code], "ProcDate": day,
+                            "CodeNum": code, "ProvNum": patient["PriProv"], "ClinicNum": patient["ClinicNum"],
+                            "ToothNum": str(rng.randint(1, 32)) if code in (4, 5, 7) else "",
+                            "Surf": "O" if code == 5 else "", "DateTStamp": stamp()})
+            attaches.append({"TreatPlanAttachNum": len(attaches) + 1, "TreatPlanNum": plan_num, "ProcNum": next_proc,
+                             "Priority": priority, "DateTStamp": stamp()})
+            next_proc += 1
+
+    visit_time = {apt["AptNum"]: apt["AptDateTime"] for apt in tables["appointment"]}
+    notes = []
+    for n, proc in enumerate(completed):
+        if n and rng.random() >= 0.3:
+            continue
+        notes.append({"ProcNoteNum": len(notes) + 1, "PatNum": proc["PatNum"], "ProcNum": proc["ProcNum"],
+                      "EntryDateTime": visit_time.get(proc["AptNum"], f"{proc['ProcDate']} 12:00:00"), "UserNum": 1,
+                      "Note": rng.choice(PROC_NOTES),
+                      # Open Dental keeps a signature hash here; a random hex string stands in for it.
+                      "Signature": f"{rng.getrandbits(64):016X}" if rng.random() < 0.7 else "", "DateTStamp": stamp()})
+
+    documents = []
+    for n, patient in enumerate(active):
+        if n and rng.random() >= 0.15:
+            continue
+        category, stem, extension, img_type = rng.choice(DOCUMENT_KINDS)
+        doc_num = len(documents) + 1
+        created = (now - timedelta(days=rng.randint(1, 700), minutes=rng.randint(0, 600))).strftime(STAMP_FORMAT)
+        documents.append({"DocNum": doc_num, "Description": stem, "DateCreated": created, "DocCategory": category,
+                          "PatNum": patient["PatNum"], "FileName": f"{stem}{doc_num}.{extension}", "ImgType": img_type,
+                          "DateTStamp": stamp()})
+
+    employees = []
+    for n in range(1, _count(8, scale) + 1):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        employees.append({"EmployeeNum": n, "LName": last, "FName": first,
+                          "EmailWork": f"{first}.{last}.staff{n}@example.com".lower(), "IsHidden": 1 if n == 6 else 0,
+                          "DateTStamp": stamp()})
+
+    # The providers' schedules: weekdays from a week ago to two weeks ahead, one row per provider and day, in one
+    # operatory of the day's clinic; a provider of every clinic (ClinicNum 0) alternates between them.
+    clinic_nums = [c["ClinicNum"] for c in tables["clinic"]]
+    schedules, schedule_ops = [], []
+    for offset in range(-7, 15):
+        day = (now + timedelta(days=offset)).date()
+        if day.weekday() >= 5:
+            continue
+        for prov in tables["provider"]:
+            if prov["IsHidden"]:
+                continue
+            clinic = prov["ClinicNum"] or clinic_nums[offset % len(clinic_nums)]
+            hygienist = prov["Abbr"].startswith("HYG")
+            sched_num = len(schedules) + 1
+            schedules.append({"ScheduleNum": sched_num, "SchedDate": day.isoformat(),
+                              "StartTime": "07:00:00" if hygienist else "08:00:00",
+                              "StopTime": "15:30:00" if hygienist else "17:00:00", "SchedType": SCHED_PROVIDER,
+                              "ProvNum": prov["ProvNum"], "BlockoutType": 0, "Note": "", "Status": 0, "EmployeeNum": 0,
+                              "ClinicNum": clinic, "DateTStamp": stamp()})
+            ops = [op["OperatoryNum"] for op in tables["operatory"] if not op["IsHidden"] and op["ClinicNum"] == clinic]
+            if ops:
+                schedule_ops.append({"ScheduleOpNum": len(schedule_ops) + 1, "ScheduleNum": sched_num,
+                                     "OperatoryNum": rng.choice(ops), "DateTStamp": stamp()})
+    # A practice-wide holiday: a schedule row that is no provider's working hours.
+    holiday = (now + timedelta(days=20)).date().isoformat()
+    schedules.append({"ScheduleNum": len(schedules) + 1, "SchedDate": holiday, "StartTime": "00:00:00",
+                      "StopTime": "00:00:00", "SchedType": SCHED_PRACTICE, "ProvNum": 0, "BlockoutType": 0,
+                      "Note": "Office closed", "Status": SCHED_HOLIDAY, "EmployeeNum": 0, "ClinicNum": 0,
+                      "DateTStamp": stamp()})
+    return {"procedurelog": tables["procedurelog"] + planned, "definition": definitions, "adjustment": adjustments,
+            "feesched": fee_scheds, "fee": fees, "carrier": carriers, "insplan": plans, "inssub": subs,
+            "patplan": patplans, "claim": claims, "claimproc": claimprocs, "treatplan": treatplans,
+            "treatplanattach": attaches, "document": documents, "procnote": notes, "employee": employees,
+            "schedule": schedules, "scheduleop": schedule_ops}
 
 
 def generate(database_url: str, seed: int = 1, scale: float = 1.0, now: datetime | None = None) -> dict[str, int]:

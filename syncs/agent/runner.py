@@ -9,7 +9,8 @@ import platform
 import shutil
 import socket
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,8 +19,11 @@ from syncs.agent import AGENT_VERSION
 from syncs.agent.client import ApiError, ProtocolClient
 from syncs.agent.db import STAMP_FORMAT, Database
 from syncs.agent.records import (
+    DEF_ADJ_TYPES,
+    DEF_IMAGE_CATS,
     DEFAULT_TZ,
     KINDS,
+    SCHED_PROVIDER,
     Mark,
     group_records,
     iso,
@@ -108,14 +112,14 @@ class Agent:
     def push_records(self, db: Database, tz_by_location: dict[str, str]) -> None:
         self.reread_selected_locations(db, tz_by_location)
         for kind in KINDS:
-            rows, mark = read_changes(db, kind, Mark.from_json(self.state.marks.get(kind.table)))
+            rows, mark = read_changes(db, kind, Mark.from_json(self.state.marks.get(kind.mark_key)))
             if not rows:
                 continue
             sent = 0
             for location, records in group_records(kind, rows, tz_by_location).items():
                 sent += self.send(location, kind.name, records)
             # Only after every batch went through: a failure resends this kind next cycle (upserts are idempotent).
-            self.state.marks[kind.table] = mark.to_json()
+            self.state.marks[kind.mark_key] = mark.to_json()
             self.save()
             log.info("Sent %d %s record(s) from %d changed row(s)", sent, kind.name, len(rows))
         self.state.last_read_at = iso(datetime.now(UTC))
@@ -172,8 +176,8 @@ class Agent:
 
     def run_write_jobs(self, db: Database, tz_by_location: dict[str, str]) -> None:
         # Inserted before a crash but never reported: report, never insert twice.
-        for job_id, apt_num in list(self.state.pending_jobs.items()):
-            self.report(job_id, {"status": "complete", "foreign_id": apt_num})
+        for job_id, row_id in list(self.state.pending_jobs.items()):
+            self.report(job_id, {"status": "complete", "foreign_id": row_id})
         for job in self.client.write_jobs():
             job_id = str(job["id"])
             insert = WRITERS.get(job.get("kind"))
@@ -181,18 +185,18 @@ class Agent:
                 self.report(job_id, {"status": "failed", "error": f"This agent cannot run {job.get('kind')!r} jobs."})
                 continue
             try:
-                apt_num = insert(db, job, tz_by_location)
+                row_id = insert(db, job, tz_by_location)
                 db.commit()
             except (JobRejected, *db.errors) as error:
                 db.rollback()
                 log.warning("Write job %s failed: %s", job_id, error)
                 self.report(job_id, {"status": "failed", "error": str(error)[:2000]})
                 continue
-            self.state.pending_jobs[job_id] = str(apt_num)
+            self.state.pending_jobs[job_id] = str(row_id)
             self.state.last_write_at = iso(datetime.now(UTC))
             self.save()
-            log.info("Write job %s (%s): inserted row %s", job_id, job.get("kind"), apt_num)
-            self.report(job_id, {"status": "complete", "foreign_id": str(apt_num)})
+            log.info("Write job %s (%s): wrote row %s", job_id, job.get("kind"), row_id)
+            self.report(job_id, {"status": "complete", "foreign_id": str(row_id)})
 
     def report(self, job_id: str, result: dict[str, Any]) -> None:
         try:
@@ -277,20 +281,46 @@ def _now_stamp() -> str:
     return datetime.now().strftime(STAMP_FORMAT)  # the server's local time, as Open Dental writes it
 
 
+def _clinic(job: dict[str, Any]) -> int:
+    location = str(job.get("location_foreign_id") or "0")
+    return int(location) if location.isdigit() else 0
+
+
+def _amount(payload: dict[str, Any]) -> float:
+    try:
+        return float(payload.get("amount") or 0)
+    except ValueError:
+        raise JobRejected(f"amount {payload.get('amount')!r} is not a number") from None
+
+
 def insert_payment(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
     """INSERT a payment the API accepted; returns the new PayNum."""
     payload = job.get("payload") or {}
-    location = str(job.get("location_foreign_id") or "0")
     patient = _one(db, "SELECT PatNum FROM patient WHERE PatNum = ?", payload.get("patient_foreign_id"), "Patient")
-    try:
-        amount = float(payload.get("amount") or 0)
-    except ValueError:
-        raise JobRejected(f"amount {payload.get('amount')!r} is not a number") from None
+    amount = _amount(payload)
     pay_type = int(payload["type_foreign_id"]) if str(payload.get("type_foreign_id") or "").isdigit() else 0
     return db.execute(
         "INSERT INTO payment (PayType, PayDate, PayAmt, PatNum, ClinicNum, PayNote, DateTStamp) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (pay_type, str(payload.get("date") or datetime.now().date().isoformat()), amount, patient["PatNum"],
-         int(location) if location.isdigit() else 0, payload.get("note") or "", _now_stamp()),
+         _clinic(job), payload.get("note") or "", _now_stamp()),
+    )
+
+
+def insert_adjustment(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+    """INSERT an adjustment the API accepted; returns the new AdjNum."""
+    payload = job.get("payload") or {}
+    patient = _one(db, "SELECT PatNum, PriProv FROM patient WHERE PatNum = ?", payload.get("patient_foreign_id"), "Patient")
+    if not payload.get("type_foreign_id"):
+        raise JobRejected("Open Dental files every adjustment under a type: create it with an adjustment_type_id")
+    adj_type = _one(db, f"SELECT DefNum FROM definition WHERE DefNum = ? AND Category = {DEF_ADJ_TYPES}",
+                    payload["type_foreign_id"], "Adjustment type")
+    provider = (_one(db, "SELECT ProvNum FROM provider WHERE ProvNum = ?", payload["provider_foreign_id"], "Provider")
+                ["ProvNum"] if payload.get("provider_foreign_id") else patient["PriProv"])
+    return db.execute(
+        "INSERT INTO adjustment (AdjDate, AdjAmt, PatNum, AdjType, ProvNum, AdjNote, ProcNum, ClinicNum, DateTStamp)"
+        " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        (str(payload.get("date") or datetime.now().date().isoformat()), _amount(payload), patient["PatNum"],
+         adj_type["DefNum"], provider, payload.get("note") or "", _clinic(job), _now_stamp()),
     )
 
 
@@ -302,6 +332,121 @@ def insert_popup(db: Database, job: dict[str, Any], tz_by_location: dict[str, st
                       (patient["PatNum"], payload.get("note") or "", _now_stamp()))
 
 
-# Write jobs this agent applies; any other kind is reported failed, so the developer sees it was not written.
+def _written(payload: dict[str, Any], what: str) -> Any:
+    """The foreign id of a record an update or deletion names: it exists in Open Dental only once inserted."""
+    if not payload.get("foreign_id"):
+        raise JobRejected(f"The {what} has no foreign_id: its insertion was never written to Open Dental")
+    return payload["foreign_id"]
+
+
+def update_popup(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+    """Archive (disable) or restore a patient alert; returns its PopupNum."""
+    payload = job.get("payload") or {}
+    popup = _one(db, "SELECT PopupNum, PatNum FROM popup WHERE PopupNum = ?", _written(payload, "patient alert"),
+                 "Patient alert")
+    if payload.get("patient_foreign_id") and str(popup["PatNum"]) != str(payload["patient_foreign_id"]):
+        raise JobRejected(f"Patient alert {popup['PopupNum']} belongs to another patient in Open Dental")
+    db.execute("UPDATE popup SET IsArchived = ?, DateTStamp = ? WHERE PopupNum = ?",
+               (1 if payload.get("disabled") else 0, _now_stamp(), popup["PopupNum"]))
+    return popup["PopupNum"]
+
+
+def insert_document(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+    """INSERT the document's row (Open Dental's Imaging module); returns the new DocNum. The protocol does not carry
+    the file's bytes: they stay on the server (payload `path`), and the row names the file."""
+    payload = job.get("payload") or {}
+    patient = _one(db, "SELECT PatNum FROM patient WHERE PatNum = ?", payload.get("patient_foreign_id"), "Patient")
+    if payload.get("document_type_foreign_id"):
+        category = _one(db, f"SELECT DefNum FROM definition WHERE DefNum = ? AND Category = {DEF_IMAGE_CATS}",
+                        payload["document_type_foreign_id"], "Document type")["DefNum"]
+    else:  # Open Dental files every document in a category: the first the practice shows
+        first = db.query(f"SELECT DefNum FROM definition WHERE Category = {DEF_IMAGE_CATS} AND IsHidden = 0"
+                         " ORDER BY ItemOrder, DefNum LIMIT 1")
+        if not first:
+            raise JobRejected("Open Dental has no document category to file the document in")
+        category = first[0]["DefNum"]
+    filename = str(payload.get("filename") or "")[:255]
+    if not filename:
+        raise JobRejected("The job has no filename")
+    photo = str(payload.get("content_type") or "").startswith("image/")
+    return db.execute(
+        "INSERT INTO document (Description, DateCreated, DocCategory, PatNum, FileName, ImgType, DateTStamp)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (filename, _now_stamp(), category, patient["PatNum"], filename, 2 if photo else 0, _now_stamp()),
+    )
+
+
+def _clock(value: Any, name: str) -> str:
+    try:
+        return time_of_day.fromisoformat(str(value)).strftime("%H:%M:%S")
+    except ValueError:
+        raise JobRejected(f"{name} is not a time of day: {value!r}") from None
+
+
+def _schedule_of(db: Database, payload: dict[str, Any]) -> tuple[str, str, str, int, int | None]:
+    """(SchedDate, StartTime, StopTime, ProvNum, OperatoryNum) of a working hour, or why Open Dental cannot hold it."""
+    if payload.get("active") is False:
+        raise JobRejected("Open Dental has no inactive schedules: delete the working hour instead")
+    if not payload.get("specific_date"):
+        raise JobRejected("Open Dental keeps a provider's schedule per date: a working hour that repeats on days "
+                          "needs a specific_date")
+    try:
+        day = date.fromisoformat(str(payload["specific_date"])).isoformat()
+    except ValueError:
+        raise JobRejected(f"specific_date is not a date: {payload['specific_date']!r}") from None
+    start, stop = _clock(payload.get("begin_time"), "begin_time"), _clock(payload.get("end_time"), "end_time")
+    if stop <= start:
+        raise JobRejected("end_time must be after begin_time")
+    provider = _one(db, "SELECT ProvNum FROM provider WHERE ProvNum = ?", payload.get("provider_foreign_id"), "Provider")
+    op = (_one(db, "SELECT OperatoryNum FROM operatory WHERE OperatoryNum = ?", payload["operatory_foreign_id"],
+               "Operatory")["OperatoryNum"] if payload.get("operatory_foreign_id") else None)
+    return day, start, stop, provider["ProvNum"], op
+
+
+def _set_schedule_op(db: Database, schedule_num: int, op: int | None) -> None:
+    db.execute("DELETE FROM scheduleop WHERE ScheduleNum = ?", (schedule_num,))
+    if op:
+        db.execute("INSERT INTO scheduleop (ScheduleNum, OperatoryNum, DateTStamp) VALUES (?, ?, ?)",
+                   (schedule_num, op, _now_stamp()))
+
+
+def _provider_schedule(db: Database, payload: dict[str, Any]) -> int:
+    return _one(db, f"SELECT ScheduleNum FROM schedule WHERE ScheduleNum = ? AND SchedType = {SCHED_PROVIDER}",
+                _written(payload, "working hour"), "Provider schedule")["ScheduleNum"]
+
+
+def insert_schedule(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+    """INSERT a provider's schedule row for the working hour's date; returns the new ScheduleNum."""
+    day, start, stop, provider, op = _schedule_of(db, job.get("payload") or {})
+    schedule_num = db.execute(
+        "INSERT INTO schedule (SchedDate, StartTime, StopTime, SchedType, ProvNum, BlockoutType, Note, Status,"
+        " EmployeeNum, ClinicNum, DateTStamp) VALUES (?, ?, ?, ?, ?, 0, '', 0, 0, ?, ?)",
+        (day, start, stop, SCHED_PROVIDER, provider, _clinic(job), _now_stamp()))
+    _set_schedule_op(db, schedule_num, op)
+    return schedule_num
+
+
+def update_schedule(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+    payload = job.get("payload") or {}
+    schedule_num = _provider_schedule(db, payload)
+    day, start, stop, provider, op = _schedule_of(db, payload)
+    db.execute("UPDATE schedule SET SchedDate = ?, StartTime = ?, StopTime = ?, ProvNum = ?, DateTStamp = ?"
+               " WHERE ScheduleNum = ?", (day, start, stop, provider, _now_stamp(), schedule_num))
+    _set_schedule_op(db, schedule_num, op)
+    return schedule_num
+
+
+def delete_schedule(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+    schedule_num = _provider_schedule(db, job.get("payload") or {})
+    db.execute("DELETE FROM scheduleop WHERE ScheduleNum = ?", (schedule_num,))
+    db.execute("DELETE FROM schedule WHERE ScheduleNum = ?", (schedule_num,))
+    return schedule_num
+
+
+# Write jobs this agent applies, each returning the row's primary key (the record's foreign id); any other kind is
+# reported failed, so the developer sees it was not written.
 WRITERS = {"appointment_insertion": insert_appointment, "payment_insertion": insert_payment,
-           "patient_alert_insertion": insert_popup}
+           "adjustment_insertion": insert_adjustment, "patient_alert_insertion": insert_popup,
+           "patient_alert_update": update_popup, "patient_document_insertion": insert_document,
+           "working_hour_insertion": insert_schedule, "working_hour_update": update_schedule,
+           "working_hour_deletion": delete_schedule}

@@ -24,7 +24,7 @@ class State:
     heartbeat_interval_s: int = 60
     marks: dict[str, dict[str, Any]] = field(default_factory=dict)  # table → Mark.to_json()
     locations_fingerprint: str = ""  # what we last reported, so unchanged clinics are not re-posted
-    pending_jobs: dict[str, str] = field(default_factory=dict)  # write job id → AptNum inserted, not yet reported
+    pending_jobs: dict[str, str] = field(default_factory=dict)  # write job id → row written, not yet reported
     # Locations whose records the server dropped (not selected yet): read again in full once it stores them.
     unselected_locations: list[str] = field(default_factory=list)
     last_read_at: str | None = None

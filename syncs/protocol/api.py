@@ -265,19 +265,23 @@ def heartbeat(request):
     postgres = connection.vendor == "postgresql"
     json_param = "%s::jsonb" if postgres else "%s"
     least = "LEAST" if postgres else "MIN"
-    # The sweep's deadline (Sync.health_due_at): an all-green sync is next due when its older side goes stale
-    # (a side this beat leaves out keeps the current deadline, which is never later); any other sync is due now,
-    # so the sweep notices a recovery within a minute.
+    # The sweep's deadline (Sync.health_due_at). An all-green sync keeps the deadline it has: the sweep, finding it
+    # due, computes the next one from the newest times (once per cadence instead of on every beat), and a beat that
+    # changes no indexed column lets PostgreSQL update the row in place (a HOT update). Without a deadline, an
+    # all-green sync is next due when its older side goes stale; any other sync is due now, so the sweep notices a
+    # recovery within a minute.
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Sync._meta.db_table} SET last_read_at = COALESCE(%s, last_read_at), "
             "last_write_at = COALESCE(%s, last_write_at), agent_version = COALESCE(%s, agent_version), "
             f"host_facts = {json_param}, health_deadline_at = CASE WHEN read_health = %s AND write_health = %s "
-            f"THEN {least}(COALESCE(%s, health_deadline_at, %s), COALESCE(%s, health_deadline_at, %s)) ELSE %s END "
+            f"THEN COALESCE(health_deadline_at, {least}(COALESCE(%s, %s), COALESCE(%s, %s))) "
+            f"ELSE {least}(COALESCE(health_deadline_at, %s), %s) END "
             "WHERE agent_token_hash = %s RETURNING write_jobs_pending",
             [as_db(read_at), as_db(write_at), beat.get("agent_version"), json.dumps(host), GREEN, GREEN,
              as_db(read_at + fresh_for) if read_at else None, as_db(now),
-             as_db(write_at + fresh_for) if write_at else None, as_db(now), as_db(now), crypto.fingerprint(token)],
+             as_db(write_at + fresh_for) if write_at else None, as_db(now), as_db(now), as_db(now),
+             crypto.fingerprint(token)],
         )
         row = cursor.fetchone()
     if row is None:

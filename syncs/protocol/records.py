@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from institutions.models import Location
 from syncs import models as m
-from syncs.models import (Appointment, AppointmentType, Operatory, Patient, PracticeRecord, Provider, Sync,
+from syncs.models import (WEEKDAYS, Appointment, AppointmentType, Operatory, Patient, PracticeRecord, Provider, Sync,
                           health_deadline_after_new_data)
 
 BATCH_LIMIT = 1000
@@ -122,6 +122,28 @@ class PayoutIn(serializers.Serializer):
     write_off = _money()
 
 
+class WorkingHourIn(serializers.Serializer):
+    """A provider's hours: on weekdays or a specific date (Open Dental keeps one schedule row per date). The
+    appointment types a working hour takes are the API's alone: no link list, so a push never clears them."""
+
+    foreign_id = serializers.CharField(max_length=64)
+    provider_foreign_id = serializers.CharField(max_length=64)
+    operatory_foreign_id = _ref()
+    label_foreign_id = _ref()
+    begin_time = serializers.TimeField()
+    end_time = serializers.TimeField()
+    days = serializers.ListField(child=serializers.ChoiceField(choices=WEEKDAYS), default=list, max_length=7)
+    specific_date = _day()
+    active = _flag(True)
+
+    def validate(self, attrs):
+        if attrs["end_time"] <= attrs["begin_time"]:
+            raise serializers.ValidationError({"end_time": "Must be after begin_time."})
+        if not attrs["days"] and attrs["specific_date"] is None:
+            raise serializers.ValidationError({"days": "Give days or a specific_date."})
+        return attrs
+
+
 OTHER_KINDS: dict[str, tuple[type[PracticeRecord], type[serializers.Serializer]]] = {
     "appointment_descriptors": (m.AppointmentDescriptor, _record_in(
         "AppointmentDescriptorIn", descriptor_type=serializers.CharField(max_length=60), code=_text(40),
@@ -196,6 +218,7 @@ OTHER_KINDS: dict[str, tuple[type[PracticeRecord], type[serializers.Serializer]]
     "patient_alerts": (m.PatientAlert, _record_in(
         "PatientAlertIn", patient_foreign_id=serializers.CharField(max_length=64),
         note=serializers.CharField(max_length=5000), disabled_at=_moment())),
+    "working_hours": (m.WorkingHour, WorkingHourIn),
     "staff": (m.StaffMember, _record_in(
         "StaffIn", first_name=_text(100), last_name=_text(100), email=serializers.EmailField(allow_blank=True, default=""),
         inactive=_flag(False), patientable=_flag(False), unsubscribe_emails=_flag(False), unsubscribe_sms=_flag(False))),
@@ -216,7 +239,7 @@ TARGETS = {
     "claim": m.Claim, "adjustment_type": m.AdjustmentType, "insurance_plan": m.InsurancePlan,
     "primary_insurance_plan": m.InsurancePlan, "secondary_insurance_plan": m.InsurancePlan,
     "payment_plan": m.PaymentPlan, "payment_type": m.PaymentType, "recall_type": m.RecallType,
-    "document_type": m.DocumentType,
+    "document_type": m.DocumentType, "operatory": Operatory, "label": m.WorkingHourLabel,
 }
 REFERENCES = {
     "patients": {"provider_foreign_id": ("provider_id", Provider)},

@@ -102,7 +102,7 @@ def test_activate_read_heartbeat_write_then_resume(fake, database_url, tmp_path,
 
     saved = json.loads(state.read_text())
     assert saved["agent_token"] == AGENT_TOKEN and saved["sync_id"] == "SYNC1" and saved["pending_jobs"] == {}
-    assert set(saved["marks"]) == {kind.table for kind in KINDS}
+    assert set(saved["marks"]) == {kind.mark_key for kind in KINDS}
     assert oct(state.stat().st_mode & 0o777) == "0o600"
     err = capsys.readouterr().err
     assert "Activated sync SYNC1" in err and PRODUCT_KEY not in err and AGENT_TOKEN not in err

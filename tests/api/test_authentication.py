@@ -123,3 +123,31 @@ def test_the_last_use_of_a_key_is_recorded(api, sandbox_key):
     api.get("institutions")
 
     assert ApiKey.objects.get(pk=sandbox_key.api_key.pk).last_used_at is not None
+
+
+def test_a_bearer_request_reads_its_key_from_the_cache_not_the_database(api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api.get("institutions")  # the first request reads the key and records its use
+    with CaptureQueriesContext(connection) as queries:
+        assert api.get("institutions").status_code == 200
+
+    assert not [q["sql"] for q in queries if ApiKey._meta.db_table in q["sql"]]
+
+
+@pytest.mark.parametrize("revoke", ["rotate now", "edit the row (admin)", "seed_demo's replacement"])
+def test_a_revoked_key_stops_at_once_even_while_its_state_is_cached(api, cast, sandbox_key, revoke):
+    from portal.api_keys import api_key_replace_for_demo
+
+    assert api.get("institutions").status_code == 200  # cached now
+    if revoke == "rotate now":
+        api_key_rotate(actor_membership=cast.alice_membership, mode="sandbox", grace="now")
+    elif revoke == "edit the row (admin)":
+        key = ApiKey.objects.get(pk=sandbox_key.api_key.pk)
+        key.revoked_at = timezone.now()
+        key.save()
+    else:
+        api_key_replace_for_demo(organization=sandbox_key.api_key.organization, created_by=None)
+
+    assert_error(api.get("institutions"), 401, "revoked or rotated")

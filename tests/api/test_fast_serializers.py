@@ -51,3 +51,38 @@ def test_sync_status_rows_match_the_standard_output(sandbox):
     row = sync_status_row(sync, timezone.now())
 
     assert SyncStatusSerializer(row).data == serializers.Serializer.to_representation(SyncStatusSerializer(), row)
+
+
+def test_the_fast_renderer_prints_the_bytes_drfs_renderer_prints():
+    import uuid
+    from datetime import date, datetime, timedelta, timezone as dt_timezone
+    from decimal import Decimal
+
+    from django.utils.translation import gettext_lazy
+    from rest_framework.exceptions import ErrorDetail
+    from rest_framework.renderers import JSONRenderer
+
+    from portal.api.renderers import FastJSONRenderer
+
+    moment = datetime(2026, 11, 29, 23, 5, 1, 250000, tzinfo=dt_timezone.utc)
+    data = {"code": True, "error": [ErrorDetail("bad", code="invalid"), gettext_lazy("Success")],
+            "data": [{"at": moment, "local": moment.astimezone(dt_timezone(timedelta(hours=-6))), "day": date(2026, 1, 2),
+                      "fee": Decimal("12.50"), "id": uuid.UUID(int=7), "name": "Zoë", "bio": {"n": None, "ok": False},
+                      "count": 3, "ratio": 0.5}]}
+
+    assert FastJSONRenderer().render(data) == JSONRenderer().render(data)
+    assert FastJSONRenderer().render(None) == JSONRenderer().render(None) == b""
+
+
+@pytest.mark.parametrize("microsecond", [0, 120000, 5])
+def test_timestamps_printed_by_the_database_read_as_drf_prints_them(sandbox, microsecond):
+    from datetime import UTC, datetime
+
+    from portal.api.fast import IsoUtc, iso_datetime, iso_from_db
+    from syncs.models import Sync
+
+    moment = datetime(2026, 11, 29, 23, 5, 1, microsecond, tzinfo=UTC)
+    Sync.objects.filter(institution=sandbox).update(last_read_at=moment)
+    text = Sync.objects.filter(institution=sandbox).annotate(at=IsoUtc("last_read_at")).values_list("at", flat=True).get()
+
+    assert iso_from_db(text) == iso_datetime(moment, UTC) == serializers.DateTimeField().to_representation(moment)

@@ -55,11 +55,20 @@ def test_sync_status_takes_the_same_queries_for_one_sync_or_many(api, cast, sand
     assert many == one <= 5
 
 
-def test_sync_status_locations_read_as_the_serializer_writes_them(locations):
+@pytest.mark.parametrize("deactivated", [False, True])
+def test_sync_status_locations_read_as_the_serializer_writes_them(locations, deactivated):
+    from institutions.models import Location
+    from syncs.api import sync_status_columns
+
     location = locations[0]
-    values = tuple(getattr(location, name) for name in LOCATION_COLUMNS)
+    if deactivated:
+        Location.objects.filter(pk=location.pk).update(deactivated_at=timezone.now())
+        location.refresh_from_db()
+    values = (Location.objects.filter(pk=location.pk).annotate(**sync_status_columns(timezone.now()))
+              .values_list(*LOCATION_COLUMNS).get())
 
     assert location_basic(values) == LocationBasicSerializer(location).data
+    assert location_basic(values)["inactive"] is deactivated
 
 
 def test_sync_status_rows_match_the_serializer_for_red_and_green_syncs(cast):

@@ -300,3 +300,20 @@ def test_the_match_dialog_carries_the_proof_that_it_showed_the_practice(alice_cl
     token = re.search(r'name="disclosure" value="([^"]+)"', page).group(1)
     alice_client.post(reverse("institutions:request_access", args=["bright-smiles"]), {"disclosure": token})
     assert ConsentRequest.objects.filter(organization=cast.acme, institution=live_practice).count() == 1
+
+
+def test_a_signed_in_visitor_joins_the_practice_only_after_confirming(alice_client, cast, live_practice):
+    from institutions.models import PracticeInvitation, PracticeMember
+    from portal.models import User
+
+    request_access(alice_client, cast.acme, "bright-smiles")
+    invited = User.objects.create_user(email=PracticeInvitation.objects.get().email, password="a-long-unusual-passphrase")
+    staff = Client()
+    staff.force_login(invited)
+
+    page = staff.get(practice_link())
+    assert page.status_code == 200 and "Join Bright Smiles" in page.content.decode()
+    assert not PracticeMember.objects.filter(user=invited).exists()  # opening the link changed nothing
+
+    assert staff.post(practice_link())["Location"] == reverse("practice_apps")
+    assert PracticeMember.objects.filter(user=invited, institution=live_practice).exists()

@@ -72,3 +72,13 @@ def test_the_practice_sees_the_operation_transferred(cast, practice_page):
     assert "Operates your Synchronizer" in panel_of(html, "Other Co")
     assert "Operates your Synchronizer" not in panel_of(html, "Acme Dental Apps")
     assert "transferred the operation" in html and "sue@chairside.example" not in html
+
+
+def test_a_new_syncs_timeline_words_take_the_right_article():
+    from syncs.catalog import SYNC_OPTIONS
+    from syncs.services import sync_created_message
+
+    assert sync_created_message(SYNC_OPTIONS["opendental"]).startswith("Created an Open Dental sync")
+    assert sync_created_message(SYNC_OPTIONS["eaglesoft"]).startswith("Created an Eaglesoft sync")
+    assert sync_created_message(SYNC_OPTIONS["athena"]).startswith("Created an athenahealth sync")
+    assert sync_created_message(SYNC_OPTIONS["dentrix"]).startswith("Created a Dentrix sync")

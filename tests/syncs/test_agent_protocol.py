@@ -12,6 +12,8 @@ from django.utils import timezone
 from institutions.models import Institution, Location
 from syncs import services
 from syncs.models import Appointment, Patient, Provider, Sync, SyncStatus, WriteJob
+from syncs.monitoring import health_sweep
+from tests.conftest import require_service
 from tests.factories import InstitutionFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,10 +98,21 @@ def test_the_heartbeat_is_one_statement(sync, token):
     assert abs((sync.last_read_at - now).total_seconds()) < 1
 
 
-def test_a_heartbeat_moves_the_sweeps_deadline(sync, token):
-    Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE)
+def test_a_heartbeat_leaves_a_green_syncs_deadline_to_the_sweep(sync, token):
     now = timezone.now()
-    post("heartbeat", {"last_read_at": now.isoformat(), "last_write_at": (now - timedelta(minutes=5)).isoformat()}, token)
+    later = now + timedelta(minutes=10)
+    Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE, health_deadline_at=later)
+    beat = {"last_read_at": now.isoformat(), "last_write_at": (now - timedelta(minutes=5)).isoformat()}
+
+    post("heartbeat", beat, token)
+    assert Sync.objects.get(pk=sync.pk).health_deadline_at == later  # no indexed column changes: updated in place
+
+    Sync.objects.filter(pk=sync.pk).update(health_deadline_at=None)
+    post("heartbeat", beat, token)
+    assert abs(Sync.objects.get(pk=sync.pk).health_deadline_at - (now + timedelta(minutes=25))) < timedelta(seconds=1)
+
+    Sync.objects.filter(pk=sync.pk).update(health_deadline_at=now - timedelta(seconds=1))
+    assert health_sweep(now) == 0  # due, still fresh: nothing to record, and the next deadline follows the newest times
     assert abs(Sync.objects.get(pk=sync.pk).health_deadline_at - (now + timedelta(minutes=25))) < timedelta(seconds=1)
 
     Sync.objects.filter(pk=sync.pk).update(read_health="red")
@@ -209,3 +222,22 @@ def test_sandbox_appointments_never_become_write_jobs(cast):
         "provider_id": Provider.objects.filter(location=location).first().pk, "start_time": timezone.now() + timedelta(days=1)})
 
     assert not WriteJob.objects.exists()
+
+
+@pytest.mark.services
+def test_a_green_syncs_heartbeats_update_its_row_in_place_on_postgresql(sync, token):
+    require_service("PostgreSQL", connection.vendor == "postgresql", "set DATABASE_URL to PostgreSQL")
+    now = timezone.now()
+    Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE, health_deadline_at=now + timedelta(minutes=10))
+
+    def hot_updates() -> int:  # this transaction's HOT updates of the sync table
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_get_xact_tuples_hot_updated('syncs_sync'::regclass)")
+            return cursor.fetchone()[0]
+
+    before = hot_updates()
+    for _ in range(5):
+        assert post("heartbeat", {"last_read_at": timezone.now().isoformat(), "last_write_at": now.isoformat()},
+                    token).status_code == 200
+
+    assert hot_updates() - before == 5

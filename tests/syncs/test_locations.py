@@ -118,7 +118,9 @@ def test_deactivating_the_whole_institution_moves_each_sync_with_its_own_event(a
     assert {event.organization_id for event in events} == {cast.acme.pk}  # private, like the institution's event
     assert events.get(sync=live).message == "The Open Dental sync was deactivated with the institution"
     assert not TimelineEvent.objects.filter(sync=stopped).exists()
-    assert TimelineEvent.objects.filter(sync=None, verb="locations.deactivated").count() == 1
+    event = TimelineEvent.objects.get(sync=None, verb="locations.deactivated")
+    # The practice's staff read it too: worded for any reader, never "your organization".
+    assert event.message == "Stopped using the institution: API access and billing ended for this organization"
 
 
 def test_reactivating_the_locations_brings_the_sync_back_with_its_own_event(alice_client, live, staff):

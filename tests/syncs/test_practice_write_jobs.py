@@ -11,6 +11,7 @@ from django.test import Client
 
 from syncs import practice_writes
 from syncs.models import (
+    AppointmentType,
     Charge,
     Claim,
     Patient,
@@ -20,6 +21,7 @@ from syncs.models import (
     Procedure,
     Provider,
     TreatmentPlan,
+    WorkingHour,
     WriteJob,
 )
 from tests.syncs.test_agent_protocol import BASE, active_location, post, sync, token  # noqa: F401  (fixtures)
@@ -69,6 +71,36 @@ def test_a_record_naming_an_unknown_required_parent_writes_nothing(chart, token)
         {"foreign_id": "a2", "patient_foreign_id": "404", "note": "Unknown"}]}, token)
     assert response.status_code == 400 and "patient_foreign_id" in response.json()["error"][0]
     assert not PatientAlert.objects.exists()
+
+
+def test_working_hours_upsert_with_their_provider_and_keep_the_apis_appointment_types(chart, token):  # noqa: F811
+    push(token, "operatories", [{"foreign_id": "3", "name": "Op 3"}])
+    push(token, "appointment_types", [{"foreign_id": "2", "name": "Adult Prophy", "minutes": 40}])
+    push(token, "working_hours", [
+        {"foreign_id": "s1", "provider_foreign_id": "7", "operatory_foreign_id": "3", "begin_time": "08:00:00",
+         "end_time": "17:00:00", "specific_date": "2026-03-11"},
+        {"foreign_id": "s2", "provider_foreign_id": "7", "begin_time": "07:30", "end_time": "12:00",
+         "days": ["Monday", "Friday"]}])
+    dated, weekly = WorkingHour.objects.order_by("foreign_id")
+    assert (dated.provider.foreign_id, dated.operatory.foreign_id, str(dated.specific_date), dated.days,
+            dated.source) == ("7", "3", "2026-03-11", [], "synced")
+    assert (weekly.begin_time, weekly.days, weekly.operatory) == (time(7, 30), ["Monday", "Friday"], None)
+
+    prophy = AppointmentType.objects.get()
+    dated.appointment_types.set([prophy])  # as the API sets them
+    push(token, "working_hours", [{"foreign_id": "s1", "provider_foreign_id": "7", "begin_time": "09:00",
+                                   "end_time": "17:00", "specific_date": "2026-03-11"}])
+    dated.refresh_from_db()
+    assert dated.begin_time == time(9) and dated.operatory is None
+    assert list(dated.appointment_types.all()) == [prophy]  # not the agent's to clear
+
+    for bad, field in [({"end_time": "08:00"}, "end_time"), ({"specific_date": None}, "days"),
+                       ({"provider_foreign_id": "404"}, "provider_foreign_id")]:
+        response = post("records", {"location_foreign_id": "1", "kind": "working_hours", "records": [
+            {"foreign_id": "s3", "provider_foreign_id": "7", "begin_time": "09:00", "end_time": "17:00",
+             "specific_date": "2026-03-12", **bad}]}, token)
+        assert response.status_code == 400 and field in str(response.json()["error"]), (bad, response.content)
+    assert not WorkingHour.objects.filter(foreign_id="s3").exists()
 
 
 def jobs(token) -> list[dict]:
