@@ -54,13 +54,18 @@ def practice_invite(*, institution: Institution, email: str, invited_by: User | 
     return invitation
 
 
-@transaction.atomic
-def practice_join(*, token: str, user: User) -> PracticeMember:
-    invitation = practice_invitation_for_token(token)
+def practice_join_check(invitation: PracticeInvitation, user: User) -> None:
+    """Whether this account may join with this invitation (ValidationError if not), before anything is written."""
     if user.email.lower() != invitation.email:
         raise ValidationError(f"This invitation is for {invitation.email}; you are signed in as {user.email}.")
     if hasattr(user, "membership") or PracticeMember.objects.filter(user=user).exists():
         raise ValidationError("This account already belongs to an organization or a practice.")
+
+
+@transaction.atomic
+def practice_join(*, token: str, user: User) -> PracticeMember:
+    invitation = practice_invitation_for_token(token)
+    practice_join_check(invitation, user)
     if not PracticeInvitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(accepted_at=timezone.now()):
         raise ValidationError("This invitation was already used.")
     return PracticeMember.objects.create(user=user, institution=invitation.institution)

@@ -25,9 +25,10 @@ def practice_join(request, token: str):
     except ValidationError as error:
         return render(request, "institutions/practice_invalid.html", {"reason": " ".join(error.messages)}, status=410)
     if request.user.is_authenticated:
-        if request.method == "GET":  # opening a link changes nothing: the signed-in visitor confirms with a POST
-            return render(request, "institutions/practice_join.html", {"invitation": invitation, "confirm": True})
         try:
+            if request.method == "GET":  # opening a link changes nothing: the signed-in visitor confirms with a POST
+                practice.practice_join_check(invitation, request.user)
+                return render(request, "institutions/practice_join.html", {"invitation": invitation, "confirm": True})
             practice.practice_join(token=token, user=request.user)
         except ValidationError as error:
             return render(request, "institutions/practice_invalid.html", {"reason": " ".join(error.messages)}, status=409)
