@@ -23,16 +23,22 @@ def institution_for(client: ApiClient, subdomain: str) -> Institution:
     institution = reachable_institutions(client).filter(subdomain=subdomain).first()
     if institution is None:
         # Unknown, another organization's, or the other mode's: the same answer, so nothing leaks.
-        raise exceptions.PermissionDenied(f"You do not have access to the institution '{subdomain}' with this API key.")
+        error = exceptions.PermissionDenied(f"You do not have access to the institution '{subdomain}' with this API key.")
+        error.scope = True  # 404 where the operation's reference has no 403 (portal.api.envelope)
+        raise error
     return institution
 
 
 def location_in(client: ApiClient, institution: Institution, location_id: int) -> Location:
     location = Location.objects.filter(institution=institution, pk=location_id).first()
     if location is None:
-        raise exceptions.NotFound(f"Location {location_id} was not found in the institution '{institution.subdomain}'.")
+        error = exceptions.NotFound(f"Location {location_id} was not found in the institution '{institution.subdomain}'.")
+        error.scope = True  # 403 where the operation's reference has no 404 (portal.api.envelope)
+        raise error
     if not serving_locations(client, institution).filter(pk=location.pk).exists():
-        raise exceptions.PermissionDenied(f"Location {location_id} is not active for your organization.")
+        error = exceptions.PermissionDenied(f"Location {location_id} is not active for your organization.")
+        error.scope = True
+        raise error
     return location
 
 

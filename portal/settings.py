@@ -313,6 +313,9 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["portal.api.renderers.FastJSONRenderer", "portal.api.renderers.NexHealthJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser"],
     "EXCEPTION_HANDLER": "portal.api.envelope.api_exception_handler",
+    # No OPTIONS metadata: the reference has no OPTIONS, so it is the envelope's 404 like any unserved method.
+    "DEFAULT_METADATA_CLASS": None,
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "portal.api.renderers.JsonWhateverTheAccept",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Chairside API",
@@ -325,7 +328,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "portal.api.schema.nexhealth_parameters"],
+                             "portal.api.schema.nexhealth_parameters", "portal.api.schema.nexhealth_error_responses"],
     "ENUM_NAME_OVERRIDES": {
         "SyncHealthEnum": ["green", "red"],
         "ProcedureStatusEnum": "syncs.models.Procedure.Status",

@@ -1,11 +1,10 @@
 """Derive a compact NexHealth API compatibility fixture from the public OpenAPI reference.
 
-This script is run BY HAND, from the repository root, against the reference specification kept
-outside this repository (in ../shared/reference); its output is committed, so that the contract
-tests in tests/contract/ run without access to the reference:
+This script is run BY HAND, from the repository root, against the reference specification (a copy is
+vendored in tests/contract/reference/, which the fuzz test reads); its output is committed:
 
     python3 scripts/derive_nexhealth_contract.py \\
-        ../shared/reference/nexhealth-openapi-v20240412.json \\
+        tests/contract/reference/nexhealth-openapi-v20240412.json \\
         > tests/contract/nexhealth_contract.json
 
 Standard library only. The fixture is printed to stdout (sorted keys, indent=1); a short summary

@@ -116,6 +116,8 @@ class WorkingHourDetailParams(SubdomainParams):
 
 
 class WorkingHourDetail(RecordView):
+    reference_lacks = {"DELETE": frozenset({403})}  # an unreachable subdomain is a 404 there
+
     def _get(self, id: int) -> WorkingHour:
         scope = self.scope(self.query(WorkingHourDetailParams))
         hour = hours_with_resources(self.records(WorkingHour, scope)).filter(pk=id).first()

@@ -161,6 +161,17 @@ def detail_params(resource: Resource) -> type[serializers.Serializer]:
     return type(f"{resource.name}DetailParams", (IncludeParams,), fields)
 
 
+# Lists (and the writes on the same path) whose reference operations declare no 404: a location outside the
+# institution is answered 403 there (NexApiView.reference_lacks).
+NO_404 = frozenset({404})
+LISTS_WITHOUT_404 = {
+    **{path: {"GET": NO_404} for path in ("charges", "payment_plans", "adjustment_types", "fee_schedule_procedures",
+                                          "fee_schedules", "guarantor_balances", "insurance_balances", "claims",
+                                          "payment_types")},
+    "adjustments": {"GET": NO_404, "POST": NO_404}, "payments": {"GET": NO_404, "POST": NO_404},
+}
+
+
 class ResourceView(NexApiView):
     resource: Resource
     params: type[serializers.Serializer]  # built once per view by record_views
@@ -233,10 +244,12 @@ def record_views(resource: Resource) -> tuple[type[ResourceList], type[ResourceD
         return ResourceDetail.get(self, request, id)
 
     listed, shown = list_params(resource), detail_params(resource)
-    list_view = type(f"{resource.name}List", (ResourceList,), {"resource": resource, "params": listed, "get": extend_schema(
-        operation_id=resource.operation, tags=[resource.tag], parameters=[listed],
-        responses=envelope_of(resource.serializer, many=True, paged=resource.paging == "cursor"),
-    )(list_get)})
+    list_view = type(f"{resource.name}List", (ResourceList,), {
+        "resource": resource, "params": listed, "reference_lacks": LISTS_WITHOUT_404.get(resource.path, {}),
+        "get": extend_schema(
+            operation_id=resource.operation, tags=[resource.tag], parameters=[listed],
+            responses=envelope_of(resource.serializer, many=True, paged=resource.paging == "cursor"),
+        )(list_get)})
     detail_view = type(f"{resource.name}Detail", (ResourceDetail,), {"resource": resource, "params": shown, "get": extend_schema(
         operation_id=f"{resource.operation}Id", tags=[resource.tag], parameters=[shown],
         responses=envelope_of(resource.detail_serializer or resource.serializer),

@@ -79,11 +79,19 @@ class OperatorySerializer(FastModelSerializer):
         return []
 
 
+@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "10:30"})
+class HourMinuteField(serializers.TimeField):
+    """A working hour's time as sent (and as the reference shows it): "10:30", practice time, no seconds."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class WorkingHourSerializer(serializers.ModelSerializer):
     """Callers select_related location and label and prefetch appointment_types."""
 
-    begin_time = serializers.TimeField(format="%H:%M")
-    end_time = serializers.TimeField(format="%H:%M")
+    begin_time = HourMinuteField()
+    end_time = HourMinuteField()
     tz_offset = serializers.SerializerMethodField()
     source = serializers.ChoiceField(choices=["manual", "synced"])
     label = WorkingHourLabelSerializer(required=False)

@@ -49,10 +49,18 @@ class NexApiView(APIView):
     rate_bucket = "default"
     # Operations whose reference declares the Nex-Api-Version header as required.
     version_header_required = True
+    # Method -> error statuses its reference operation does not declare, where we would otherwise give them: a scope
+    # error is then answered with the other one (403 <-> 404, see api_exception_handler) and the schema omits it.
+    reference_lacks: dict[str, frozenset[int]] = {}
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         request.api_version = api_version(request, required=self.version_header_required)
+
+    @property
+    def allowed_methods(self) -> list[str]:
+        # OPTIONS is answered like any method the reference does not have (the envelope's 404): not advertised.
+        return [method for method in super().allowed_methods if method != "OPTIONS"]
 
     @property
     def client(self) -> ApiClient:

@@ -63,10 +63,23 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.PermissionDenied(str(exc) or "Forbidden")
     if isinstance(exc, OUTAGE_ERRORS):
         return None  # re-raised: portal.outage answers 503 with Retry-After, in the envelope
+    view = context.get("view")
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        # The reference declares no 415: a body we cannot read is a bad request.
+        exc = exceptions.ParseError(f"{exc.detail} Send application/json.")
+    elif getattr(exc, "scope", False):
+        # An institution or location out of reach is a 403, a location outside the institution a 404; where the
+        # operation's reference lacks that status (ledger lists: no 404; DELETE /working_hours/{id}: no 403), the
+        # other one, which it declares.
+        lacks = getattr(view, "reference_lacks", {}).get(context["request"].method, frozenset())
+        if isinstance(exc, exceptions.NotFound) and 404 in lacks:
+            exc = exceptions.PermissionDenied(exc.detail)
+        elif isinstance(exc, exceptions.PermissionDenied) and 403 in lacks:
+            exc = exceptions.NotFound(exc.detail)
     if isinstance(exc, exceptions.MethodNotAllowed):
-        # The reference declares no 405 anywhere: an unrouted method is an endpoint that does not exist.
+        # The reference declares no 405 anywhere (nor OPTIONS): an unrouted method is an endpoint that does not exist.
         request = context["request"]
-        allowed = context["view"].allowed_methods
+        allowed = [method for method in view.allowed_methods if method != "OPTIONS"]
         response = Response(error_body(DESCRIPTIONS[404], [f"There is no API endpoint for {request.method} {request.path}."]),
                             status=404, headers={"Allow": ", ".join(allowed)})
         return response

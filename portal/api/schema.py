@@ -51,6 +51,59 @@ class AgentTokenScheme(OpenApiAuthenticationExtension):
                 "description": "The Synchronizer's agent token, returned once by POST /synchronizer/v1/activate."}
 
 
+ERROR_DESCRIPTIONS = {
+    400: "Bad request: a parameter, header or body that does not validate (field messages in `error`).",
+    401: "Unauthorized: no, an invalid or an expired token (on /authenticates: an invalid API key).",
+    403: "Forbidden: an institution or location this key cannot reach.",
+    404: "Not found: no such record for this key, or a location outside the institution.",
+    429: "Too many requests: wait the seconds in Retry-After.",
+    500: "Internal server error (logged).",
+    503: "A service Chairside depends on is unavailable: retry after the seconds in Retry-After.",
+}
+ERROR_ENVELOPE = {
+    "type": "object", "required": ["code", "description", "error", "data"],
+    "properties": {"code": {"type": "boolean", "enum": [False]}, "description": {"type": "string"},
+                   "error": {"type": "array", "items": {"type": "string"}},
+                   "data": {"type": "object", "nullable": True, "description": "Always null on an error."}},
+}
+
+
+def error_statuses(path: str, method: str, operation: dict) -> list[int]:
+    """The errors an operation can answer, from what it takes: every one can be refused (401), throttled (429), fail
+    (500) or meet an outage (503); anything with a version header, parameters or a body can be invalid (400); a
+    subdomain can be out of reach (403); an id in the path, a location or an onboarding can name nothing (404)."""
+    if path == "/api/authenticates":
+        return [401, 429, 500, 503]
+    query = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+    statuses = {400, 401, 429, 500, 503}
+    if "subdomain" in query or path.startswith("/api/onboardings") and method == "post":
+        statuses.add(403)
+    if "{" in path or "location_id" in query:
+        statuses.add(404)
+    return sorted(statuses)
+
+
+def nexhealth_error_responses(result: dict, generator, request, public) -> dict:
+    """Postprocessing hook: every error an operation of the developer API can answer, in the envelope."""
+    result.setdefault("components", {}).setdefault("schemas", {})["ErrorEnvelope"] = ERROR_ENVELOPE
+    envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    views = {(path, method.lower()): callback.cls for path, _, method, callback in generator.endpoints or ()}
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/") or path.startswith(("/api/schema", "/api/docs")):
+            continue
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            lacks = getattr(views.get((path, method)), "reference_lacks", {}).get(method.upper(), frozenset())
+            for status in error_statuses(path, method, operation):
+                if status in lacks:
+                    continue
+                responses.setdefault(str(status), {
+                    "description": ERROR_DESCRIPTIONS[status],
+                    "content": {"application/json": {"schema": envelope}},
+                })
+    return result
+
+
 def nexhealth_parameters(result: dict, generator, request, public) -> dict:
     """Postprocessing hook: query parameters as the server reads them. Array parameters are named with their
     brackets (`provider_ids[]`), and the `format` parameter DRF derives from the renderers goes: the API is

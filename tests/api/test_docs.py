@@ -51,3 +51,12 @@ def test_the_docs_sit_in_the_portals_frame_for_a_member_and_a_visitor(alice_clie
     assert "/static/portal/portal.css" in member and "/static/portal/api_docs.css" in member
     assert 'class="public-header"' in visitor and "/accounts/login/" in visitor
     assert "API reference" in visitor and 'data-schema-url="/api/schema/"' in visitor
+
+
+def test_the_schema_declares_working_hour_times_as_the_server_sends_them(api, locations):
+    schema = Client().get("/api/schema/", {"format": "json"}).json()
+    declared = schema["components"]["schemas"]["WorkingHour"]["properties"]["begin_time"]
+    assert declared.get("format") != "time"  # OpenAPI's time is hh:mm:ss; we send hh:mm
+    hour = api.get("working_hours", {"subdomain": api.subdomain, "location_id": locations[0].pk}).json()["data"][0]
+    for field in ("begin_time", "end_time"):
+        assert re.fullmatch(declared["pattern"], hour[field]), hour[field]

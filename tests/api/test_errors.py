@@ -55,3 +55,24 @@ def test_available_slots_for_an_unknown_appointment_type_or_location_is_a_400_as
     assert unknown_type.json()["error"][0].startswith("appointment_type_id")
     unknown_location = api.get("available_slots", {**base, "lids[]": 999999, "pids[]": 1})
     assert_envelope(unknown_location, 400)
+
+
+def test_options_on_an_api_view_is_the_envelopes_404_not_drf_metadata(api, locations):
+    response = api.client.options(f"/api/patients?subdomain={api.subdomain}&location_id={locations[0].pk}",
+                                  **api.headers())
+    body = assert_envelope(response, 404)
+    assert "OPTIONS /api/patients" in body["error"][0]
+    assert set(response["Allow"].split(", ")) == {"GET", "HEAD", "POST"}
+
+
+def test_a_body_in_a_media_type_we_do_not_read_is_a_400_as_the_reference_declares_no_415(api, locations):
+    response = api.client.post(f"/api/patients?subdomain={api.subdomain}&location_id={locations[0].pk}", "hello",
+                               content_type="text/plain", **api.headers())
+    body = assert_envelope(response, 400)
+    assert "text/plain" in body["error"][0]
+
+
+def test_an_accept_header_we_cannot_satisfy_still_gets_json_as_the_reference_declares_no_406(api):
+    response = api.client.get("/api/institutions", HTTP_ACCEPT="text/html", **api.headers())
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/json")
+    assert response.json()["code"] is True

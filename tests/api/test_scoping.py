@@ -107,3 +107,36 @@ def test_a_sandbox_key_cannot_read_a_production_institutions_records_by_id_alone
 
     assert_error(api.get(f"payment_plans/{plan.pk}", version=None), 404)
     assert_error(api.get(f"guarantor_balances/{balance.pk}"), 404)
+
+
+def test_a_location_outside_the_institution_is_404_or_403_where_the_reference_has_no_404(api, other_sandbox):
+    from tests.contract.test_nexhealth_contract import OPERATIONS
+
+    foreign = other_sandbox.locations.first()
+    now = timezone.now()
+    params = {"subdomain": api.subdomain, "location_id": foreign.pk, "start": now.isoformat(), "end": now.isoformat()}
+    checked = 0
+    for operation, spec in OPERATIONS.items():
+        method, path = operation.split()
+        if "location_id" not in {p["name"] for p in spec["parameters"]} or "{" in path or method not in ("GET", "POST"):
+            continue
+        if method == "GET":
+            response = api.get(path.lstrip("/"), params)
+        else:
+            response = api.post(path.lstrip("/"), {}, params)
+        expected = 404 if "404" in spec["error_statuses"] else 403
+        if method == "GET" or response.status_code != 400:  # a write may refuse its empty body first
+            assert response.status_code == expected, f"{operation}: {response.status_code} {response.content[:200]}"
+        checked += 1
+    assert checked >= 25
+
+
+def test_an_unreachable_subdomain_is_a_404_where_the_reference_has_no_403(api, locations):
+    from syncs.models import WorkingHour
+
+    hour = WorkingHour.objects.filter(location=locations[0]).first()
+    response = api.delete(f"working_hours/{hour.pk}", {"subdomain": "no-such-practice"}, version="v20240412")
+
+    assert_error(response, 404, "no-such-practice")
+    assert WorkingHour.objects.filter(pk=hour.pk).exists()
+    assert_error(api.get(f"working_hours/{hour.pk}", {"subdomain": "no-such-practice"}), 403)
