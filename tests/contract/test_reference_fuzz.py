@@ -146,6 +146,8 @@ def valid_bodies(ids: dict, loc) -> dict:
             "bio": {"date_of_birth": "1984-02-11", "phone_number": "5125550199", "gender": "Female"}}},
         "POST /payments": {"payment": {"patient_id": ids["patients"], "amount": 42.5,
                                        "payment_type_id": first(m.PaymentType)}},
+        "POST /adjustments": {"adjustment": {"patient_id": ids["patients"], "amount": -15,
+                                             "adjustment_type_id": ids["adjustment_types"]}},
         "POST /webhook_endpoints": {"target_url": "https://hooks.example.com/fuzz-2"},
         "POST /webhook_endpoints/{id}/webhook_subscriptions": {"resource_type": "SyncStatus",
                                                                "event": "sync_status_read_change"},
