@@ -241,3 +241,6 @@ def test_a_green_syncs_heartbeats_update_its_row_in_place_on_postgresql(sync, to
                     token).status_code == 200
 
     assert hot_updates() - before == 5
+    with connection.cursor() as cursor:  # set for the beat's transaction (here, the test's): it commits asynchronously
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "off"
