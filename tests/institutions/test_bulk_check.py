@@ -16,11 +16,18 @@ from institutions import bulk, tasks
 from institutions.models import BulkUpload, BulkUploadFile, BulkUploadRow
 from portal.services import organization_enable_production
 from tests.conftest import require_service
-from tests.institutions.test_bulk_upload import csv_bytes, latest_upload, practice, production, upload_file  # noqa: F401
+from tests.institutions.test_bulk_upload import csv_bytes, latest_upload, practice, upload_file
 from tests.institutions.test_import_resumes import start_worker, wait_for
 from tests.portal.test_celery_worker import redis_answers, redis_url
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def production(cast, alice_client):
+    organization_enable_production(organization=cast.acme, actor=None)
+    alice_client.post(reverse("mode_switch"), {"test_mode": "off"})
+    return cast.acme
 
 
 @pytest.fixture
@@ -220,7 +227,7 @@ def test_with_a_real_worker_the_request_only_queues_and_the_worker_checks(cast, 
 
         assert response.status_code == 302 and no_validation == []  # this process validated nothing
         upload = latest_upload()
-        checked = lambda: BulkUpload.objects.get(pk=upload.pk).status == "validated"  # noqa: E731
+        checked = lambda: BulkUpload.objects.get(pk=upload.pk).status == "validated"
         assert wait_for(checked, 60, every=0.2), "the worker did not check the file"
     finally:
         worker.terminate()

@@ -463,7 +463,9 @@ def test_queries_per_batch_do_not_grow_with_the_file(cast, production, monkeypat
 
     assert len(runs[100]) == 2 and len(runs[300]) == 6
     assert len(set(runs[100] + runs[300])) == 1, runs
-    assert runs[100][0] <= 13  # claim, rows, existing, subdomains, 4 kinds of inserts, row results, progress
+    # claim, rows, existing (by identity, by name and ZIP), subdomains, 4 kinds of inserts, row results, progress;
+    # on PostgreSQL also the commit setting and one id reservation per kind of insert (then COPY)
+    assert runs[100][0] <= 14 + (5 if connection.vendor == "postgresql" else 0)
 
 
 # --- Progress and result ---------------------------------------------------------------------------------------------
