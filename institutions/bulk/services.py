@@ -8,9 +8,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from operator import attrgetter
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, connections, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Left
 from django.utils import timezone
@@ -143,7 +144,7 @@ def bulk_upload_check(upload_id: int, *, batch_rows: int = 2000) -> bool:
                 claim(processed_count=2 * total + start + len(batch))
                 for row in batch:
                     row.upload_id = upload_id
-                BulkUploadRow.objects.bulk_create(batch)
+                _insert(BulkUploadRow, batch)
         counts = {state: sum(1 for row in rows if row.state == state) for state in BulkUploadRow.State.values}
         with transaction.atomic():
             claim(status=BulkUpload.Status.VALIDATED, validated_at=timezone.now(), row_count=total,
@@ -397,7 +398,8 @@ def _insert(model, objects: list, unique_field: str = "") -> None:
     meta = model._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     db = connections[connection.alias]  # the connection itself: the proxy's lookups per value added up
-    prepare = [(field.pre_save, field.get_db_prep_save) for field in fields]
+    values = [_raw_value(field) or (lambda obj, field=field: field.get_db_prep_save(field.pre_save(obj, True), db))
+              for field in fields]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(column) for column in [meta.pk.column, *(field.column for field in fields)])
     with connection.cursor() as cursor:
@@ -407,9 +409,23 @@ def _insert(model, objects: list, unique_field: str = "") -> None:
             obj.pk = pk
         with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
             for obj in objects:
-                copy.write_row([obj.pk, *[prep(pre_save(obj, True), db) for pre_save, prep in prepare]])
+                copy.write_row([obj.pk, *[value(obj) for value in values]])
     for obj in objects:
         obj._state.adding, obj._state.db = False, connection.alias
+
+
+# Fields whose value goes to PostgreSQL as the instance holds it (Django's preparation returns it unchanged);
+# exact types, so a subclass that prepares its value differently takes Django's way.
+_AS_IS = {models.CharField, models.TextField, models.EmailField, models.SlugField, models.URLField,
+          models.BooleanField, models.IntegerField, models.PositiveIntegerField, models.BigIntegerField,
+          models.FloatField, models.ForeignKey}
+
+
+def _raw_value(field):
+    """A getter of the instance's own value when Django's preparation would return it as it is; else None."""
+    if type(field) in _AS_IS or (type(field) is models.DateTimeField and not field.auto_now and not field.auto_now_add):
+        return attrgetter(field.attname)
+    return None
 
 
 def _ensure_pks(objects: Iterable, model, unique_field: str) -> None:
