@@ -83,17 +83,17 @@ django.setup()
 from institutions import tasks
 task = getattr(tasks, sys.argv[1])
 profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 if profiler:
     profiler.enable()
 task.run(int(sys.argv[2]))  # not eager: the heartbeat thread runs, as in the worker
-took = time.perf_counter() - started
+took, cpu = time.perf_counter() - started, time.process_time() - cpu
 if profiler:
     profiler.disable()
     print(f"--- {task.name}: top functions (cumulative) ---", file=sys.stderr)
     pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
 import resource
-print(took, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(took, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
@@ -106,9 +106,10 @@ def database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def in_task_process(task, upload_id: int) -> tuple[float, int]:
+def in_task_process(task, upload_id: int) -> tuple[float, float, int]:
     """Run a Celery task's body in a fresh Python process, as a worker process runs it (Django loaded, nothing
-    else). Returns (seconds, that process's peak RSS in kB: its own ru_maxrss).
+    else). Returns (seconds, its own CPU seconds, its peak RSS in kB: its own ru_maxrss). The CPU seconds leave out
+    the database server's work and time lost to other processes on a busy machine.
 
     Started by a shell that forks it: a process this bench execs directly would inherit the bench's own peak in
     its ru_maxrss (Linux carries the high-water mark across fork and exec), a fork of the small shell does not.
@@ -120,8 +121,8 @@ def in_task_process(task, upload_id: int) -> tuple[float, int]:
     output = subprocess.run(["/bin/sh", "-c", '"$@"; exit $?', "sh", sys.executable, "-c", TASK_PROCESS,
                              task.__name__, str(upload_id)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
                             check=True).stdout
-    took, peak = output.strip().splitlines()[-1].split()
-    return float(took), int(peak)
+    took, cpu, peak = output.strip().splitlines()[-1].split()
+    return float(took), float(cpu), int(peak)
 
 
 def run(client, organization, user, count: int, offset: int) -> dict:
@@ -143,18 +144,18 @@ def run(client, organization, user, count: int, offset: int) -> dict:
     upload = BulkUpload.objects.latest("id")
     assert published == [("institutions.tasks.check_bulk_upload", (upload.pk,))] and upload.status == "uploaded"
 
-    check, check_rss = in_task_process(tasks.check_bulk_upload, upload.pk)
+    check, check_cpu, check_rss = in_task_process(tasks.check_bulk_upload, upload.pk)
     upload.refresh_from_db()
     assert (upload.status, upload.ready_count) == ("validated", count), (upload.status, upload.ready_count,
                                                                          upload.error_count, upload.match_count)
     started = time.perf_counter()
     assert bulk.bulk_upload_confirm(upload=upload, actor=user)
     confirm = time.perf_counter() - started
-    load, import_rss = in_task_process(tasks.import_bulk_upload, upload.pk)
+    load, import_cpu, import_rss = in_task_process(tasks.import_bulk_upload, upload.pk)
     upload.refresh_from_db()
     assert (upload.status, upload.created_sync_count) == ("done", count), (upload.status, upload.created_sync_count)
-    return {"request": request, "check": check, "check_rss": check_rss, "confirm": confirm, "import": load,
-            "import_rss": import_rss}
+    return {"request": request, "check": check, "check_cpu": check_cpu, "check_rss": check_rss, "confirm": confirm,
+            "import": load, "import_cpu": import_cpu, "import_rss": import_rss}
 
 
 def main() -> None:
@@ -182,15 +183,16 @@ def main() -> None:
         vendor = connections["default"].vendor
         print(f"CSV bulk upload on {vendor}: the upload request, then each task in a fresh process "
               "(targets: request < 1 s; 50,000-row import < 30 s, peak RSS < 300 MB)")
-        print(f"{'rows':>8} {'request s':>10} {'check s':>8} {'check rows/s':>13} {'check RSS MB':>13} "
-              f"{'import s':>9} {'import rows/s':>14} {'import RSS MB':>14} {'end to end s':>13}")
+        print(f"{'rows':>8} {'request s':>10} {'check s':>8} {'(cpu)':>6} {'check rows/s':>13} {'check RSS MB':>13} "
+              f"{'import s':>9} {'(cpu)':>6} {'import rows/s':>14} {'import RSS MB':>14} {'end to end s':>13}")
         offset = 0
         for size in sizes:
             r = run(client, organization, user, size, offset)
             offset += size
             total = r["request"] + r["check"] + r["confirm"] + r["import"]
-            print(f"{size:>8,} {r['request']:>10.3f} {r['check']:>8.2f} {size / r['check']:>13,.0f} "
-                  f"{r['check_rss'] / 1024:>13.0f} {r['import']:>9.2f} {size / r['import']:>14,.0f} "
+            print(f"{size:>8,} {r['request']:>10.3f} {r['check']:>8.2f} {r['check_cpu']:>6.1f} "
+                  f"{size / r['check']:>13,.0f} {r['check_rss'] / 1024:>13.0f} {r['import']:>9.2f} "
+                  f"{r['import_cpu']:>6.1f} {size / r['import']:>14,.0f} "
                   f"{r['import_rss'] / 1024:>14.0f} {total:>13.2f}", flush=True)
         print(f"bench process (upload requests, file generation) peak RSS: "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
