@@ -1,4 +1,5 @@
-"""Upload CSV: sample, upload and check, preview, confirm, progress (htmx), result and result CSV."""
+"""Upload CSV: sample, upload (the check runs in a Celery task), preview, confirm, progress of the check and the
+import (htmx), result and result CSV."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,6 +16,7 @@ from portal.permissions import permission_required
 from syncs.catalog import SYNC_OPTIONS
 
 ROWS_PER_PAGE = 50
+WORKING = (BulkUpload.Status.UPLOADED, BulkUpload.Status.IMPORTING)  # a worker checks or imports: the bar polls
 FILTERS = {"problems": "Errors", "matches": "Already live", "ready": "Ready", "all": "All rows"}
 COLUMN_NOTES = [
     ("institution_name", True, "The practice, or for a multi-location group (DSO/MSO) its parent organization."),
@@ -70,6 +72,10 @@ def bulk_upload(request):
             except ValidationError as exc:
                 error = " ".join(exc.messages)
             else:
+                if not getattr(upload, "check_queued", True):
+                    messages.warning(request, "Your file is saved. The background service that checks files is not "
+                                              "answering right now: the check starts by itself as soon as it is back, "
+                                              "usually within a minute or two. You can leave this page.")
                 if already:
                     messages.info(request, f"You uploaded this file on {timezone.localtime(upload.created_at):%-d %b %Y} and "
                                            "its import was already confirmed: nothing is imported twice. To add more "
@@ -105,6 +111,7 @@ def bulk_detail(request, public_id):
                    "all": upload.row_count},
         "stalled": bulk.bulk_upload_stalled(upload), "can_upload": _can_upload(request.membership),
         "imported": upload.status in (BulkUpload.Status.DONE, BulkUpload.Status.FAILED, BulkUpload.Status.IMPORTING),
+        "checking": upload.status == BulkUpload.Status.UPLOADED,
         **_progress(upload),
     })
 
@@ -133,10 +140,11 @@ def bulk_confirm(request, public_id):
 @permission_required("portal.view")
 @require_GET
 def bulk_progress(request, public_id):
-    """The progress bar (htmx polls it every second); once the import ends, the page reloads into the result."""
+    """The progress bar of the check or the import (htmx polls it every second); once it ends, the page reloads into
+    the check's rows or the import's result."""
     upload = _organization_upload(request, public_id)
     response = render(request, "institutions/bulk_progress.html", {"upload": upload, **_progress(upload)})
-    if upload.status != BulkUpload.Status.IMPORTING and request.htmx:
+    if upload.status not in WORKING and request.htmx:
         response["HX-Refresh"] = "true"
     return response
 
@@ -153,6 +161,12 @@ def bulk_result_csv(request, public_id):
 
 
 def _progress(upload: BulkUpload) -> dict:
+    if upload.status == BulkUpload.Status.UPLOADED:  # the check: rows validated, matched, then stored
+        total = 3 * upload.row_count
+        done = min(upload.processed_count, total)
+        return {"progress_done": done, "progress_total": total, "progress_percent": int(done * 100 / total) if total else 0,
+                "check_waiting": upload.check_started_at is None,
+                "check_stalled": bulk.bulk_upload_stalled(upload)}
     total = upload.ready_count
     done = min(upload.processed_count, total)
     return {"progress_done": done, "progress_total": total, "progress_percent": int(done * 100 / total) if total else 100}

@@ -238,7 +238,7 @@ class TimelineEvent(models.Model):
 
 
 class BulkUploadStatus(models.TextChoices):
-    UPLOADED = "uploaded", "Uploaded"
+    UPLOADED = "uploaded", "Checking"
     VALIDATED = "validated", "Checked, waiting for confirmation"
     IMPORTING = "importing", "Importing"
     DONE = "done", "Imported"
@@ -246,11 +246,11 @@ class BulkUploadStatus(models.TextChoices):
 
 
 class BulkUpload(models.Model):
-    """A CSV of practices to onboard at once: validated into rows, then imported by a Celery task.
+    """A CSV of practices to onboard at once: checked into rows by a Celery task, then imported by another.
 
     One per organization and file content (sha256): uploading the same file again leads back to it, so nothing is
-    imported twice. Status moves uploaded -> validated -> importing -> done (or failed, resumable) by conditional
-    updates only.
+    imported twice. Status moves uploaded (the file stored, its check queued or running) -> validated -> importing
+    -> done (or failed, resumable) by conditional updates only.
     """
 
     Status = BulkUploadStatus
@@ -275,9 +275,13 @@ class BulkUpload(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     validated_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
-    progress_at = models.DateTimeField(null=True, blank=True, help_text="Last batch imported.")
+    progress_at = models.DateTimeField(null=True, blank=True, help_text="Last batch checked or imported.")
     heartbeat_at = models.DateTimeField(null=True, blank=True,
-                                        help_text="The importing worker's last sign of life: a silent import resumes.")
+                                        help_text="The checking or importing worker's last sign of life: a silent "
+                                                  "check or import resumes.")
+    check_started_at = models.DateTimeField(null=True, blank=True,
+                                            help_text="When the running check started: its claim, so a check taken "
+                                                      "over by another worker stops writing.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -290,6 +294,19 @@ class BulkUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.get_status_display()})"
+
+
+class BulkUploadFile(models.Model):
+    """An uploaded CSV's bytes, from the upload request until its check has stored the rows (then deleted).
+
+    In the database rather than on a disk, so any worker can check it and nothing is lost between processes;
+    a table of its own, so the progress polling never reads the file."""
+
+    upload = models.OneToOneField(BulkUpload, primary_key=True, on_delete=models.CASCADE, related_name="file")
+    content = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"File of {self.upload_id}"
 
 
 class BulkUploadRow(models.Model):

@@ -14,7 +14,19 @@ def import_bulk_upload(self, upload_id: int) -> int:
         return bulk.bulk_upload_import(upload_id)
 
 
+# Checking 50,000 rows takes about half a minute: past the project's default two-minute limit only on a very slow
+# machine, but a limit that strikes mid-check leaves the upload to the stall check, which starts it over.
+@shared_task(bind=True, acks_late=True, soft_time_limit=900, time_limit=960)
+def check_bulk_upload(self, upload_id: int) -> bool:
+    """Check an uploaded CSV's rows and store them (idempotent: a second run starts over or finds it done)."""
+    if self.request.is_eager:  # inside a web request (local runs without a broker)
+        return bulk.bulk_upload_check(upload_id)
+    with bulk.bulk_upload_heartbeat(upload_id):
+        return bulk.bulk_upload_check(upload_id)
+
+
 @shared_task
 def resume_stalled_bulk_uploads() -> int:
-    """Beat, every 15 s: re-publish imports whose worker went silent (killed, lost), so they resume in a minute."""
+    """Beat, every 15 s: re-publish checks and imports whose worker went silent (killed, lost, never published),
+    so they resume in a minute."""
     return bulk.bulk_uploads_resume_stalled()

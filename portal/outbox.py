@@ -28,11 +28,12 @@ def email_builder(kind: str):
     return register
 
 
-def enqueue_on_commit(task, *args) -> None:
+def enqueue_on_commit(task, *args, on_failure: Callable[[], None] | None = None) -> None:
     """Publish a task once the current transaction commits; a broker outage is logged, not raised.
 
     Callers keep a durable record (an outbox row, a status column) that a periodic task re-drives,
-    so a lost publish delays work instead of losing it.
+    so a lost publish delays work instead of losing it. `on_failure` runs when the broker refused the
+    task, for a caller that tells the user the work waits.
     """
 
     def publish() -> None:
@@ -40,6 +41,8 @@ def enqueue_on_commit(task, *args) -> None:
             task.apply_async(args=args)
         except (BrokerError, OSError) as exc:
             logger.warning("Could not publish %s%r (%s); the periodic relay will pick it up", task.name, args, exc.__class__.__name__)
+            if on_failure is not None:
+                on_failure()
 
     transaction.on_commit(publish)
 

@@ -294,8 +294,9 @@ ADMIN_REQUIRES_MFA = env_bool("ADMIN_REQUIRES_MFA", default=PRODUCTION)
 INVITATION_TTL = timedelta(days=7)
 # Consent requests ("Request access") an organization may send per day.
 ACCESS_REQUESTS_PER_DAY = int(env("ACCESS_REQUESTS_PER_DAY", "5"))
-# Rows per CSV import batch (one transaction each); tests make it small to stop an import half-way.
-BULK_IMPORT_BATCH_ROWS = int(env("BULK_IMPORT_BATCH_ROWS", "500"))
+# Rows per CSV import batch (one transaction each; 2,000 measured faster than 500 or 1,000 on PostgreSQL, each
+# batch costing a constant number of queries); tests make it small to stop an import half-way.
+BULK_IMPORT_BATCH_ROWS = int(env("BULK_IMPORT_BATCH_ROWS", "2000"))
 SYNC_ALERT_REMINDER_HOURS = int(env("SYNC_ALERT_REMINDER_HOURS", "24"))
 # Fernet keys, newest first, for sync credentials, product keys and extension tokens (see portal/crypto.py).
 CREDENTIALS_ENCRYPTION_KEYS = env_list("CREDENTIALS_ENCRYPTION_KEYS")

@@ -3,6 +3,7 @@
 import csv
 import io
 import re
+from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
 
@@ -41,6 +42,43 @@ def read_csv(content: bytes) -> list[tuple[int, dict[str, str], str]]:
 
     Raises UploadRefused for problems with the file itself.
     """
+    reader, columns, delimiter = _open(content)
+    rows = []
+    try:
+        for number, record in _non_blank(reader):
+            problem = ""
+            if len(record) > len(columns) and any(cell.strip() for cell in record[len(columns):]):
+                problem = (f"This row has {len(record)} cells but the header has {len(columns)}: put values that "
+                           f"contain a {_delimiter_name(delimiter)} in double quotes.")
+            data = {column: (record[i].strip() if i < len(record) else "") for i, column in enumerate(columns)}
+            rows.append((number, {column: data[column] for column in COLUMNS}, problem))
+    except csv.Error as exc:
+        raise UploadRefused(f"Row {reader.line_num} could not be read ({exc}). Check its quotes, then upload again.")
+    if not rows:
+        raise UploadRefused(_NO_ROWS)
+    return rows
+
+
+def count_csv_rows(content: bytes) -> int:
+    """The file's non-blank rows, after the same file checks as read_csv (size, encoding, header, quotes, row
+    limit) but without looking at any cell: what the upload request can afford for any allowed file."""
+    reader, _, _ = _open(content)
+    count = 0
+    try:
+        for _ in _non_blank(reader):
+            count += 1
+    except csv.Error as exc:
+        raise UploadRefused(f"Row {reader.line_num} could not be read ({exc}). Check its quotes, then upload again.")
+    if not count:
+        raise UploadRefused(_NO_ROWS)
+    return count
+
+
+_NO_ROWS = "The file has a header but no rows. Add one row per sync below the header."
+
+
+def _open(content: bytes):
+    """A csv reader past the header, the header's columns and the delimiter; UploadRefused for an unreadable file."""
     if len(content) > MAX_BYTES:
         raise UploadRefused(f"The file is {len(content) / 1024 / 1024:.1f} MB; the limit is {MAX_BYTES // 1024 // 1024} MB "
                             f"(about {MAX_ROWS:,} rows). Split it into several files.")
@@ -56,25 +94,22 @@ def read_csv(content: bytes) -> list[tuple[int, dict[str, str], str]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader, [])
-        columns = _columns(header, delimiter)
-        rows = []
-        for number, record in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in record):
-                continue
-            if len(rows) >= MAX_ROWS:
-                raise UploadRefused(f"The file has more than {MAX_ROWS:,} rows. Split it into files of at most "
-                                    f"{MAX_ROWS:,} rows.")
-            problem = ""
-            if len(record) > len(columns) and any(cell.strip() for cell in record[len(columns):]):
-                problem = (f"This row has {len(record)} cells but the header has {len(columns)}: put values that "
-                           f"contain a {_delimiter_name(delimiter)} in double quotes.")
-            data = {column: (record[i].strip() if i < len(record) else "") for i, column in enumerate(columns)}
-            rows.append((number, {column: data[column] for column in COLUMNS}, problem))
     except csv.Error as exc:
         raise UploadRefused(f"Row {reader.line_num} could not be read ({exc}). Check its quotes, then upload again.")
-    if not rows:
-        raise UploadRefused("The file has a header but no rows. Add one row per sync below the header.")
-    return rows
+    return reader, _columns(header, delimiter), delimiter
+
+
+def _non_blank(reader) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) of the rows with a value; UploadRefused past MAX_ROWS."""
+    count = 0
+    for number, record in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in record):
+            continue
+        if count >= MAX_ROWS:
+            raise UploadRefused(f"The file has more than {MAX_ROWS:,} rows. Split it into files of at most "
+                                f"{MAX_ROWS:,} rows.")
+        count += 1
+        yield number, record
 
 
 def _decode(content: bytes) -> str:

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client, override_settings
 
 
-@pytest.mark.parametrize("module", ["http_bench", "profile_split", "seed"])
+@pytest.mark.parametrize("module", ["http_bench", "profile_split", "seed", "bulk_bench"])
 def test_the_bench_scripts_import(module):
     importlib.import_module(f"tests.bench.{module}")
 

@@ -1,5 +1,5 @@
 """Property-based: whatever bytes arrive, the parser answers with a clear refusal or rows, never a crash, and
-creating an upload from them either stores a checked upload or nothing."""
+creating an upload from them either stores the file (then its check stores every row) or nothing."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -64,5 +64,9 @@ def test_an_upload_is_stored_whole_or_not_at_all(cast, body):
     except ValidationError:
         assert (BulkUpload.objects.count(), Institution.objects.count()) == before
     else:
+        assert upload.rows.count() == 0 and upload.status == "uploaded"  # the request stores the file only
+        assert bulk.bulk_upload_check(upload.pk)  # what the check task runs
+        upload.refresh_from_db()
+        assert upload.status == "validated" and upload.row_count == len(bulk.read_csv(content))
         assert upload.rows.count() == len(bulk.read_csv(content))  # every row read is stored, checked
         assert Institution.objects.count() == before[1]  # checking never creates institutions

@@ -49,6 +49,8 @@ def test_a_killed_import_is_resumed_by_another_worker_within_about_a_minute(cast
     organization_enable_production(organization=cast.acme, actor=None)
     upload, _ = bulk.bulk_upload_create(organization=cast.acme, actor=cast.alice, filename="big.csv",
                                         content=csv_bytes([practice(n) for n in range(1, ROWS + 1)]))
+    assert bulk.bulk_upload_check(upload.pk)  # the check task, here; the one published finds it done
+    upload.refresh_from_db()
     first = start_worker(queue)
     second = None
     try:
