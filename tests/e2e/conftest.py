@@ -43,6 +43,8 @@ def assert_accessible():
     def check(page) -> None:
         results = axe.run(page)
         serious = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-        assert not serious, f"{page.url}: " + "; ".join(f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes)" for v in serious)
+        assert not serious, f"{page.url}: " + "; ".join(
+            f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes: "
+            f"{', '.join(node['html'][:120] for node in v['nodes'][:3])})" for v in serious)
 
     return check
