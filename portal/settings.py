@@ -316,7 +316,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "portal.api.envelope.api_exception_handler",
     # No OPTIONS metadata: the reference has no OPTIONS, so it is the envelope's 404 like any unserved method.
     "DEFAULT_METADATA_CLASS": None,
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "portal.api.renderers.JsonWhateverTheAccept",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "portal.api.renderers.JsonForAnyAccept",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Chairside API",

@@ -30,7 +30,7 @@ class NexHealthJSONRenderer(FastJSONRenderer):
     format = "nexhealth-json"
 
 
-class JsonWhateverTheAccept(DefaultContentNegotiation):
+class JsonForAnyAccept(DefaultContentNegotiation):
     """The reference declares no 406: an Accept header we cannot satisfy (text/html, */xml) gets JSON anyway."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
