@@ -19,6 +19,8 @@ class FastJSONRenderer(JSONRenderer):
         if data is None:
             return b""
         if self.get_indent(accepted_media_type or "", renderer_context or {}):
+            # Pretty-printed by DRF, which cannot read an orjson Fragment (a page built by PostgreSQL): plain values.
+            data = orjson.loads(orjson.dumps(data, default=self.encoder_class().default, option=self.OPTIONS))
             return super().render(data, accepted_media_type, renderer_context)
         return orjson.dumps(data, default=self.encoder_class().default, option=self.OPTIONS)
 

@@ -1,5 +1,7 @@
 """The fast serializers print exactly what DRF's standard path prints for the same declared fields."""
 
+from datetime import UTC
+
 import pytest
 from django.utils import timezone
 from rest_framework import serializers
@@ -55,7 +57,8 @@ def test_sync_status_rows_match_the_standard_output(sandbox):
 
 def test_the_fast_renderer_prints_the_bytes_drfs_renderer_prints():
     import uuid
-    from datetime import date, datetime, timedelta, timezone as dt_timezone
+    from datetime import date, datetime, timedelta
+    from datetime import timezone as dt_timezone
     from decimal import Decimal
 
     from django.utils.translation import gettext_lazy
@@ -64,7 +67,7 @@ def test_the_fast_renderer_prints_the_bytes_drfs_renderer_prints():
 
     from portal.api.renderers import FastJSONRenderer
 
-    moment = datetime(2026, 11, 29, 23, 5, 1, 250000, tzinfo=dt_timezone.utc)
+    moment = datetime(2026, 11, 29, 23, 5, 1, 250000, tzinfo=UTC)
     data = {"code": True, "error": [ErrorDetail("bad", code="invalid"), gettext_lazy("Success")],
             "data": [{"at": moment, "local": moment.astimezone(dt_timezone(timedelta(hours=-6))), "day": date(2026, 1, 2),
                       "fee": Decimal("12.50"), "id": uuid.UUID(int=7), "name": "Zoë", "bio": {"n": None, "ok": False},
@@ -86,3 +89,30 @@ def test_timestamps_printed_by_the_database_read_as_drf_prints_them(sandbox, mic
     text = Sync.objects.filter(institution=sandbox).annotate(at=IsoUtc("last_read_at")).values_list("at", flat=True).get()
 
     assert iso_from_db(text) == iso_datetime(moment, UTC) == serializers.DateTimeField().to_representation(moment)
+
+
+def test_a_page_built_by_the_database_holds_what_the_serializer_prints(sandbox):
+    """Every sandbox patient, with the values that differ in print: empty and missing names, whole-second, fractional
+    and missing timestamps, a guarantor, no provider (on PostgreSQL the SQL path, elsewhere the fallback)."""
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from syncs.api import PATIENTS_JSON
+
+    patients = list(Patient.objects.filter(institution=sandbox).order_by("-id"))
+    first, second, third = patients[:3]
+    Patient.objects.filter(pk=first.pk).update(first_name="", middle_name="Q", last_sync_time=None, provider=None,
+                                               created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    Patient.objects.filter(pk=second.pk).update(last_name="", guarantor=third, bio={},
+                                                updated_at=datetime(2026, 1, 2, 3, 4, 5, 60, tzinfo=UTC))
+    ids = [patient.pk for patient in patients]  # a page's own order, not the table's
+
+    page = PATIENTS_JSON.page(ids)
+    built = orjson.loads(orjson.dumps(page))
+    expected = PatientSerializer(Patient.objects.in_bulk(ids).values(), many=True).data
+    by_id = {record["id"]: record for record in expected}
+
+    assert [record["id"] for record in built] == ids
+    assert built == [dict(by_id[pk]) for pk in ids]
+    assert orjson.loads(orjson.dumps(PATIENTS_JSON.page([]))) == []
