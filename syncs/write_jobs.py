@@ -7,7 +7,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from institutions.selectors import organizations_reaching
-from syncs.models import Appointment, PatientDocument, Sync, WriteJob, health_deadline_after_new_data
+from syncs.models import (
+    Appointment,
+    PatientDocument,
+    Sync,
+    WriteJob,
+    health_deadline_after_new_data,
+)
 from syncs.serializers import AppointmentSerializer
 from syncs.webhooks.services import webhooks_emit
 
