@@ -7,7 +7,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from institutions.selectors import organizations_reaching
-from syncs.models import Appointment, Sync, WriteJob, health_deadline_after_new_data
+from syncs.models import (
+    Appointment,
+    PatientDocument,
+    Sync,
+    WriteJob,
+    health_deadline_after_new_data,
+)
 from syncs.serializers import AppointmentSerializer
 from syncs.webhooks.services import webhooks_emit
 
@@ -41,6 +47,14 @@ def write_job_for_record(*, record, kind: str, payload: dict) -> WriteJob | None
                                   record_type=record._meta.label, record_id=record.pk)
     Sync.objects.filter(pk=location.sync_id).update(write_jobs_pending=F("write_jobs_pending") + 1)
     return job
+
+
+def write_job_document(*, sync: Sync, job_id) -> PatientDocument | None:
+    """The document a document write job of `sync` inserts, with its stored file, for the agent to download; None when
+    the job is another sync's, of another kind, or its document has no file (never another sync's file)."""
+    job = WriteJob.objects.filter(sync=sync, public_id=job_id, kind=WriteJob.Kind.PATIENT_DOCUMENT_INSERTION,
+                                  record_type=PatientDocument._meta.label).values("record_id")
+    return PatientDocument.objects.filter(pk__in=job, location__sync=sync).exclude(file="").first()
 
 
 @transaction.atomic

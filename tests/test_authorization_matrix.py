@@ -233,6 +233,8 @@ EXPECTED: dict[str, dict[str, dict]] = {
     "synchronizer/v1/records": {"POST": agent(400)},
     "synchronizer/v1/write_jobs": {"GET": agent(200)},
     "synchronizer/v1/write_jobs/<uuid:job_id>": {"POST": agent(404)},  # (its body is a valid result)
+    # Bright Smiles' document job has a file: Far Dental's agent never gets it.
+    "synchronizer/v1/write_jobs/<uuid:job_id>/file": {"GET": agent(404)},
     "synchronizer/v1/extension/heartbeat": {"POST": agent(401)},  # an agent token is not an extension token
 
     # allauth's pages: visitors vs anyone signed in.
@@ -508,6 +510,8 @@ def build_world() -> World:
     document = PatientDocument(**records, patient=patient, filename="xray.txt", content_type="text/plain")
     document.file.save("xray.txt", ContentFile(b"not really an x-ray"), save=False)
     document.save()
+    document_job = WriteJob.objects.create(sync=sync, location=first, kind=WriteJob.Kind.PATIENT_DOCUMENT_INSERTION,
+                                           record_type=PatientDocument._meta.label, record_id=document.pk)
     # One record of every other kind, with its people where it has them.
     person = {"patient": patient, "provider": provider, "guarantor": patient}
     kinds = {}
@@ -618,6 +622,7 @@ def build_world() -> World:
         "api/onboardings/<slug:hashid>": {"hashid": onboarding.public_id},
         "api/^(?P<path>.*)$": {"path": "nothing-here"},
         "synchronizer/v1/write_jobs/<uuid:job_id>": {"job_id": job.public_id},
+        "synchronizer/v1/write_jobs/<uuid:job_id>/file": {"job_id": document_job.public_id},
         "accounts/^confirm-email/(?P<key>[-:\\w]+)/$": {"key": "not-a-key"},
         "accounts/^password/reset/key/(?P<uidb36>[0-9A-Za-z]+)-(?P<key>.+)/$": {"uidb36": "1", "key": "not-a-key"},
         "admin/portal/user/<id>/password/": {"id": bob.pk},

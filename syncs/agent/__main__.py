@@ -1,4 +1,5 @@
 """python -m syncs.agent --server URL --product-key KEY --database URL [--once] [--state FILE] [--interval S]
+                        [--documents-folder DIR]
 
 Exit codes: 0 done (or stopped by SIGINT/SIGTERM), 1 a --once cycle failed, 2 the server refused our
 credentials (a used or wrong product key, a revoked agent token): retrying cannot help.
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", required=True, help="sqlite:///practice.db or mysql://user:pw@host:3306/opendental")
     parser.add_argument("--once", action="store_true", help="run one cycle and exit")
     parser.add_argument("--state", type=Path, help="state file (default: .chairside-agent-<hash>.json here)")
+    parser.add_argument("--documents-folder", type=Path,
+                        help="the practice's images folder (Open Dental's A to Z folder) where uploaded documents are "
+                             "written (default: OpenDentImages beside the state file)")
     parser.add_argument("--interval", type=float, default=15.0, help="seconds between cycles (default 15)")
     args = parser.parse_args(argv)
 
@@ -57,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     log.propagate = False
 
     agent = Agent(client=ProtocolClient(args.server), database_url=args.database, product_key=args.product_key,
-                  state=state, state_path=state_path)
+                  state=state, state_path=state_path, documents_folder=args.documents_folder)
     stop = threading.Event()
     if not args.once:
         for signum in (signal.SIGINT, signal.SIGTERM):

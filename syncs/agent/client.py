@@ -56,9 +56,14 @@ class ProtocolClient:
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """One protocol call; returns the envelope's `data`."""
+        return _envelope(self.exchange(method, path, body)).get("data")
+
+    def exchange(self, method: str, path: str, body: dict[str, Any] | None = None, *,
+                 accept: str = "application/json") -> bytes:
+        """One protocol call with its retries; returns the answer's bytes (errors are still the JSON envelope)."""
         url = self.server + PREFIX + path
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Accept": "application/json", "User-Agent": f"chairside-agent/{AGENT_VERSION}"}
+        headers = {"Accept": accept, "User-Agent": f"chairside-agent/{AGENT_VERSION}"}
         if data is not None:
             headers["Content-Type"] = "application/json"
         if self.token:
@@ -70,7 +75,7 @@ class ProtocolClient:
             request = urllib.request.Request(url, data=data, headers=headers, method=method)
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return _envelope(response.read()).get("data")
+                    return response.read()
             except urllib.error.HTTPError as error:
                 payload = _envelope(error.read())
                 if error.code == 503 and error.headers.get("Retry-After") is not None:
@@ -129,6 +134,10 @@ class ProtocolClient:
 
     def write_job_result(self, job_id: str, result: dict[str, Any]) -> Any:
         return self.call("POST", f"/write_jobs/{job_id}", result)
+
+    def write_job_file(self, job_id: str) -> bytes:
+        """The bytes of a document write job's file."""
+        return self.exchange("GET", f"/write_jobs/{job_id}/file", accept="*/*")
 
 
 def _envelope(raw: bytes) -> dict[str, Any]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import platform
 import shutil
 import socket
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
@@ -16,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from syncs.agent import AGENT_VERSION
-from syncs.agent.client import ApiError, ProtocolClient
+from syncs.agent.client import ApiError, NetworkError, ProtocolClient, ServerUnavailable
 from syncs.agent.db import STAMP_FORMAT, Database
 from syncs.agent.records import (
     DEF_ADJ_TYPES,
@@ -45,10 +48,25 @@ class JobRejected(Exception):
     """A write job the practice database cannot take; reported to the server as failed."""
 
 
+@dataclass
+class WriteContext:
+    """What a writer may need beyond the practice database: the clinics' time zones, and for a document the way to
+    its bytes (`fetch_file(job_id)`) and the practice's images folder (Open Dental's "A to Z folder")."""
+
+    tz_by_location: dict[str, str]
+    fetch_file: Callable[[str], bytes]
+    documents_folder: Path
+
+
+def default_documents_folder(state_path: Path) -> Path:
+    return state_path.resolve().parent / "OpenDentImages"
+
+
 class Agent:
     def __init__(self, *, client: ProtocolClient, database_url: str, product_key: str, state: State,
-                 state_path: Path) -> None:
+                 state_path: Path, documents_folder: Path | None = None) -> None:
         self.client = client
+        self.documents_folder = documents_folder or default_documents_folder(state_path)
         self.database_url = database_url
         self.product_key = product_key
         self.state = state
@@ -175,6 +193,7 @@ class Agent:
     # --- write jobs ------------------------------------------------------------------------------------
 
     def run_write_jobs(self, db: Database, tz_by_location: dict[str, str]) -> None:
+        context = WriteContext(tz_by_location, self.client.write_job_file, self.documents_folder)
         # Inserted before a crash but never reported: report, never insert twice.
         for job_id, row_id in list(self.state.pending_jobs.items()):
             self.report(job_id, {"status": "complete", "foreign_id": row_id})
@@ -185,7 +204,7 @@ class Agent:
                 self.report(job_id, {"status": "failed", "error": f"This agent cannot run {job.get('kind')!r} jobs."})
                 continue
             try:
-                row_id = insert(db, job, tz_by_location)
+                row_id = insert(db, job, context)
                 db.commit()
             except (JobRejected, *db.errors) as error:
                 db.rollback()
@@ -227,11 +246,11 @@ def _one(db: Database, sql: str, value: Any, what: str) -> dict[str, Any]:
     return rows[0]
 
 
-def insert_appointment(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+def insert_appointment(db: Database, job: dict[str, Any], context: WriteContext) -> int:
     """INSERT the job's appointment (as the practice's front desk would); returns the new AptNum."""
     payload = job.get("payload") or {}
     location = str(job.get("location_foreign_id") or "0")
-    tz = ZoneInfo(tz_by_location.get(location, DEFAULT_TZ))
+    tz = ZoneInfo(context.tz_by_location.get(location, DEFAULT_TZ))
     if not payload.get("patient_foreign_id"):
         raise JobRejected("The job has no patient_foreign_id")
     if not payload.get("start_time"):
@@ -293,7 +312,7 @@ def _amount(payload: dict[str, Any]) -> float:
         raise JobRejected(f"amount {payload.get('amount')!r} is not a number") from None
 
 
-def insert_payment(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+def insert_payment(db: Database, job: dict[str, Any], context: WriteContext) -> int:
     """INSERT a payment the API accepted; returns the new PayNum."""
     payload = job.get("payload") or {}
     patient = _one(db, "SELECT PatNum FROM patient WHERE PatNum = ?", payload.get("patient_foreign_id"), "Patient")
@@ -306,7 +325,7 @@ def insert_payment(db: Database, job: dict[str, Any], tz_by_location: dict[str, 
     )
 
 
-def insert_adjustment(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+def insert_adjustment(db: Database, job: dict[str, Any], context: WriteContext) -> int:
     """INSERT an adjustment the API accepted; returns the new AdjNum."""
     payload = job.get("payload") or {}
     patient = _one(db, "SELECT PatNum, PriProv FROM patient WHERE PatNum = ?", payload.get("patient_foreign_id"), "Patient")
@@ -324,7 +343,7 @@ def insert_adjustment(db: Database, job: dict[str, Any], tz_by_location: dict[st
     )
 
 
-def insert_popup(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+def insert_popup(db: Database, job: dict[str, Any], context: WriteContext) -> int:
     """INSERT a patient alert (Open Dental's popup); returns the new PopupNum."""
     payload = job.get("payload") or {}
     patient = _one(db, "SELECT PatNum FROM patient WHERE PatNum = ?", payload.get("patient_foreign_id"), "Patient")
@@ -339,7 +358,7 @@ def _written(payload: dict[str, Any], what: str) -> Any:
     return payload["foreign_id"]
 
 
-def update_popup(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+def update_popup(db: Database, job: dict[str, Any], context: WriteContext) -> int:
     """Archive (disable) or restore a patient alert; returns its PopupNum."""
     payload = job.get("payload") or {}
     popup = _one(db, "SELECT PopupNum, PatNum FROM popup WHERE PopupNum = ?", _written(payload, "patient alert"),
@@ -351,11 +370,12 @@ def update_popup(db: Database, job: dict[str, Any], tz_by_location: dict[str, st
     return popup["PopupNum"]
 
 
-def insert_document(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
-    """INSERT the document's row (Open Dental's Imaging module); returns the new DocNum. The protocol does not carry
-    the file's bytes: they stay on the server (payload `path`), and the row names the file."""
+def insert_document(db: Database, job: dict[str, Any], context: WriteContext) -> int:
+    """Download the document's file into the patient's folder under the practice's images folder, then INSERT its
+    row (Open Dental's Imaging module) naming that file; returns the new DocNum. No file, no row."""
     payload = job.get("payload") or {}
-    patient = _one(db, "SELECT PatNum FROM patient WHERE PatNum = ?", payload.get("patient_foreign_id"), "Patient")
+    patient = _one(db, "SELECT PatNum, LName, FName FROM patient WHERE PatNum = ?", payload.get("patient_foreign_id"),
+                   "Patient")
     if payload.get("document_type_foreign_id"):
         category = _one(db, f"SELECT DefNum FROM definition WHERE DefNum = ? AND Category = {DEF_IMAGE_CATS}",
                         payload["document_type_foreign_id"], "Document type")["DefNum"]
@@ -365,15 +385,51 @@ def insert_document(db: Database, job: dict[str, Any], tz_by_location: dict[str,
         if not first:
             raise JobRejected("Open Dental has no document category to file the document in")
         category = first[0]["DefNum"]
-    filename = str(payload.get("filename") or "")[:255]
-    if not filename:
+    if not str(payload.get("filename") or "").strip():
         raise JobRejected("The job has no filename")
+    try:
+        content = context.fetch_file(str(job["id"]))
+    except ServerUnavailable:
+        raise  # an announced outage: the loop waits and the job is still pending next cycle
+    except (ApiError, NetworkError) as error:
+        raise JobRejected(f"The document's file could not be downloaded from the server ({error})") from None
+    path = _store_document(patient_folder(context.documents_folder, patient), str(payload["filename"]), content)
     photo = str(payload.get("content_type") or "").startswith("image/")
-    return db.execute(
-        "INSERT INTO document (Description, DateCreated, DocCategory, PatNum, FileName, ImgType, DateTStamp)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (filename, _now_stamp(), category, patient["PatNum"], filename, 2 if photo else 0, _now_stamp()),
-    )
+    try:
+        return db.execute(
+            "INSERT INTO document (Description, DateCreated, DocCategory, PatNum, FileName, ImgType, DateTStamp)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (str(payload["filename"])[:255], _now_stamp(), category, patient["PatNum"], path.name, 2 if photo else 0,
+             _now_stamp()),
+        )
+    except Exception:
+        path.unlink(missing_ok=True)  # no row: no file nobody can find
+        raise
+
+
+def patient_folder(root: Path, patient: dict[str, Any]) -> Path:
+    """Open Dental's A to Z layout: <root>/<first letter of the last name>/<LastFirstPatNum>, letters only."""
+    name = "".join(c for c in f"{patient['LName']}{patient['FName']}" if c.isalpha())
+    return root / (name[:1].upper() or "_") / f"{name}{patient['PatNum']}"
+
+
+UNSAFE_IN_FILENAMES = set('<>:"/\\|?*')
+
+
+def _store_document(folder: Path, filename: str, content: bytes) -> Path:
+    """Write the bytes under a safe, unused name in `folder` (a name already there gets a number, never replaced)."""
+    name = "".join("_" if c in UNSAFE_IN_FILENAMES or ord(c) < 32 else c for c in filename.split("/")[-1].split("\\")[-1])
+    name = name.strip(" .")[:200] or "document"
+    stem, dot, extension = name.rpartition(".") if "." in name else (name, "", "")
+    folder.mkdir(parents=True, exist_ok=True)
+    path, n = folder / name, 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}_{n}{dot}{extension}"
+    tmp = folder / f".{path.name}.part"
+    tmp.write_bytes(content)
+    os.replace(tmp, path)  # all or nothing: the practice never opens half a file
+    return path
 
 
 def _clock(value: Any, name: str) -> str:
@@ -415,7 +471,7 @@ def _provider_schedule(db: Database, payload: dict[str, Any]) -> int:
                 _written(payload, "working hour"), "Provider schedule")["ScheduleNum"]
 
 
-def insert_schedule(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+def insert_schedule(db: Database, job: dict[str, Any], context: WriteContext) -> int:
     """INSERT a provider's schedule row for the working hour's date; returns the new ScheduleNum."""
     day, start, stop, provider, op = _schedule_of(db, job.get("payload") or {})
     schedule_num = db.execute(
@@ -426,7 +482,7 @@ def insert_schedule(db: Database, job: dict[str, Any], tz_by_location: dict[str,
     return schedule_num
 
 
-def update_schedule(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+def update_schedule(db: Database, job: dict[str, Any], context: WriteContext) -> int:
     payload = job.get("payload") or {}
     schedule_num = _provider_schedule(db, payload)
     day, start, stop, provider, op = _schedule_of(db, payload)
@@ -436,7 +492,7 @@ def update_schedule(db: Database, job: dict[str, Any], tz_by_location: dict[str,
     return schedule_num
 
 
-def delete_schedule(db: Database, job: dict[str, Any], tz_by_location: dict[str, str]) -> int:
+def delete_schedule(db: Database, job: dict[str, Any], context: WriteContext) -> int:
     schedule_num = _provider_schedule(db, job.get("payload") or {})
     db.execute("DELETE FROM scheduleop WHERE ScheduleNum = ?", (schedule_num,))
     db.execute("DELETE FROM schedule WHERE ScheduleNum = ?", (schedule_num,))

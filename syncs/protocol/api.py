@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 
 from django.db import connection
-from django.http import JsonResponse
+from django.http import FileResponse, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
@@ -28,7 +28,7 @@ from portal import crypto
 from syncs.protocol import services as protocol_services
 from syncs.protocol.records import BATCH_LIMIT, KINDS, RecordBatch, records_apply
 from syncs.models import GRACE, GREEN, HEALTHY_CADENCE, Sync, WriteJob
-from syncs.write_jobs import write_job_complete
+from syncs.write_jobs import write_job_complete, write_job_document
 
 HEARTBEAT_INTERVAL_S = 60
 
@@ -363,6 +363,22 @@ class WriteJobResult(AgentView):
             raise AgentConflict("This write job was already reported.")
         job.refresh_from_db()
         return ok(WriteJobSerializer(job).data)
+
+
+class WriteJobFile(AgentView):
+    """The bytes of a document write job's file: the agent stores them in the practice's images folder."""
+
+    @extend_schema(operation_id="synchronizerWriteJobFile", tags=["Synchronizer"],
+                   responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, job_id):
+        document = write_job_document(sync=self.sync, job_id=job_id)
+        try:
+            handle = document.file.open("rb") if document is not None else None
+        except FileNotFoundError:  # the row names a file the storage lost: as good as none
+            handle = None
+        if handle is None:
+            raise exceptions.NotFound(f"Write job {job_id} has no document file for this sync.")
+        return FileResponse(handle, as_attachment=True, filename=document.filename, content_type=document.content_type)
 
 
 # --- browser extension (cloud syncs) ------------------------------------------------------------------------

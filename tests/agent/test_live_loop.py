@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from syncs.models import (
     InsurancePlan,
     Patient,
     PatientAlert,
+    PatientDocument,
     Payment,
     Procedure,
     Provider,
@@ -99,8 +101,8 @@ def test_the_whole_loop(live_server, cast, database_url, tmp_path):
 
 def test_the_chart_and_the_ledger_flow_both_ways(live_server, cast, database_url, tmp_path, receiver):  # noqa: F811
     """A procedure, a payment, a recall, a claim, an insurance coverage and a clinical note written in the practice
-    database appear through the API; a payment, a patient alert, an adjustment, a working hour and an appointment
-    created through the API reach the practice database through write jobs, whose completion shows through the API
+    database appear through the API; a payment, a patient alert, an adjustment, a working hour, a document (its file
+    in the practice's images folder) and an appointment created through the API reach the practice through write jobs, whose completion shows through the API
     (and, for the appointment, the one kind the reference's webhook catalogue has, as a webhook)."""
     generate(database_url, seed=5, scale=0.1)
     organization_enable_production(organization=cast.acme, actor=None)
@@ -191,9 +193,12 @@ def test_the_chart_and_the_ledger_flow_both_ways(live_server, cast, database_url
                            json.dumps({"appt": {"patient_id": patient.pk, "provider_id": provider.pk,
                                                 "start_time": start.isoformat()}}),
                            content_type="application/json", **api)
-    assert (paid.status_code, alerted.status_code, adjusted.status_code, hour.status_code, booked.status_code) == (
-        202, 201, 202, 201, 201), hour.content
-    assert Sync.objects.get(pk=sync.pk).write_jobs_pending == 5
+    scan = b"%PDF-1.7 \x00\xff consent signed"
+    filed = Client().post(f"/api/patients/{patient.pk}/documents?subdomain=ledger-dental&location_id={location.pk}",
+                          {"file": SimpleUploadedFile("consent.pdf", scan, content_type="application/pdf")}, **api)
+    assert (paid.status_code, alerted.status_code, adjusted.status_code, hour.status_code, booked.status_code,
+            filed.status_code) == (202, 201, 202, 201, 201, 201), (hour.content, filed.content)
+    assert Sync.objects.get(pk=sync.pk).write_jobs_pending == 6
 
     run_agent(live_server, key, database_url, state)
 
@@ -217,6 +222,12 @@ def test_the_chart_and_the_ledger_flow_both_ways(live_server, cast, database_url
                               "WHERE ScheduleNum = ?", [int(hour_foreign_id)]) == [
             {"SchedDate": "2026-04-06", "StartTime": "09:00:00", "StopTime": "13:00:00", "SchedType": 1, "ProvNum": 1,
              "ClinicNum": 1}]
+        doc_num = int(PatientDocument.objects.get(pk=filed.json()["data"]["id"]).foreign_id)
+        [row] = practice.query("SELECT PatNum, FileName FROM document WHERE DocNum = ?", [doc_num])
+        # The agent's default images folder sits beside its state file, in Open Dental's A to Z layout.
+        [stored] = (tmp_path / "OpenDentImages").rglob("consent*.pdf")
+        assert row == {"PatNum": pat_num, "FileName": stored.name} and stored.read_bytes() == scan
+        assert stored.parent.name.endswith(str(pat_num))
         # The front desk moves the end of that day: the API's working hour follows, as one record.
         practice.execute("UPDATE schedule SET StopTime = '16:00:00', DateTStamp = ? WHERE ScheduleNum = ?",
                          (timezone.localtime().strftime("%Y-%m-%d %H:%M:%S"), int(hour_foreign_id)))

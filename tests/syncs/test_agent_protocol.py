@@ -244,3 +244,31 @@ def test_a_green_syncs_heartbeats_update_its_row_in_place_on_postgresql(sync, to
     with connection.cursor() as cursor:  # set for the beat's transaction (here, the test's): it commits asynchronously
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "off"
+
+
+def test_the_agent_downloads_its_own_document_jobs_file_and_nothing_else(active_location, token, sync, cast):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from syncs import practice_writes
+
+    patient = Patient.objects.create(institution=active_location.institution, location=active_location,
+                                     foreign_id="9", first_name="A", last_name="B")
+    scan = b"%PDF-1.7 \x00\xff consent signed"
+    practice_writes.patient_document_create(patient=patient, location=active_location, document_type_id=None,
+                                            upload=SimpleUploadedFile("consent.pdf", scan, content_type="application/pdf"))
+    [job] = Client().get(f"{BASE}/write_jobs", HTTP_AUTHORIZATION=f"Bearer {token}").json()["data"]
+    other_sync = services.sync_create(institution=InstitutionFactory(name="Other Dental", created_by=cast.acme),
+                                      option_key="opendental", actor=cast.alice, organization=cast.acme)
+    other_token = post("activate", {"product_key": services.product_key_of(other_sync)}).json()["data"]["agent_token"]
+    not_a_document = WriteJob.objects.create(sync=sync, location=active_location, payload={})
+
+    def download(job_id, token=None):
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+        return Client().get(f"{BASE}/write_jobs/{job_id}/file", **headers)
+
+    mine = download(job["id"], token)
+    assert mine.status_code == 200 and b"".join(mine.streaming_content) == scan
+    assert mine["Content-Type"] == "application/pdf" and 'filename="consent.pdf"' in mine["Content-Disposition"]
+    for refused in (download(job["id"], other_token), download(not_a_document.public_id, token)):
+        assert refused.status_code == 404 and refused.json()["code"] is False, refused.content
+    assert download(job["id"]).status_code == 401
