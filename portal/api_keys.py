@@ -124,13 +124,15 @@ def api_key_touch(api_key: ApiKey, now=None) -> None:
     if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
-        cache.set(_state_key(api_key.public_id), _state_of(api_key), KEY_STATE_SECONDS)
+        # Forgotten, not rewritten: this copy may predate a revocation that happened meanwhile.
+        api_key_state_forget(api_key.public_id)
 
 
 # --- The key behind a bearer token, on every API request ------------------------------------------------------
 # A bearer request needs the key's ids, mode and whether it is still usable: one cache read instead of a query.
-# Every change to a key forgets its entry at once (and again after the commit, so a request racing the
-# transaction cannot put the old state back for long); the expiry bounds what a missed path could leave behind.
+# Every change to a key forgets its entry at once and again after the commit. The one race left: a request that
+# read the row just before a revocation committed, and caches it just after, keeps the key working until the entry
+# expires (KEY_STATE_SECONDS); the expiry also bounds what a path that changes keys without a save could leave.
 
 KEY_STATE_SECONDS = 60
 

@@ -129,7 +129,8 @@ def test_a_bearer_request_reads_its_key_from_the_cache_not_the_database(api):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    api.get("institutions")  # the first request reads the key and records its use
+    api.get("institutions")  # reads the key and records its use (which forgets the copy: it may be stale)
+    api.get("institutions")  # reads the key again and keeps it
     with CaptureQueriesContext(connection) as queries:
         assert api.get("institutions").status_code == 200
 
@@ -151,3 +152,16 @@ def test_a_revoked_key_stops_at_once_even_while_its_state_is_cached(api, cast, s
         api_key_replace_for_demo(organization=sandbox_key.api_key.organization, created_by=None)
 
     assert_error(api.get("institutions"), 401, "revoked or rotated")
+
+
+def test_recording_a_keys_use_never_puts_back_a_copy_older_than_its_revocation(sandbox_key):
+    from portal.api_keys import api_key_for_token, api_key_touch
+
+    public_id = str(sandbox_key.api_key.public_id)
+    held = api_key_for_token(public_id)  # a request holds the key's copy...
+    ApiKey.objects.filter(pk=held.pk).update(revoked_at=timezone.now())  # ...while it is revoked elsewhere
+    ApiKey.objects.get(pk=held.pk).save()  # (the revocation's save forgets the cached copy)
+
+    api_key_touch(held, now=timezone.now() + timedelta(minutes=5))  # the request then records its use
+
+    assert not api_key_for_token(public_id).is_usable()
