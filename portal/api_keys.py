@@ -124,8 +124,9 @@ def api_key_touch(api_key: ApiKey, now=None) -> None:
     if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
-        # Forgotten, not rewritten: this copy may predate a revocation that happened meanwhile.
-        api_key_state_forget(api_key.public_id)
+        # Cached again from the row as it is now, never from this copy: it may predate a revocation made meanwhile.
+        cache.delete(_state_key(api_key.public_id))
+        api_key_for_token(str(api_key.public_id))
 
 
 # --- The key behind a bearer token, on every API request ------------------------------------------------------

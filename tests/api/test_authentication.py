@@ -129,8 +129,7 @@ def test_a_bearer_request_reads_its_key_from_the_cache_not_the_database(api):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    api.get("institutions")  # reads the key and records its use (which forgets the copy: it may be stale)
-    api.get("institutions")  # reads the key again and keeps it
+    api.get("institutions")  # reads the key and records its use (then caches the row as it is now)
     with CaptureQueriesContext(connection) as queries:
         assert api.get("institutions").status_code == 200
 
