@@ -1,7 +1,9 @@
 """Pages of long lists for the portal's screens, with as few passes over the rows as the total allows."""
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, QuerySet, Window
+from django.db.models import QuerySet
+
+from portal.api.pagination import rows_with_total
 
 
 class CountedPaginator(Paginator):
@@ -13,17 +15,18 @@ class CountedPaginator(Paginator):
 
 
 def page_counted_in_one_query(queryset: QuerySet, per_page: int, number) -> Page:
-    """Paginator(...).get_page(number), with the total read from the page query itself (COUNT(*) OVER () is computed
-    before LIMIT): a list sorted by an expression is then scanned once, not once to count and again to sort. A page
-    past the end is read again as the last page, as get_page does."""
+    """Paginator(...).get_page(number), with the total read from the page query itself (rows_with_total): a list
+    sorted by an expression is then scanned once, not once to count and again to sort. A page past the end (or below
+    1) is Django's answer, the last page, read again."""
     try:
         number = int(number)
     except (TypeError, ValueError):
         number = 1
     if number >= 1:
         start = (number - 1) * per_page
-        rows = list(queryset.annotate(total_rows=Window(Count("*")))[start:start + per_page])
+        rows, total = rows_with_total(queryset, start, start + per_page)
         if rows:
-            return Page(rows, number, CountedPaginator(queryset, per_page, count=rows[0].total_rows))
-    # Past the end, or below 1: Django's answer (the last page), from a count and a second read.
-    return CountedPaginator(queryset, per_page, count=queryset.count()).get_page(number)
+            return Page(rows, number, CountedPaginator(queryset, per_page, count=total))
+    else:
+        total = queryset.count()
+    return CountedPaginator(queryset, per_page, count=total).get_page(number)

@@ -14,7 +14,7 @@ from institutions.scoping import Scope, reachable_institutions, scope_for, servi
 from institutions.serializers import LocationBasicSerializer
 from portal.api.base import IdField, ListParams, NexApiView, sort_param
 from portal.api.envelope import ok
-from portal.api.fast import IsoUtc, iso_datetime, iso_from_db
+from portal.api.fast import IsoUtc, iso_datetime
 from portal.api.schema import envelope_of
 from portal.api.sql_json import RowsAsJson
 from portal.audit import client_ip
@@ -120,15 +120,12 @@ class SyncStatusList(NexApiView):
             if sandbox:  # no agent behind the sandbox: always fresh (Sync.health_at)
                 read_at = write_at = now_text
                 read_fresh = write_fresh = True
-            else:
-                read_at, write_at = iso_from_db(read_at), iso_from_db(write_at)
             # Sync.health as the API shapes it: expected downtime is still red here, so the schedule plays no part.
             read, write = (GREEN if read_fresh else RED), (GREEN if write_fresh else RED)
             if (wanted_read and wanted_read != read) or (wanted_write and wanted_write != write):
                 continue
             # Until the first report the times are the activation's (Sync.health): the reference declares them
             # non-nullable.
-            since = iso_from_db(since)
             data.append({"institution_id": institution_id, **SOURCE[ehr], "read_status": read,
                          "read_status_at": read_at or since, "write_status": write,
                          "write_status_at": write_at or since,

@@ -52,7 +52,7 @@ def paginate(queryset: QuerySet, params: dict, *, cursor: bool, order: tuple[str
     per_page = params.get("per_page") or DEFAULT_PER_PAGE
     if not cursor:
         page = params.get("page") or 1
-        items, count = _with_count(queryset.order_by("id"), (page - 1) * per_page, page * per_page)
+        items, count = rows_with_total(queryset.order_by("id"), (page - 1) * per_page, page * per_page)
         return Page(items=items, count=count, page_info=None)
     count = None
 
@@ -64,7 +64,7 @@ def paginate(queryset: QuerySet, params: dict, *, cursor: bool, order: tuple[str
     else:  # the first page, or the page after end_cursor
         after = decode_cursor(params["end_cursor"]) if params.get("end_cursor") else None
         if after is None:
-            window, count = _with_count(queryset.order_by("id"), 0, per_page + 1)
+            window, count = rows_with_total(queryset.order_by("id"), 0, per_page + 1)
         else:
             window = list(queryset.filter(pk__gt=after).order_by("id")[: per_page + 1])
         has_previous, has_next = after is not None, len(window) > per_page
@@ -78,7 +78,7 @@ def paginate(queryset: QuerySet, params: dict, *, cursor: bool, order: tuple[str
     return Page(items=items, count=queryset.count() if count is None else count, page_info=page_info)
 
 
-def _with_count(ordered: QuerySet, start: int, stop: int) -> tuple[list, int]:
+def rows_with_total(ordered: QuerySet, start: int, stop: int) -> tuple[list, int]:
     """A slice of the rows and the total in one query (COUNT(*) OVER () is computed before LIMIT); a slice past the
     end has no row to carry the total, so only then is it counted apart. DISTINCT or grouped rows (and dicts) are
     counted apart too: the window would count the rows before DISTINCT."""

@@ -16,13 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from rest_framework import serializers
 
-
-def iso_utc_sql(column: str) -> str:
-    """A timestamptz as DRF's DateTimeField prints it in UTC: no fraction when it is zero, "Z" for UTC."""
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return (f"""CASE WHEN {column} IS NULL THEN NULL ELSE to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || """
-            f"CASE WHEN mod(date_part('microseconds', {utc})::bigint, 1000000) = 0 THEN '' "
-            f"""ELSE to_char({utc}, '.US') END || 'Z' END""")
+from portal.api.fast import iso_utc_sql
 
 
 class RowsAsJson:
