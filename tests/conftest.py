@@ -107,3 +107,14 @@ def celery_broker():
     # producer from one), so closing one here would break every later test that uses the same URL.
     celery_app.conf.update(previous)
     celery_app._pool, celery_app.amqp._producer_pool = saved_pools
+
+
+@pytest.fixture
+def rate_window_frozen(monkeypatch):
+    """Rate budgets count per clock minute: a test that fills one must not run across a minute boundary."""
+    from types import SimpleNamespace
+
+    from portal.api import throttling
+
+    start = throttling.time.time()
+    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: start))

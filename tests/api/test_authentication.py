@@ -43,7 +43,7 @@ def test_a_bad_key_gets_401_in_the_envelope(db, header):
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_failed_key_attempts_are_rate_limited_per_address(db, settings, sandbox_key):
+def test_failed_key_attempts_are_rate_limited_per_address(db, settings, sandbox_key, rate_window_frozen):
     settings.API_FAILED_KEY_LIMIT = 3
     client = Client()
     for _ in range(3):

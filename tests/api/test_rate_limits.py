@@ -6,7 +6,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def small_limits(settings):
+def small_limits(settings, rate_window_frozen):
     settings.API_RATE_LIMITS = {"records": 3, "default": 5}
 
 

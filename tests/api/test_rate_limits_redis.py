@@ -30,7 +30,7 @@ def redis_cache(settings):
         client.delete(key)
 
 
-def test_the_budget_is_counted_in_redis(api, locations, redis_cache):
+def test_the_budget_is_counted_in_redis(api, locations, redis_cache, rate_window_frozen):
     client, prefix = redis_cache
     params = {"subdomain": api.subdomain, "location_id": locations[0].pk}
 

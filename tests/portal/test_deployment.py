@@ -68,7 +68,8 @@ def test_the_client_address_comes_from_x_forwarded_for_only_through_trusted_prox
 
 
 @pytest.mark.django_db
-def test_rate_limits_and_audit_events_use_the_forwarded_client_address(settings, cast, alice_client):
+def test_rate_limits_and_audit_events_use_the_forwarded_client_address(settings, cast, alice_client,
+                                                                         rate_window_frozen):
     from django.test import Client
 
     from portal.models import AuditEvent
