@@ -6,4 +6,4 @@ class InstitutionsConfig(AppConfig):
 
     def ready(self) -> None:
         # In ready(), not at the top: these modules use models, which exist only once every app is loaded.
-        from institutions import consent, practice  # noqa: F401  (register the email builders)
+        from institutions import board, consent, practice  # noqa: F401  (email builders, board receivers)

@@ -79,6 +79,8 @@ class Institution(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # The board's page (name order, LIMIT 25) walks this index instead of sorting every institution reached.
+        indexes = [models.Index(fields=["name", "id"], name="institution_name")]
 
     def __str__(self) -> str:
         return self.name
@@ -105,6 +107,13 @@ class AccessStatus(models.TextChoices):
     REVOKED = "revoked", "Revoked"
 
 
+class BoardSection(models.TextChoices):
+    """Where the institution shows on this organization's board (institutions.board decides; ALL shows every one)."""
+    TODO = "todo", "TO DO"
+    IN_PROGRESS = "in_progress", "IN PROGRESS"
+    ALL_ONLY = "all_only", "ALL only"
+
+
 class InstitutionAccess(models.Model):
     """One organization's relationship with a practice: how it got there, whether the practice allows it, and
     whether the organization ended it. Deactivation and billing belong to this row, never to the shared
@@ -123,15 +132,22 @@ class InstitutionAccess(models.Model):
     # imports at the same moment cannot create the same practice twice (see institutions.services.identity_key).
     identity = models.CharField(max_length=260, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+    # Derived from this row and the institution's syncs, stored so the board and home page count and page their
+    # sections from an index at any size. Only institutions.board writes it (see board_sections_refresh).
+    board_section = models.CharField(max_length=16, choices=BoardSection.choices, default=BoardSection.TODO,
+                                     editable=False)
 
     class Meta:
         verbose_name_plural = "institution accesses"
+        indexes = [models.Index(fields=["organization", "board_section", "status"], name="access_board_section")]
         constraints = [
             models.UniqueConstraint(fields=["organization", "institution"], name="institution_access_once"),
             models.UniqueConstraint(fields=["organization", "identity"], condition=~Q(identity=""),
                                     name="institution_access_identity_once"),
             models.CheckConstraint(condition=Q(via__in=AccessVia.values), name="institution_access_via_valid"),
             models.CheckConstraint(condition=Q(status__in=AccessStatus.values), name="institution_access_status_valid"),
+            models.CheckConstraint(condition=Q(board_section__in=BoardSection.values),
+                                   name="institution_access_board_section_valid"),
         ]
 
     def __str__(self) -> str:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
+from institutions.board import board_sections_refresh, board_sections_refresh_for
 from institutions.models import Institution, InstitutionAccess, Location, LocationDeactivation
 from institutions.selectors import organizations_reaching
 from institutions.timeline import timeline_record
@@ -56,7 +57,9 @@ def sync_move(sync: Sync, *, from_statuses: list[str], to: str, message: str = "
     updated = Sync.objects.filter(pk=sync.pk, status__in=from_statuses).update(
         # Any state change: the health sweep looks at the sync at its next run (it starts or stops monitoring it).
         status=to, status_message=message, status_changed_at=now, health_deadline_at=now)
-    if not updated:
+    if updated:
+        board_sections_refresh_for([sync.institution_id])
+    else:
         expected = " or ".join(_state_words(s) for s in from_statuses)
         if sync.status in from_statuses:  # it was, when this page or action loaded it: someone else acted first
             raise TransitionRefused(f"This sync is no longer {expected}.")
@@ -380,6 +383,7 @@ def locations_deactivate(*, institution: Institution, location_ids: list[int] | 
     whole = location_ids is None  # ticked locations never widen to the whole institution
     if whole:
         InstitutionAccess.objects.filter(pk=access.pk).update(deactivated_at=now)
+        board_sections_refresh(InstitutionAccess.objects.filter(pk=access.pk))
     LocationDeactivation.objects.bulk_create(
         [LocationDeactivation(organization=organization, location=loc, deactivated_at=now, deactivated_by=actor)
          for loc in chosen], ignore_conflicts=True)
@@ -425,8 +429,10 @@ def locations_reactivate(*, locations, actor: User) -> int:
     chosen = list(locations.select_related("institution"))
     now = timezone.now()
     LocationDeactivation.objects.filter(location__in=chosen).delete()
-    InstitutionAccess.objects.filter(institution__in={loc.institution_id for loc in chosen},
-                                     deactivated_at__isnull=False).update(deactivated_at=None)
+    institution_ids = {loc.institution_id for loc in chosen}
+    InstitutionAccess.objects.filter(institution__in=institution_ids, deactivated_at__isnull=False).update(
+        deactivated_at=None)
+    board_sections_refresh_for(institution_ids)
     Location.objects.filter(pk__in=[loc.pk for loc in chosen], deactivated_at__isnull=False).update(
         deactivated_at=None, updated_at=now)
     syncs_move(Sync.objects.filter(locations__in=chosen).distinct(), from_statuses=[SyncStatus.DEACTIVATED],

@@ -118,3 +118,30 @@ def rate_window_frozen(monkeypatch):
 
     start = throttling.time.time()
     monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: start))
+
+
+@pytest.fixture(autouse=True)
+def board_sections_stay_derived(request):
+    """After every database test, each access row's stored board section equals the rule (institutions.board): a
+    write path that changes a sync's status or an access without refreshing the section fails here."""
+    # pytest-django's own database fixture (a test may name an unrelated fixture `db`): set up first, so it is
+    # torn down after the check below.
+    if not (request.node.get_closest_marker("django_db") or "_django_db_helper" in request.fixturenames):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    yield
+    from institutions.board import board_sections_stale
+
+    stale = list(board_sections_stale().values_list("organization__name", "institution__name", "board_section",
+                                                    "derived"))
+    assert not stale, f"stored board sections differ from the rule (organization, institution, stored, derived): {stale}"
+
+
+def board_sections_follow() -> None:
+    """For a test that arranges syncs or accesses with update(), which bypasses the services: every stored board
+    section follows, as the services would have refreshed it."""
+    from institutions.board import board_sections_refresh
+    from institutions.models import InstitutionAccess
+
+    board_sections_refresh(InstitutionAccess.objects.all())

@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Left
 from django.utils import timezone
 
+from institutions.board import board_sections_refresh_for
 from institutions.bulk.reader import UploadRefused, count_csv_rows, read_csv
 from institutions.bulk.rows import Cleaned, clean_row, row_message, validate_rows
 from institutions.models import BulkUpload, BulkUploadFile, BulkUploadRow, Institution, InstitutionAccess, TimelineEvent
@@ -342,6 +343,7 @@ def _import_batch(upload: BulkUpload, first_group: int, last_group: int) -> int:
                                                      operator=organization, now=now),
                               option))
         _insert(Sync, [sync for _, sync, _ in syncs], "code")
+        board_sections_refresh_for([institution.pk for institution in institutions.values()])  # COPY skips save()
         events = [TimelineEvent(institution=institution, organization=organization, actor=actor, actor_label=actor_label,
                                 verb="institution.created", created_at=now,
                                 message=f"Created the institution (subdomain {institution.subdomain}) from the CSV "

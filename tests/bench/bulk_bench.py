@@ -64,6 +64,7 @@ def csv_content(count: int, offset: int) -> bytes:
 
 
 def live_elsewhere(organization, count: int) -> None:
+    from institutions.board import board_sections_refresh_for
     from institutions.models import Institution, InstitutionAccess
     from syncs.models import Sync, SyncStatus
 
@@ -74,6 +75,7 @@ def live_elsewhere(organization, count: int) -> None:
     InstitutionAccess.objects.bulk_create(InstitutionAccess(organization=organization, institution=i, via="created")
                                           for i in institutions)
     Sync.objects.bulk_create(Sync(institution=i, ehr="dentrix", status=SyncStatus.ACTIVE) for i in institutions)
+    board_sections_refresh_for(i.pk for i in institutions)  # bulk_create skips the receivers
 
 
 TASK_PROCESS = """

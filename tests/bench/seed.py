@@ -37,6 +37,7 @@ def session_cookie(user) -> str:
 def production_organization(count: int) -> dict:
     from django.utils import timezone
 
+    from institutions.board import board_sections_refresh_for
     from institutions.models import Institution, InstitutionAccess, Location
     from portal.api_keys import api_key_create
     from portal.crypto import fingerprint
@@ -61,6 +62,7 @@ def production_organization(count: int) -> dict:
         (Sync(institution=i, ehr="opendental", status=SyncStatus.ACTIVE, activated_at=now, agent_version="1.0.0",
               agent_token_hash=fingerprint(f"{AGENT_PREFIX}{count}-{n}"), last_read_at=now, last_write_at=now)
          for n, i in enumerate(institutions)), batch_size=2000)
+    board_sections_refresh_for(i.pk for i in institutions)  # bulk_create skips the receivers
     Location.objects.bulk_create(
         (Location(institution=s.institution, sync=s, name=f"Bench Office {n:05d}", foreign_id=str(n),
                   foreign_id_type="msg-opendental", active=True) for n, s in enumerate(syncs)), batch_size=2000)

@@ -1,0 +1,56 @@
+"""The board's stored sections: written by every path that changes them, per organization, and checked."""
+
+import pytest
+from django.utils import timezone
+
+from institutions.board import board_sections_refresh, board_sections_stale
+from institutions.models import BoardSection, InstitutionAccess
+from syncs import services
+from syncs.models import Sync, SyncStatus
+from tests.factories import InstitutionFactory, SyncFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def section(organization, institution) -> str:
+    return InstitutionAccess.objects.get(organization=organization, institution=institution).board_section
+
+
+def test_an_update_that_bypasses_the_services_is_what_the_check_finds(cast):
+    institution = InstitutionFactory(created_by=cast.acme)
+    sync = SyncFactory(institution=institution, ehr="dolphin", status=SyncStatus.INSTALL_SCHEDULED)
+    assert section(cast.acme, institution) == BoardSection.IN_PROGRESS
+
+    Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE)  # no refresh: the stored copy is behind
+
+    assert list(board_sections_stale().values_list("institution", "board_section")) == [
+        (institution.pk, BoardSection.IN_PROGRESS)]
+    board_sections_refresh(InstitutionAccess.objects.all())
+    assert not board_sections_stale().exists() and section(cast.acme, institution) == BoardSection.ALL_ONLY
+
+
+def test_a_sync_moving_through_its_states_moves_the_institution_for_every_organization_using_it(cast):
+    institution = InstitutionFactory(created_by=cast.acme)
+    InstitutionAccess.objects.create(organization=cast.other, institution=institution, via=InstitutionAccess.Via.CONSENT)
+    assert {section(cast.acme, institution), section(cast.other, institution)} == {BoardSection.TODO}
+
+    sync = SyncFactory(institution=institution, ehr="dolphin", status=SyncStatus.INSTALL_SCHEDULED)
+    assert {section(cast.acme, institution), section(cast.other, institution)} == {BoardSection.IN_PROGRESS}
+
+    services.sync_move(sync, from_statuses=[SyncStatus.INSTALL_SCHEDULED], to=SyncStatus.ACTIVE)
+    assert {section(cast.acme, institution), section(cast.other, institution)} == {BoardSection.ALL_ONLY}
+
+
+def test_one_organizations_pending_consent_or_deactivation_leaves_the_others_section_alone(cast):
+    institution = InstitutionFactory(created_by=cast.acme)
+    SyncFactory(institution=institution, status=SyncStatus.AWAITING_CREDENTIALS)  # waits on the developer
+    asking = InstitutionAccess.objects.create(organization=cast.other, institution=institution,
+                                              via=InstitutionAccess.Via.CONSENT, status=InstitutionAccess.Status.PENDING)
+    assert (section(cast.acme, institution), section(cast.other, institution)) == (BoardSection.TODO,
+                                                                                    BoardSection.IN_PROGRESS)
+
+    asking.deactivated_at = timezone.now()
+    asking.save(update_fields=["deactivated_at"])
+
+    assert (section(cast.acme, institution), section(cast.other, institution)) == (BoardSection.TODO,
+                                                                                    BoardSection.ALL_ONLY)
