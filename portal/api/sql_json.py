@@ -20,9 +20,11 @@ from portal.api.fast import iso_utc_sql
 
 
 class RowsAsJson:
-    def __init__(self, serializer_class: type[serializers.ModelSerializer], expressions: dict[str, str] | None = None):
+    def __init__(self, serializer_class: type[serializers.ModelSerializer], expressions: dict[str, str] | None = None,
+                 joins: str = ""):
         self.serializer_class = serializer_class
-        self.expressions = expressions or {}  # field name -> SQL over the record's table, aliased `t`
+        self.expressions = expressions or {}  # field name -> SQL over the record's table, aliased `t`, and `joins`
+        self.joins = joins  # more FROM items the expressions read (joined once per record)
 
     @cached_property
     def select(self) -> str:
@@ -48,7 +50,7 @@ class RowsAsJson:
             pairs.append(f"'{name}', {sql}")
         table = connection.ops.quote_name(model._meta.db_table)
         return (f"SELECT COALESCE(json_agg(json_build_object({', '.join(pairs)}) ORDER BY page.n), '[]')::text "
-                f"FROM unnest(%s::bigint[]) WITH ORDINALITY AS page(id, n) JOIN {table} t ON t.id = page.id")
+                f"FROM unnest(%s::bigint[]) WITH ORDINALITY AS page(id, n) JOIN {table} t ON t.id = page.id {self.joins}")
 
     def page(self, ids: list[int]):
         """The records with these ids, in this order: an orjson Fragment on PostgreSQL, else the serializer's list."""

@@ -116,3 +116,35 @@ def test_a_page_built_by_the_database_holds_what_the_serializer_prints(sandbox):
     assert [record["id"] for record in built] == ids
     assert built == [dict(by_id[pk]) for pk in ids]
     assert orjson.loads(orjson.dumps(PATIENTS_JSON.page([]))) == []
+
+
+def test_appointments_json_built_by_the_database_equals_the_serializers(sandbox):
+    """Every sandbox appointment, with the values that differ in print: no provider, a provider with one name, a
+    start in summer and in winter (the offset follows daylight saving time), a half-hour zone, missing timestamps
+    (on PostgreSQL the SQL path, elsewhere the fallback)."""
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from institutions.models import Location
+    from syncs.api import APPOINTMENTS_JSON
+    from syncs.models import Provider
+
+    appointments = list(Appointment.objects.filter(institution=sandbox).order_by("-id"))
+    first, second, third = appointments[:3]
+    Appointment.objects.filter(pk=first.pk).update(provider=None, confirmed_at=None, last_sync_time=None,
+                                                   start_time=datetime(2026, 7, 1, 14, 30, tzinfo=UTC))
+    Appointment.objects.filter(pk=second.pk).update(start_time=datetime(2026, 1, 2, 3, 4, 5, 60, tzinfo=UTC),
+                                                    is_new_clients_patient=True, misc={"chair": 2})
+    Provider.objects.filter(pk=third.provider_id).update(first_name="")
+    Location.objects.filter(pk=third.location_id).update(tz="Asia/Kolkata")
+    ids = [appointment.pk for appointment in appointments]  # a page's own order, not the table's
+
+    built = orjson.loads(orjson.dumps(APPOINTMENTS_JSON.page(ids)))
+    expected = AppointmentSerializer(Appointment.objects.select_related("location", "provider").in_bulk(ids).values(),
+                                     many=True).data
+    by_id = {record["id"]: record for record in expected}
+
+    assert [record["id"] for record in built] == ids
+    assert built == [dict(by_id[pk]) for pk in ids]
+    assert {record["timezone_offset"] for record in built} >= {"+05:30"}
