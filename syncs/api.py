@@ -516,7 +516,7 @@ APPOINTMENTS_JSON = RowsAsJson(AppointmentSerializer, {
 }, joins=(
     "JOIN institutions_location l ON l.id = t.location_id LEFT JOIN syncs_provider p ON p.id = t.provider_id "
     "CROSS JOIN LATERAL (SELECT (EXTRACT(EPOCH FROM (t.start_time AT TIME ZONE l.tz) - (t.start_time AT TIME ZONE "
-    "'UTC')) / 60)::integer AS minutes) o"))
+    "'UTC')) / 60)::integer AS minutes) o"), select_related=("location", "provider"))
 
 
 class AppointmentList(RecordView):

@@ -21,10 +21,11 @@ from portal.api.fast import iso_utc_sql
 
 class RowsAsJson:
     def __init__(self, serializer_class: type[serializers.ModelSerializer], expressions: dict[str, str] | None = None,
-                 joins: str = ""):
+                 joins: str = "", select_related: tuple[str, ...] = ()):
         self.serializer_class = serializer_class
         self.expressions = expressions or {}  # field name -> SQL over the record's table, aliased `t`, and `joins`
         self.joins = joins  # more FROM items the expressions read (joined once per record)
+        self.select_related = select_related  # what the serializer reads through relations (the fallback's joins)
 
     @cached_property
     def select(self) -> str:
@@ -59,5 +60,5 @@ class RowsAsJson:
                 cursor.execute(self.select, [ids])
                 return orjson.Fragment(cursor.fetchone()[0])
         model = self.serializer_class.Meta.model
-        found = model.objects.in_bulk(ids)
+        found = model.objects.select_related(*self.select_related).in_bulk(ids)
         return self.serializer_class([found[pk] for pk in ids if pk in found], many=True).data
