@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from institutions import bulk
+from institutions.board import board_sections_repair
 
 
 # A 50,000-row file takes longer than the project's default two-minute limit; batches commit as they go, so a
@@ -30,3 +31,9 @@ def resume_stalled_bulk_uploads() -> int:
     """Beat, every 15 s: re-publish checks and imports whose worker went silent (killed, lost, never published),
     so they resume in a minute."""
     return bulk.bulk_uploads_resume_stalled()
+
+
+@shared_task
+def repair_board_sections() -> int:
+    """Beat, every ten minutes: stored board sections a concurrent write left behind the rule follow it again."""
+    return board_sections_repair()

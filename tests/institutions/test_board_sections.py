@@ -54,3 +54,17 @@ def test_one_organizations_pending_consent_or_deactivation_leaves_the_others_sec
 
     assert (section(cast.acme, institution), section(cast.other, institution)) == (BoardSection.TODO,
                                                                                     BoardSection.ALL_ONLY)
+
+
+def test_beat_repairs_a_section_a_concurrent_write_left_behind_and_says_so(cast, settings, caplog):
+    from institutions.tasks import repair_board_sections
+
+    institution = InstitutionFactory(created_by=cast.acme)
+    sync = SyncFactory(institution=institution, ehr="dolphin", status=SyncStatus.INSTALL_SCHEDULED)
+    Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE)  # as if its refresh read an older snapshot
+
+    assert repair_board_sections.apply().get() == 1
+    assert section(cast.acme, institution) == BoardSection.ALL_ONLY
+    assert "Repaired 1 board section" in caplog.text
+    assert repair_board_sections.apply().get() == 0
+    assert settings.CELERY_BEAT_SCHEDULE["repair-board-sections"]["task"] == "institutions.tasks.repair_board_sections"
