@@ -1,4 +1,5 @@
-"""The one home of the board's rule: which section an institution shows in, for one organization.
+"""The board's stored figures: which section an institution shows in for one organization (the rule's one home),
+and how many of an institution's locations are live (for the billed-locations figure).
 
 TO DO: the developer has something to do: no sync yet, or a sync waiting on the developer.
 IN PROGRESS: others are on it: a sync waiting on the practice, an engineer or Chairside, or the practice's consent.
@@ -11,19 +12,41 @@ instead of probing every institution's syncs. Every write that can change it ref
   `create`, cascades);
 - the writes that bypass `save()`: a sync's status move (`syncs.services.sync_move`), access status and
   deactivation updates, and the CSV import's COPY, each calling `board_sections_refresh`.
-tests/conftest.py checks after every database test that each stored section equals the rule, so a write path
-that forgets to refresh fails the suite. Two transactions changing two syncs of one practice at the same moment can
+`Institution.live_locations` follows `Location.objects.live()` the same way: the receivers below, and the
+location updates in syncs.services calling `live_locations_refresh`.
+tests/conftest.py checks after every database test that each stored figure equals its rule, so a write path that
+forgets to refresh fails the suite. Two transactions changing two syncs of one practice at the same moment can
 each refresh from a snapshot without the other's change: beat repairs such rows every ten minutes
 (board_sections_repair) and logs them.
 """
 
 import logging
 
-from django.db.models import Case, Exists, F, OuterRef, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from institutions.models import BoardSection, InstitutionAccess
+from institutions.models import (
+    BoardSection,
+    Institution,
+    InstitutionAccess,
+    Location,
+    LocationDeactivation,
+)
+from portal.models import Organization
 from syncs.models import WAITING_ON_DEVELOPER, WAITING_ON_OTHERS, Sync
 
 logger = logging.getLogger(__name__)
@@ -57,13 +80,47 @@ def board_sections_stale() -> QuerySet[InstitutionAccess]:
     return InstitutionAccess.objects.annotate(derived=board_section_rule()).exclude(board_section=F("derived"))
 
 
+def live_locations_rule(live: QuerySet | None = None) -> Coalesce:
+    """Institution.live_locations as an SQL expression over an Institution row (`live`: a migration's own copy of
+    Location.objects.live())."""
+    live = Location.objects.live() if live is None else live
+    counted = live.filter(institution=OuterRef("pk")).order_by().values("institution").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def live_locations_refresh(institution_ids) -> int:
+    """Store how many live locations these institutions have: one UPDATE."""
+    return Institution.objects.filter(pk__in=list(institution_ids)).update(live_locations=live_locations_rule())
+
+
+def live_locations_stale() -> QuerySet[Institution]:
+    return Institution.objects.annotate(derived=live_locations_rule()).exclude(live_locations=F("derived"))
+
+
+def billed_location_count(organization: Organization) -> int:
+    """`Location.objects.serving(organization)` in production institutions, counted: the live locations of the
+    institutions it uses (one stored number each), less those it deactivated itself (its own few rows).
+    tests/institutions/test_board_sections.py holds it to the serving rule's count."""
+    in_use = InstitutionAccess.objects.filter(organization=organization, status=InstitutionAccess.Status.ACTIVE,
+                                              deactivated_at__isnull=True, institution__is_sandbox=False)
+    opted_out = (LocationDeactivation.objects.filter(organization=organization, location__in=Location.objects.live(),
+                                                     location__institution__in=in_use.values("institution_id"))
+                 .order_by().values("organization").annotate(n=Count("location", distinct=True)).values("n"))
+    return in_use.aggregate(n=Coalesce(Sum("institution__live_locations"), 0)
+                            - Coalesce(Subquery(opted_out, output_field=IntegerField()), 0))["n"]
+
+
 def board_sections_repair() -> int:
-    """Rewrite the stored sections that differ from the rule; returns how many (expected: none)."""
+    """Rewrite the stored figures that differ from their rules; returns how many (expected: none)."""
     stale = list(board_sections_stale().values_list("pk", flat=True))
     if stale:
         board_sections_refresh(InstitutionAccess.objects.filter(pk__in=stale))
         logger.warning("Repaired %d board section(s) that differed from the rule", len(stale))
-    return len(stale)
+    counts = list(live_locations_stale().values_list("pk", flat=True))
+    if counts:
+        live_locations_refresh(counts)
+        logger.warning("Repaired %d live-location count(s) that differed from the rule", len(counts))
+    return len(stale) + len(counts)
 
 
 @receiver(post_save, sender=Sync, dispatch_uid="board_section_sync_saved")
@@ -77,3 +134,10 @@ def _sync_changed(sender, instance: Sync, update_fields=None, **kwargs) -> None:
 def _access_saved(sender, instance: InstitutionAccess, update_fields=None, **kwargs) -> None:
     if update_fields is None or {"status", "deactivated_at"} & set(update_fields):
         board_sections_refresh(InstitutionAccess.objects.filter(pk=instance.pk))
+
+
+@receiver(post_save, sender=Location, dispatch_uid="live_locations_location_saved")
+@receiver(post_delete, sender=Location, dispatch_uid="live_locations_location_deleted")
+def _location_changed(sender, instance: Location, update_fields=None, **kwargs) -> None:
+    if update_fields is None or {"active", "deactivated_at", "institution"} & set(update_fields):
+        live_locations_refresh([instance.institution_id])

@@ -74,6 +74,9 @@ class Institution(models.Model):
     is_parent_organization = models.BooleanField(default=False, help_text="A multi-location group (DSO/MSO).")
     is_sandbox = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # How many of its locations are live (Location.objects.live()), stored so the board's billed-locations figure
+    # sums one number per institution instead of joining every location. Only institutions.board writes it.
+    live_locations = models.PositiveIntegerField(default=0, editable=False)
 
     objects = InstitutionQuerySet.as_manager()
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from institutions import services
+from institutions.board import billed_location_count
 from institutions.forms import InstitutionForm
 from institutions.matching import find_matches
 from institutions.models import Institution, Location, TimelineEvent
@@ -43,7 +44,8 @@ def institution_list(request):
         (DEACTIVATED_HERE, None) if institution.deactivated_here
         else (NextStep("Waiting for the practice's consent", StepKind.WAITING), None) if institution.consent_pending
         else institution_next_step(list(institution.syncs.all())))) for institution in page.object_list]
-    billed = Location.objects.serving(membership.organization).filter(institution__is_sandbox=False).count()
+    # Production billing, shown outside test mode only.
+    billed = None if membership.in_test_mode else billed_location_count(membership.organization)
     return render(request, "institutions/list.html", {
         "board": board, "billed_locations": billed, "page": page, "rows": rows, "sections": SECTIONS, "status_filters": STATUS_FILTERS,
         "query": request.GET.get("q", "").strip(), "status": request.GET.get("status", ""),

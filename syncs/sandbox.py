@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from institutions.board import live_locations_refresh
 from institutions.models import Institution, InstitutionAccess, Location
 from institutions.services import identity_key, subdomain_for
 from portal.audit import audit_record
@@ -180,6 +181,7 @@ def sandbox_populate(*, institution: Institution, today: date | None = None) -> 
             )
             for n, office in enumerate(OFFICES, 1)
         )
+        live_locations_refresh([institution.pk])  # bulk_create skips the receivers
         providers, hours, accepted = _create_staff(rng, stamps, locations)
         patients = _create_patients(rng, stamps, locations, providers, today)
         appointments = []

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from institutions.board import board_sections_refresh, board_sections_refresh_for
+from institutions.board import board_sections_refresh, board_sections_refresh_for, live_locations_refresh
 from institutions.models import Institution, InstitutionAccess, Location, LocationDeactivation
 from institutions.selectors import organizations_reaching
 from institutions.timeline import timeline_record
@@ -166,6 +166,7 @@ def sync_select_locations(*, sync: Sync, location_ids: list[int], actor: User, o
         raise ValidationError({"locations": "Select at least one location."})
     sync_move(sync, from_statuses=[SyncStatus.SELECT_LOCATIONS], to=SyncStatus.ACTIVE)
     Location.objects.filter(pk__in=[loc.pk for loc in chosen]).update(active=True, updated_at=timezone.now())
+    live_locations_refresh([sync.institution_id])
     names = ", ".join(loc.name for loc in chosen)
     timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
                     verb="sync.locations_selected", message=f"Selected {len(chosen)} locations: {names}. The sync is active")
@@ -245,6 +246,7 @@ def sync_complete_install(*, sync: Sync, actor: User) -> None:
     sync.activated_at = sync.status_changed_at
     sync.save(update_fields=["activated_at"])
     sync.locations.filter(deactivated_at__isnull=True).update(active=True, updated_at=timezone.now())
+    live_locations_refresh([sync.institution_id])
     timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.activated", notify=True,
                     message="Installation complete: the sync is active")
 
@@ -358,6 +360,7 @@ def locations_fulfil_activation(*, request, actor: User) -> int:
         raise TransitionRefused("This request was already decided.")
     activated = Location.objects.filter(pk__in=request.locations.values("pk"), deactivated_at__isnull=True).update(
         active=True, updated_at=timezone.now())
+    live_locations_refresh([request.sync.institution_id])
     timeline_record(institution=request.sync.institution, sync=request.sync, actor=actor, verb="locations.activated",
                     notify=True, message=f"Support activated {activated} more locations")
     return activated
@@ -404,6 +407,7 @@ def _stop_what_nobody_uses(institution: Institution, now, *, actor: User, organi
     if not users:
         # The last organization left: every sync of the practice stops, whatever its stage (each with its event).
         institution.locations.live().update(deactivated_at=now, updated_at=now)
+        live_locations_refresh([institution.pk])
         syncs_move(institution.syncs.all(), from_statuses=[s for s in SyncStatus if s != SyncStatus.DEACTIVATED],
                    to=SyncStatus.DEACTIVATED, actor=actor, organization=organization, verb="sync.deactivated",
                    message="The {sync} sync was deactivated with the institution")
@@ -413,6 +417,7 @@ def _stop_what_nobody_uses(institution: Institution, now, *, actor: User, organi
         still_served.update(institution.locations.serving(organization).values_list("pk", flat=True))
     # A location nobody uses any more stops syncing; the sync itself runs while any organization uses the practice.
     institution.locations.live().exclude(pk__in=still_served).update(deactivated_at=now, updated_at=now)
+    live_locations_refresh([institution.pk])
     operators = {org.pk for org in users}
     for sync in institution.syncs.filter(status=SyncStatus.ACTIVE).exclude(operator__in=operators):
         # Consumers remain but the operator left: the sync keeps running, its settings frozen until support
@@ -435,6 +440,7 @@ def locations_reactivate(*, locations, actor: User) -> int:
     board_sections_refresh_for(institution_ids)
     Location.objects.filter(pk__in=[loc.pk for loc in chosen], deactivated_at__isnull=False).update(
         deactivated_at=None, updated_at=now)
+    live_locations_refresh(institution_ids)
     syncs_move(Sync.objects.filter(locations__in=chosen).distinct(), from_statuses=[SyncStatus.DEACTIVATED],
                to=SyncStatus.ACTIVE, actor=actor, verb="sync.reactivated", message="Support reactivated the {sync} sync")
     for institution in {loc.institution for loc in chosen}:

@@ -37,7 +37,7 @@ def session_cookie(user) -> str:
 def production_organization(count: int) -> dict:
     from django.utils import timezone
 
-    from institutions.board import board_sections_refresh_for
+    from institutions.board import board_sections_refresh_for, live_locations_refresh
     from institutions.models import Institution, InstitutionAccess, Location
     from portal.api_keys import api_key_create
     from portal.crypto import fingerprint
@@ -66,6 +66,7 @@ def production_organization(count: int) -> dict:
     Location.objects.bulk_create(
         (Location(institution=s.institution, sync=s, name=f"Bench Office {n:05d}", foreign_id=str(n),
                   foreign_id_type="msg-opendental", active=True) for n, s in enumerate(syncs)), batch_size=2000)
+    live_locations_refresh(i.pk for i in institutions)
     return {"api_key": issued.raw, "session": session_cookie(user), "agent_prefix": f"{AGENT_PREFIX}{count}-",
             "syncs": count}
 

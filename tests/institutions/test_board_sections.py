@@ -68,3 +68,39 @@ def test_beat_repairs_a_section_a_concurrent_write_left_behind_and_says_so(cast,
     assert "Repaired 1 board section" in caplog.text
     assert repair_board_sections.apply().get() == 0
     assert settings.CELERY_BEAT_SCHEDULE["repair-board-sections"]["task"] == "institutions.tasks.repair_board_sections"
+
+
+def test_the_billed_figure_counts_what_the_serving_rule_serves_through_every_change(cast):
+    from institutions.board import billed_location_count
+    from institutions.models import Location, LocationDeactivation
+    from portal.services import organization_enable_production
+    from tests.factories import LocationFactory
+
+    organization_enable_production(organization=cast.acme, actor=None)
+
+    def serving() -> int:
+        return Location.objects.serving(cast.acme).filter(institution__is_sandbox=False).count()
+
+    shared = InstitutionFactory(created_by=cast.acme)
+    InstitutionAccess.objects.create(organization=cast.other, institution=shared, via=InstitutionAccess.Via.CONSENT)
+    sync = SyncFactory(institution=shared, status=SyncStatus.ACTIVE)
+    offices = [LocationFactory(institution=shared, sync=sync, active=True, foreign_id=str(n)) for n in range(3)]
+    LocationFactory(institution=shared, sync=sync, active=False, foreign_id="dormant")
+    sandbox = InstitutionFactory(created_by=cast.acme, is_sandbox=True)
+    LocationFactory(institution=sandbox, active=True, foreign_id="s")
+    elsewhere = InstitutionFactory(created_by=cast.other)
+    LocationFactory(institution=elsewhere, active=True, foreign_id="e")
+    assert billed_location_count(cast.acme) == serving() == 3
+
+    services.locations_deactivate(institution=shared, location_ids=[offices[0].pk], actor=cast.alice,
+                                  organization=cast.acme)  # Acme stops one office; Other Co keeps it
+    assert billed_location_count(cast.acme) == serving() == 2
+    assert billed_location_count(cast.other) == Location.objects.serving(cast.other).count() == 4  # + elsewhere
+
+    services.locations_deactivate(institution=shared, location_ids=None, actor=cast.alice, organization=cast.acme)
+    assert billed_location_count(cast.acme) == serving() == 0
+
+    services.locations_reactivate(locations=Location.objects.filter(pk=offices[0].pk), actor=cast.alice)
+    assert not LocationDeactivation.objects.filter(location=offices[0]).exists()
+    assert billed_location_count(cast.acme) == serving() == 1  # its own deactivation of the other two stands
+    assert shared.__class__.objects.get(pk=shared.pk).live_locations == 3
