@@ -15,9 +15,9 @@ instead of probing every institution's syncs. Every write that can change it ref
 `Institution.live_locations` follows `Location.objects.live()` the same way: the receivers below, and the
 location updates in syncs.services calling `live_locations_refresh`.
 tests/conftest.py checks after every database test that each stored figure equals its rule, so a write path that
-forgets to refresh fails the suite. Two transactions changing two syncs of one practice at the same moment can
-each refresh from a snapshot without the other's change: beat repairs such rows every ten minutes
-(board_sections_repair) and logs them.
+forgets to refresh fails the suite. Two transactions changing one practice's syncs or locations at the same moment
+can each refresh from a snapshot without the other's change: beat repairs such rows every ten minutes
+(board_figures_repair) and logs them.
 """
 
 import logging
@@ -110,7 +110,7 @@ def billed_location_count(organization: Organization) -> int:
                             - Coalesce(Subquery(opted_out, output_field=IntegerField()), 0))["n"]
 
 
-def board_sections_repair() -> int:
+def board_figures_repair() -> int:
     """Rewrite the stored figures that differ from their rules; returns how many (expected: none)."""
     stale = list(board_sections_stale().values_list("pk", flat=True))
     if stale:

@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from institutions import bulk
-from institutions.board import board_sections_repair
+from institutions.board import board_figures_repair
 
 
 # A 50,000-row file takes longer than the project's default two-minute limit; batches commit as they go, so a
@@ -34,6 +34,6 @@ def resume_stalled_bulk_uploads() -> int:
 
 
 @shared_task
-def repair_board_sections() -> int:
-    """Beat, every ten minutes: stored board sections a concurrent write left behind the rule follow it again."""
-    return board_sections_repair()
+def repair_board_figures() -> int:
+    """Beat, every ten minutes: stored board figures a concurrent write left behind their rules follow them again."""
+    return board_figures_repair()

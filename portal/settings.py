@@ -239,7 +239,7 @@ CELERY_BEAT_SCHEDULE = {
     "retry-webhooks": {"task": "syncs.tasks.retry_webhooks", "schedule": timedelta(seconds=30)},
     "consent-housekeeping": {"task": "syncs.tasks.consent_housekeeping", "schedule": timedelta(hours=1)},
     "resume-stalled-bulk-uploads": {"task": "institutions.tasks.resume_stalled_bulk_uploads", "schedule": timedelta(seconds=15)},
-    "repair-board-sections": {"task": "institutions.tasks.repair_board_sections", "schedule": timedelta(minutes=10)},
+    "repair-board-figures": {"task": "institutions.tasks.repair_board_figures", "schedule": timedelta(minutes=10)},
 }
 
 # --- Email --------------------------------------------------------------------------------------

@@ -57,17 +57,17 @@ def test_one_organizations_pending_consent_or_deactivation_leaves_the_others_sec
 
 
 def test_beat_repairs_a_section_a_concurrent_write_left_behind_and_says_so(cast, settings, caplog):
-    from institutions.tasks import repair_board_sections
+    from institutions.tasks import repair_board_figures
 
     institution = InstitutionFactory(created_by=cast.acme)
     sync = SyncFactory(institution=institution, ehr="dolphin", status=SyncStatus.INSTALL_SCHEDULED)
     Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE)  # as if its refresh read an older snapshot
 
-    assert repair_board_sections.apply().get() == 1
+    assert repair_board_figures.apply().get() == 1
     assert section(cast.acme, institution) == BoardSection.ALL_ONLY
     assert "Repaired 1 board section" in caplog.text
-    assert repair_board_sections.apply().get() == 0
-    assert settings.CELERY_BEAT_SCHEDULE["repair-board-sections"]["task"] == "institutions.tasks.repair_board_sections"
+    assert repair_board_figures.apply().get() == 0
+    assert settings.CELERY_BEAT_SCHEDULE["repair-board-figures"]["task"] == "institutions.tasks.repair_board_figures"
 
 
 def test_the_billed_figure_counts_what_the_serving_rule_serves_through_every_change(cast):
@@ -104,3 +104,18 @@ def test_the_billed_figure_counts_what_the_serving_rule_serves_through_every_cha
     assert not LocationDeactivation.objects.filter(location=offices[0]).exists()
     assert billed_location_count(cast.acme) == serving() == 1  # its own deactivation of the other two stands
     assert shared.__class__.objects.get(pk=shared.pk).live_locations == 3
+
+
+def test_beat_repairs_a_live_location_count_left_behind_too(cast):
+    from institutions.board import board_figures_repair
+    from institutions.models import Institution, Location
+    from tests.factories import LocationFactory
+
+    institution = InstitutionFactory(created_by=cast.acme)
+    office = LocationFactory(institution=institution, active=True, foreign_id="1")
+    assert Institution.objects.get(pk=institution.pk).live_locations == 1
+
+    Location.objects.filter(pk=office.pk).update(active=False)  # no refresh
+
+    assert board_figures_repair() == 1
+    assert Institution.objects.get(pk=institution.pk).live_locations == 0
