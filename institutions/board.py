@@ -7,13 +7,13 @@ An institution this organization deactivated waits on nobody: it shows under ALL
 
 The section is derived from the access row and the institution's syncs, and stored on the access row
 (`board_section`, indexed) so the board and the home page count and page their sections from an index at any size
-instead of probing every institution's syncs. Every write that can change it refreshes it here:
-- saving or deleting a Sync or an InstitutionAccess through the ORM (the receivers below: forms, the admin,
-  `create`, cascades);
-- the writes that bypass `save()`: a sync's status move (`syncs.services.sync_move`), access status and
-  deactivation updates, and the CSV import's COPY, each calling `board_sections_refresh`.
-`Institution.live_locations` follows `Location.objects.live()` the same way: the receivers below, and the
-location updates in syncs.services calling `live_locations_refresh`.
+instead of probing every institution's syncs. Every ORM write that can change it refreshes it here:
+- saving or deleting a Sync or an InstitutionAccess (the receivers below: forms, the admin, `create`, cascades);
+- `update()` of a sync's status or an access's status or deactivation (SyncQuerySet and InstitutionAccessQuerySet
+  call the refresh after the UPDATE, so the conditional-UPDATE transitions need nothing of their own).
+Only writes that skip both refresh explicitly: `bulk_create` (the sandbox, the benches) and the CSV import's COPY.
+`Institution.live_locations` follows `Location.objects.live()` the same way (the receivers below and
+LocationQuerySet.update).
 tests/conftest.py checks after every database test that each stored figure equals its rule, so a write path that
 forgets to refresh fails the suite. Two transactions changing one practice's syncs or locations at the same moment
 can each refresh from a snapshot without the other's change: beat repairs such rows every ten minutes

@@ -14,7 +14,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.urls import reverse
 
-from institutions.board import board_sections_refresh
 from institutions.models import ConsentRequest, Institution, InstitutionAccess
 from institutions.practice import practice_invite
 from portal.audit import audit_record
@@ -132,7 +131,6 @@ def consent_request_create(*, institution: Institution, organization: Organizati
                                      expires_at__gt=timezone.now()).exists():
         return None  # a repeated request is not sent twice
     InstitutionAccess.objects.filter(pk=access.pk).update(status=InstitutionAccess.Status.PENDING, via=InstitutionAccess.Via.CONSENT)
-    board_sections_refresh(InstitutionAccess.objects.filter(pk=access.pk))
     request = ConsentRequest.objects.create(institution=institution, organization=organization, requested_by=actor,
                                             recipient=recipient, expires_at=timezone.now() + CONSENT_TTL)
     outbound_email_queue(kind="consent_request", object_id=str(request.public_id), version=request.nonce, recipient=recipient)
@@ -151,9 +149,8 @@ def consent_decide(*, token: str, approve: bool, ip: str | None = None) -> Conse
     status = ConsentRequest.Status.APPROVED if approve else ConsentRequest.Status.DECLINED
     if not ConsentRequest.objects.filter(pk=request.pk, status=ConsentRequest.Status.PENDING).update(status=status, decided_at=timezone.now()):
         raise ConsentInvalid("This request was already answered.", title="Already answered")
-    decided = InstitutionAccess.objects.filter(organization=request.organization, institution=request.institution)
-    decided.update(status=InstitutionAccess.Status.ACTIVE if approve else InstitutionAccess.Status.REVOKED)
-    board_sections_refresh(decided)
+    InstitutionAccess.objects.filter(organization=request.organization, institution=request.institution).update(
+        status=InstitutionAccess.Status.ACTIVE if approve else InstitutionAccess.Status.REVOKED)
     verb = "approved" if approve else "declined"
     event = timeline_record(institution=request.institution, organization=request.organization, verb=f"consent.{verb}",
                             message=f"The practice {verb} access for {request.organization.name}")

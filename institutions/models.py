@@ -117,6 +117,20 @@ class BoardSection(models.TextChoices):
     ALL_ONLY = "all_only", "ALL only"
 
 
+class InstitutionAccessQuerySet(models.QuerySet):
+    def update(self, **changes) -> int:
+        """QuerySet.update; a change of status or deactivation also refreshes the rows' board sections (a second
+        UPDATE: the rule reads the new values)."""
+        if not {"status", "deactivated_at"} & changes.keys():
+            return super().update(**changes)
+        from institutions.board import board_sections_refresh  # board reads this module's models
+
+        pks = list(self.values_list("pk", flat=True))
+        updated = super().update(**changes)
+        board_sections_refresh(InstitutionAccess.objects.filter(pk__in=pks))
+        return updated
+
+
 class InstitutionAccess(models.Model):
     """One organization's relationship with a practice: how it got there, whether the practice allows it, and
     whether the organization ended it. Deactivation and billing belong to this row, never to the shared
@@ -140,6 +154,8 @@ class InstitutionAccess(models.Model):
     board_section = models.CharField(max_length=16, choices=BoardSection.choices, default=BoardSection.TODO,
                                      editable=False)
 
+    objects = InstitutionAccessQuerySet.as_manager()
+
     class Meta:
         verbose_name_plural = "institution accesses"
         indexes = [models.Index(fields=["organization", "board_section", "status"], name="access_board_section")]
@@ -158,6 +174,18 @@ class InstitutionAccess(models.Model):
 
 
 class LocationQuerySet(models.QuerySet):
+    def update(self, **changes) -> int:
+        """QuerySet.update; a change that can make locations live or not also refreshes their institutions'
+        stored count of live locations (Institution.live_locations)."""
+        if not {"active", "deactivated_at"} & changes.keys():
+            return super().update(**changes)
+        from institutions.board import live_locations_refresh  # board reads this module's models
+
+        institution_ids = set(self.values_list("institution_id", flat=True))
+        updated = super().update(**changes)
+        live_locations_refresh(institution_ids)
+        return updated
+
     def live(self):
         """Locations the Synchronizer serves for at least one organization: activated, not deactivated by all."""
         return self.filter(active=True, deactivated_at__isnull=True)

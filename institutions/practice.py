@@ -8,7 +8,6 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from institutions.board import board_sections_refresh
 from institutions.models import (ConsentRequest, Institution, InstitutionAccess, PracticeInvitation, PracticeMember,
                                  TimelineEvent)
 from portal.audit import audit_record
@@ -102,7 +101,6 @@ def practice_decide(*, member: PracticeMember, organization_id: int, grant: bool
         raise ValidationError(f"{access.organization.name} set up your Synchronizer; contact Chairside support to end it.")
     new_status = InstitutionAccess.Status.ACTIVE if grant else InstitutionAccess.Status.REVOKED
     InstitutionAccess.objects.filter(pk=access.pk).update(status=new_status)
-    board_sections_refresh(InstitutionAccess.objects.filter(pk=access.pk))
     ConsentRequest.objects.filter(institution=member.institution, organization_id=organization_id,
                                   status=ConsentRequest.Status.PENDING).update(
         status=ConsentRequest.Status.APPROVED if grant else ConsentRequest.Status.DECLINED, decided_at=timezone.now())

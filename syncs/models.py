@@ -116,6 +116,21 @@ class Health:
         return GREEN if status == WAITING else status
 
 
+class SyncQuerySet(models.QuerySet):
+    def update(self, **changes) -> int:
+        """QuerySet.update; a change of status also refreshes the board sections of the syncs' institutions, for
+        every organization using them (institutions.board)."""
+        if "status" not in changes:
+            return super().update(**changes)
+        # Imported here: institutions.board reads this module's models.
+        from institutions.board import board_sections_refresh_for
+
+        institution_ids = set(self.values_list("institution_id", flat=True))
+        updated = super().update(**changes)
+        board_sections_refresh_for(institution_ids)
+        return updated
+
+
 class Sync(models.Model):
     """One Synchronizer installation (one practice database); it may serve many locations.
 
@@ -166,6 +181,8 @@ class Sync(models.Model):
     # A new sync is due at once: the first sweep after it becomes active computes its real deadline.
     health_deadline_at = models.DateTimeField(null=True, blank=True, editable=False, default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SyncQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

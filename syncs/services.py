@@ -17,7 +17,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from institutions.board import board_sections_refresh, board_sections_refresh_for, live_locations_refresh
 from institutions.models import Institution, InstitutionAccess, Location, LocationDeactivation
 from institutions.selectors import organizations_reaching
 from institutions.timeline import timeline_record
@@ -57,9 +56,7 @@ def sync_move(sync: Sync, *, from_statuses: list[str], to: str, message: str = "
     updated = Sync.objects.filter(pk=sync.pk, status__in=from_statuses).update(
         # Any state change: the health sweep looks at the sync at its next run (it starts or stops monitoring it).
         status=to, status_message=message, status_changed_at=now, health_deadline_at=now)
-    if updated:
-        board_sections_refresh_for([sync.institution_id])
-    else:
+    if not updated:
         expected = " or ".join(_state_words(s) for s in from_statuses)
         if sync.status in from_statuses:  # it was, when this page or action loaded it: someone else acted first
             raise TransitionRefused(f"This sync is no longer {expected}.")
@@ -166,7 +163,6 @@ def sync_select_locations(*, sync: Sync, location_ids: list[int], actor: User, o
         raise ValidationError({"locations": "Select at least one location."})
     sync_move(sync, from_statuses=[SyncStatus.SELECT_LOCATIONS], to=SyncStatus.ACTIVE)
     Location.objects.filter(pk__in=[loc.pk for loc in chosen]).update(active=True, updated_at=timezone.now())
-    live_locations_refresh([sync.institution_id])
     names = ", ".join(loc.name for loc in chosen)
     timeline_record(institution=sync.institution, sync=sync, actor=actor, organization=organization,
                     verb="sync.locations_selected", message=f"Selected {len(chosen)} locations: {names}. The sync is active")
@@ -246,7 +242,6 @@ def sync_complete_install(*, sync: Sync, actor: User) -> None:
     sync.activated_at = sync.status_changed_at
     sync.save(update_fields=["activated_at"])
     sync.locations.filter(deactivated_at__isnull=True).update(active=True, updated_at=timezone.now())
-    live_locations_refresh([sync.institution_id])
     timeline_record(institution=sync.institution, sync=sync, actor=actor, verb="sync.activated", notify=True,
                     message="Installation complete: the sync is active")
 
@@ -360,7 +355,6 @@ def locations_fulfil_activation(*, request, actor: User) -> int:
         raise TransitionRefused("This request was already decided.")
     activated = Location.objects.filter(pk__in=request.locations.values("pk"), deactivated_at__isnull=True).update(
         active=True, updated_at=timezone.now())
-    live_locations_refresh([request.sync.institution_id])
     timeline_record(institution=request.sync.institution, sync=request.sync, actor=actor, verb="locations.activated",
                     notify=True, message=f"Support activated {activated} more locations")
     return activated
@@ -386,7 +380,6 @@ def locations_deactivate(*, institution: Institution, location_ids: list[int] | 
     whole = location_ids is None  # ticked locations never widen to the whole institution
     if whole:
         InstitutionAccess.objects.filter(pk=access.pk).update(deactivated_at=now)
-        board_sections_refresh(InstitutionAccess.objects.filter(pk=access.pk))
     LocationDeactivation.objects.bulk_create(
         [LocationDeactivation(organization=organization, location=loc, deactivated_at=now, deactivated_by=actor)
          for loc in chosen], ignore_conflicts=True)
@@ -407,7 +400,6 @@ def _stop_what_nobody_uses(institution: Institution, now, *, actor: User, organi
     if not users:
         # The last organization left: every sync of the practice stops, whatever its stage (each with its event).
         institution.locations.live().update(deactivated_at=now, updated_at=now)
-        live_locations_refresh([institution.pk])
         syncs_move(institution.syncs.all(), from_statuses=[s for s in SyncStatus if s != SyncStatus.DEACTIVATED],
                    to=SyncStatus.DEACTIVATED, actor=actor, organization=organization, verb="sync.deactivated",
                    message="The {sync} sync was deactivated with the institution")
@@ -417,7 +409,6 @@ def _stop_what_nobody_uses(institution: Institution, now, *, actor: User, organi
         still_served.update(institution.locations.serving(organization).values_list("pk", flat=True))
     # A location nobody uses any more stops syncing; the sync itself runs while any organization uses the practice.
     institution.locations.live().exclude(pk__in=still_served).update(deactivated_at=now, updated_at=now)
-    live_locations_refresh([institution.pk])
     operators = {org.pk for org in users}
     for sync in institution.syncs.filter(status=SyncStatus.ACTIVE).exclude(operator__in=operators):
         # Consumers remain but the operator left: the sync keeps running, its settings frozen until support
@@ -434,13 +425,10 @@ def locations_reactivate(*, locations, actor: User) -> int:
     chosen = list(locations.select_related("institution"))
     now = timezone.now()
     LocationDeactivation.objects.filter(location__in=chosen).delete()
-    institution_ids = {loc.institution_id for loc in chosen}
-    InstitutionAccess.objects.filter(institution__in=institution_ids, deactivated_at__isnull=False).update(
-        deactivated_at=None)
-    board_sections_refresh_for(institution_ids)
+    InstitutionAccess.objects.filter(institution__in={loc.institution_id for loc in chosen},
+                                     deactivated_at__isnull=False).update(deactivated_at=None)
     Location.objects.filter(pk__in=[loc.pk for loc in chosen], deactivated_at__isnull=False).update(
         deactivated_at=None, updated_at=now)
-    live_locations_refresh(institution_ids)
     syncs_move(Sync.objects.filter(locations__in=chosen).distinct(), from_statuses=[SyncStatus.DEACTIVATED],
                to=SyncStatus.ACTIVE, actor=actor, verb="sync.reactivated", message="Support reactivated the {sync} sync")
     for institution in {loc.institution for loc in chosen}:

@@ -121,7 +121,7 @@ def rate_window_frozen(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def board_sections_stay_derived(request):
+def board_figures_stay_derived(request):
     """After every database test, each stored board figure equals its rule (institutions.board): a write path that
     changes a sync's status, an access or a location without refreshing them fails here."""
     # pytest-django's own database fixture (a test may name an unrelated fixture `db`): set up first, so it is
@@ -138,13 +138,3 @@ def board_sections_stay_derived(request):
     assert not stale, f"stored board sections differ from the rule (organization, institution, stored, derived): {stale}"
     counts = list(live_locations_stale().values_list("name", "live_locations", "derived"))
     assert not counts, f"stored live-location counts differ from the rule (institution, stored, derived): {counts}"
-
-
-def board_figures_follow() -> None:
-    """For a test that arranges syncs, accesses or locations with update(), which bypasses the services: every
-    stored board section and live-location count follows, as the services would have refreshed them."""
-    from institutions.board import board_sections_refresh, live_locations_refresh
-    from institutions.models import Institution, InstitutionAccess
-
-    board_sections_refresh(InstitutionAccess.objects.all())
-    live_locations_refresh(Institution.objects.values_list("pk", flat=True))

@@ -11,7 +11,6 @@ from portal.api_keys import api_key_create
 from portal.services import organization_enable_production
 from syncs.models import EngineerSlot, Onboarding, Sync, SyncStatus
 from tests.api.conftest import Api, token_for
-from tests.conftest import board_figures_follow
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +50,6 @@ def test_onboardings_are_listed_filtered_and_only_to_their_organization(live, ap
     onboard(live, institution_name="One Dental")
     onboard(live, institution_name="Two Dental", emr_name="denticon")
     Sync.objects.filter(institution__name="Two Dental").update(status=SyncStatus.ACTIVE)
-    board_figures_follow()
     listed = live.get("onboardings").json()
     assert [o["subdomain"] for o in listed["data"]] == ["two-dental", "one-dental"]  # newest first by default
     assert [o["status"] for o in live.get("onboardings", {"status": "complete"}).json()["data"]] == ["complete"]
@@ -99,7 +97,6 @@ def test_the_link_takes_cloud_credentials_once(live):
 def test_the_link_books_the_engineers_installation(live):
     url = setup_path(onboard(live, emr_name="dentrix").json()["data"]["url"])
     Sync.objects.update(install_path="scheduled", status=SyncStatus.AWAITING_SCHEDULE)
-    board_figures_follow()
     slot = EngineerSlot.objects.create(engineer="Sam", starts_at=timezone.now() + timedelta(days=3),
                                        ends_at=timezone.now() + timedelta(days=3, hours=1))
     assert Client().get(url).status_code == 200

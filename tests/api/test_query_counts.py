@@ -10,7 +10,6 @@ from django.utils import timezone
 from institutions.serializers import LocationBasicSerializer
 from syncs.api import LOCATION_COLUMNS, location_basic
 from syncs.models import Sync, SyncStatus
-from tests.conftest import board_figures_follow
 from tests.factories import InstitutionFactory, LocationFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +63,6 @@ def test_sync_status_locations_read_as_the_serializer_writes_them(locations, dea
     location = locations[0]
     if deactivated:
         Location.objects.filter(pk=location.pk).update(deactivated_at=timezone.now())
-        board_figures_follow()
         location.refresh_from_db()
     values = (Location.objects.filter(pk=location.pk).annotate(**sync_status_columns(timezone.now()))
               .values_list(*LOCATION_COLUMNS).get())

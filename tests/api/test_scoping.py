@@ -12,7 +12,6 @@ from portal.services import organization_enable_production
 from syncs.sandbox import sandbox_populate
 from tests.api.conftest import Api, token_for
 from tests.api.test_authentication import assert_error
-from tests.conftest import board_figures_follow
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +53,6 @@ def test_a_location_outside_the_institution_is_404(api, other_sandbox):
 def test_a_deactivated_or_never_activated_location_is_forbidden(api, locations):
     Location.objects.filter(pk=locations[0].pk).update(deactivated_at=timezone.now())
     Location.objects.filter(pk=locations[1].pk).update(active=False)
-    board_figures_follow()
 
     for location in locations:
         assert_error(api.get("patients", {"subdomain": api.subdomain, "location_id": location.pk}), 403, "not active")

@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 from syncs import services
 from syncs.installer import installer
 from syncs.models import EngineerSlot, Sync, SyncStatus
-from tests.conftest import board_figures_follow
 from tests.e2e.test_no_dead_ends import developer, live_sync  # noqa: F401  (fixture)
 from tests.e2e.test_onboarding_journeys import support  # noqa: F401  (fixture)
 from tests.factories import InstitutionFactory, LocationFactory
@@ -74,7 +73,6 @@ def test_support_transitions_that_are_not_ready_are_refused_with_the_reason(live
     scheduled = services.sync_create(institution=later, option_key="dolphin", actor=cast.alice, organization=cast.acme)
     LocationFactory(sync=scheduled, name="Juniper Main")
     Sync.objects.filter(pk=scheduled.pk).update(status=SyncStatus.INSTALL_SCHEDULED)
-    board_figures_follow()
     starts = timezone.now() + timedelta(days=2)
     EngineerSlot.objects.create(engineer="Sam Engineer", starts_at=starts, ends_at=starts + timedelta(hours=1), sync=scheduled)
     empty = InstitutionFactory(name="Hazel Cloud Dental", created_by=cast.acme)

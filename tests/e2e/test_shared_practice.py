@@ -21,7 +21,7 @@ from portal.services import organization_enable_production
 from syncs import services
 from syncs.models import Sync, SyncStatus
 from tests.api.conftest import token_for
-from tests.conftest import PASSWORD, board_figures_follow
+from tests.conftest import PASSWORD
 from tests.e2e.test_api_keys_and_sandbox import sign_in
 from tests.e2e.test_onboarding_journeys import submit_institution
 
@@ -41,7 +41,6 @@ def bright_smiles(acme, actor) -> Sync:
     last = timezone.now() - timedelta(minutes=5)
     Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE, last_read_at=last, last_write_at=last,
                                            activated_at=last - timedelta(days=3))
-    board_figures_follow()
     for n, name in enumerate(("Bright North", "Bright South"), start=1):
         Location.objects.create(institution=institution, sync=sync, name=name, foreign_id=str(n), active=True,
                                 street_address=f"{n} Oak St", city="Austin", state="TX", zip_code="78701")

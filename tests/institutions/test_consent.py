@@ -16,7 +16,7 @@ from portal.api_keys import api_key_create
 from portal.models import AuditEvent
 from portal.services import organization_enable_production
 from syncs.models import Sync, SyncStatus
-from tests.conftest import client_for, board_figures_follow
+from tests.conftest import client_for
 from tests.factories import InstitutionFactory, LocationFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -195,7 +195,6 @@ def test_request_access_answer_is_identical_for_existing_and_unknown_subdomains(
 
 def test_a_practice_that_is_not_live_is_not_asked(alice_client, cast, live_practice):
     Sync.objects.filter(institution=live_practice).update(status=SyncStatus.AWAITING_INSTALL)
-    board_figures_follow()
 
     _request(alice_client, "bright-smiles", cast.acme)
 

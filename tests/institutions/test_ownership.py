@@ -21,7 +21,7 @@ from portal.services import organization_enable_production
 from syncs import services
 from syncs.models import EngineerSlot, InstallPath, LocationActivationRequest, Patient, Sync, SyncStatus
 from tests.api.conftest import token_for
-from tests.conftest import client_for, board_figures_follow
+from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
 V3 = {"HTTP_NEX_API_VERSION": "v20240412"}
@@ -36,7 +36,6 @@ def world(cast):
     InstitutionAccess.objects.create(organization=cast.acme, institution=bright, via=InstitutionAccess.Via.CREATED)
     sync = services.sync_create(institution=bright, option_key="opendental", actor=cast.alice, organization=cast.acme)
     Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE)
-    board_figures_follow()
     north = Location.objects.create(institution=bright, sync=sync, name="Bright North", foreign_id="1", active=True)
     Location.objects.create(institution=bright, sync=sync, name="Bright South", foreign_id="2", active=True)
     Location.objects.create(institution=bright, sync=sync, name="Bright East", foreign_id="3")  # never activated
@@ -152,7 +151,6 @@ def _every_page_and_answer(client, api: ApiCaller, sync) -> str:
 def test_a_consumer_never_sees_a_product_key(cast, world):
     sync = world["sync"]
     Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.AWAITING_INSTALL)  # the key shows while installing
-    board_figures_follow()
     key = services.product_key_of(sync)
     alice = client_for(cast.alice)
     assert key in alice.get(reverse("syncs:detail", args=[sync.code])).content.decode()  # the operator does

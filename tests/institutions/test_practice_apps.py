@@ -7,7 +7,7 @@ from django.utils import timezone
 from institutions.models import InstitutionAccess, PracticeMember
 from portal.models import Organization
 from syncs import services
-from tests.conftest import board_figures_follow, client_for
+from tests.conftest import client_for
 from tests.factories import InstitutionFactory, LocationFactory, SyncFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,6 @@ def test_the_practice_sees_the_operation_transferred(cast, practice_page):
     from institutions.models import Institution
     institution = Institution.objects.get(name="Bright Smiles")
     InstitutionAccess.objects.filter(organization=cast.other).update(deactivated_at=None)
-    board_figures_follow()
     support = UserFactory(email="sue@chairside.example", is_staff=True)
     services.sync_transfer_operation(sync=institution.syncs.get(), to=cast.other, actor=support)
 

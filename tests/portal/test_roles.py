@@ -16,7 +16,7 @@ from portal.permissions import PERMISSIONS
 from portal.services import organization_enable_production
 from syncs import services
 from syncs.models import Sync, SyncStatus
-from tests.conftest import board_figures_follow, client_for
+from tests.conftest import client_for
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,6 @@ def a_sync(cast, institution, option="opendental") -> Sync:
 def active_sync(cast, institution) -> Sync:
     sync = a_sync(cast, institution)
     Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE)
-    board_figures_follow()
     for n in (1, 2):
         Location.objects.create(institution=institution, sync=sync, name=f"Office {n}", foreign_id=str(n), active=True)
     sync.refresh_from_db()

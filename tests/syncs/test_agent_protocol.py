@@ -13,7 +13,7 @@ from institutions.models import Institution, Location
 from syncs import services
 from syncs.models import Appointment, Patient, Provider, Sync, SyncStatus, WriteJob
 from syncs.monitoring import health_sweep
-from tests.conftest import board_figures_follow, require_service
+from tests.conftest import require_service
 from tests.factories import InstitutionFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +102,6 @@ def test_a_heartbeat_leaves_a_green_syncs_deadline_to_the_sweep(sync, token):
     now = timezone.now()
     later = now + timedelta(minutes=10)
     Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE, health_deadline_at=later)
-    board_figures_follow()
     beat = {"last_read_at": now.isoformat(), "last_write_at": (now - timedelta(minutes=5)).isoformat()}
 
     post("heartbeat", beat, token)
@@ -212,8 +211,8 @@ def test_an_api_appointment_becomes_a_write_job_and_completes_once(active_locati
 
 
 def test_sandbox_appointments_never_become_write_jobs(cast):
-    from syncs.record_writes import appointment_create
     from syncs.sandbox import sandbox_populate
+    from syncs.record_writes import appointment_create
 
     sandbox = Institution.objects.get(accesses__organization=cast.acme, is_sandbox=True)
     sandbox_populate(institution=sandbox)
@@ -230,7 +229,6 @@ def test_a_green_syncs_heartbeats_update_its_row_in_place_on_postgresql(sync, to
     require_service("PostgreSQL", connection.vendor == "postgresql", "set DATABASE_URL to PostgreSQL")
     now = timezone.now()
     Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE, health_deadline_at=now + timedelta(minutes=10))
-    board_figures_follow()
 
     def hot_updates() -> int:  # this transaction's HOT updates of the sync table
         with connection.cursor() as cursor:

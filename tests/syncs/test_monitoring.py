@@ -21,7 +21,7 @@ from syncs.health import diagnose
 from syncs.freshness import HOURS, hourly_states, strip_svg
 from syncs.models import EXPECTED, GREEN, RED, WAITING, DowntimeSchedule, Sync, SyncHealthChange, SyncStatus
 from syncs.monitoring import health_sweep
-from tests.conftest import require_service, board_figures_follow
+from tests.conftest import require_service
 from tests.factories import InstitutionFactory, LocationFactory, SyncFactory
 
 pytestmark = pytest.mark.django_db
@@ -212,7 +212,6 @@ def test_reinstall_keeps_the_ids_and_kills_the_old_agent(cast, alice_client):
                                          content_type="application/json")
     old_token = activate(services.product_key_of(sync)).json()["data"]["agent_token"]
     Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.ACTIVE)
-    board_figures_follow()
 
     alice_client.post(reverse("syncs:reinstall", args=[sync.code]))
     assert Sync.objects.get(pk=sync.pk).reinstall_requested_at is not None

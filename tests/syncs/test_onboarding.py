@@ -16,7 +16,6 @@ from portal.services import organization_enable_production
 from syncs import services
 from syncs.models import Sync, SyncStatus
 from tests.factories import InstitutionFactory, LocationFactory, SyncFactory, UserFactory
-from tests.conftest import board_figures_follow
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +90,7 @@ SECTION_OF = {
 
 
 @pytest.mark.parametrize("status, section", list(SECTION_OF.items()))
-def test_board_figures_follow_the_sync_state(cast, status, section):
+def test_board_sections_follow_the_sync_state(cast, status, section):
     institution = InstitutionFactory(created_by=cast.acme)
     if status is not None:
         SyncFactory(institution=institution, status=status)
@@ -132,11 +131,9 @@ def test_every_sections_count_is_the_number_of_institutions_it_lists(cast, query
     SyncFactory(institution=InstitutionFactory(name="Two Dental", created_by=cast.acme), status=SyncStatus.FAILED)
     pending = InstitutionFactory(name="Asked Dental", created_by=cast.acme)
     pending.accesses.update(status=InstitutionAccess.Status.PENDING)
-    board_figures_follow()
     ended = InstitutionFactory(name="Ended Dental", created_by=cast.acme)
     SyncFactory(institution=ended, status=SyncStatus.AWAITING_INSTALL)
     ended.accesses.update(deactivated_at=timezone.now())
-    board_figures_follow()
 
     counts = institution_board(organization=cast.acme, sandbox=False, query=query, status=status).counts
 
@@ -366,7 +363,6 @@ def test_support_cannot_complete_an_installation_booked_for_later(cast, staff):
                      option="dolphin")
     LocationFactory(sync=sync, name="Later Dental Main")
     Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.INSTALL_SCHEDULED)
-    board_figures_follow()
     starts = timezone.now() + timedelta(days=2)
     EngineerSlot.objects.create(engineer="Sam", starts_at=starts, ends_at=starts + timedelta(hours=1), sync=sync)
     client = Client()

@@ -13,7 +13,7 @@ from portal.tasks import relay_outbound_emails
 from syncs import services, scheduling
 from syncs.models import EngineerSlot, Sync, SyncStatus
 from syncs.tasks import send_install_reminders
-from tests.conftest import require_service, board_figures_follow
+from tests.conftest import require_service
 from tests.factories import InstitutionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -249,7 +249,6 @@ def test_only_scheduled_installs_waiting_or_booked_can_be_booked_or_cancelled(al
     assert "nothing to cancel" in nothing.content.decode()
 
     Sync.objects.filter(pk=sync.pk).update(status=SyncStatus.FAILED)
-    board_figures_follow()
     refused = book(alice_client, sync, slot.pk)
     assert refused.status_code == 302
     assert "can no longer be scheduled" in alice_client.get(refused["Location"]).content.decode()

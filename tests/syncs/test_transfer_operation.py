@@ -10,7 +10,7 @@ from portal.models import AuditEvent, Membership, Role
 from portal.support import support_group_ensure
 from syncs import services
 from syncs.models import Sync
-from tests.conftest import board_figures_follow, client_for
+from tests.conftest import client_for
 from tests.factories import InstitutionFactory, LocationFactory, SyncFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,10 +69,8 @@ def test_operation_only_goes_to_an_organization_with_active_access(cast, shared,
         row.delete()
     elif access == "deactivated":
         InstitutionAccess.objects.filter(pk=row.pk).update(deactivated_at=timezone.now())
-        board_figures_follow()
     else:
         InstitutionAccess.objects.filter(pk=row.pk).update(status=access)
-        board_figures_follow()
 
     with pytest.raises(ValidationError):
         services.sync_transfer_operation(sync=shared, to=cast.other, actor=support)

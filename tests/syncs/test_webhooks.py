@@ -19,7 +19,6 @@ from syncs.webhooks import services as webhooks
 from portal.models import AuditEvent
 from syncs.models import WebhookDelivery, WebhookEndpoint, WebhookSubscription
 from syncs.tasks import deliver_webhook, retry_webhooks
-from tests.conftest import board_figures_follow
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -121,7 +120,6 @@ def test_nothing_is_sent_once_the_institution_withdrew_access(cast, institution,
     hook(cast.acme, institution, receiver.url)
     InstitutionAccess.objects.filter(organization=cast.acme, institution=institution).update(
         status=InstitutionAccess.Status.REVOKED)
-    board_figures_follow()
 
     assert emit(cast, institution, django_capture_on_commit_callbacks) == []
     assert receiver.requests == []
