@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.db import connection
 from django.db.models import F, QuerySet, Value
 from django.db.models.functions import Coalesce
 from drf_spectacular.utils import extend_schema
@@ -16,6 +17,7 @@ from portal.api.base import IdField, NexApiView, sort_param
 from portal.api.envelope import ok
 from portal.api.pagination import PageParams, paginate
 from portal.api.schema import envelope_of
+from portal.api.sql_json import RowsAsJson
 from syncs import record_serializers as out
 from syncs.models import (
     Adjustment,
@@ -110,6 +112,9 @@ class Resource:
     prefetch: tuple = ()
     detail_select: tuple[str, ...] = ()
     detail_prefetch: tuple = ()
+    # The list's records as JSON built by PostgreSQL (RowsAsJson), with the SQL of fields that are not a column;
+    # None: the serializer writes them (a computed total, nested records, fields left out when null).
+    sql_fields: dict[str, str] | None = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -195,6 +200,8 @@ class ResourceView(NexApiView):
 
 
 class ResourceList(ResourceView):
+    rows_json: RowsAsJson | None  # built once per view by record_views
+
     def get(self, request):
         resource = self.resource
         params = self.query(self.params)
@@ -203,8 +210,14 @@ class ResourceList(ResourceView):
             value = params.get(name)
             if value is not None:
                 queryset = spec.apply(queryset, value)
-        queryset = queryset.select_related(*resource.select).prefetch_related(*resource.prefetch)
         context = {"include": params.get("include") or (), "request": request}
+        # On PostgreSQL the page is chosen on ids (and the sort's columns) and its JSON built in one more query;
+        # an expansion named in include[] takes the serializer.
+        in_sql = self.rows_json is not None and connection.vendor == "postgresql" and not context["include"]
+        if in_sql:
+            queryset = queryset.only("id")
+        else:
+            queryset = queryset.select_related(*resource.select).prefetch_related(*resource.prefetch)
         order: tuple[str, ...] = ()
         if params.get("sort"):
             keys = {name: resource.sort[name.lstrip("-")] for name in params["sort"]}
@@ -212,9 +225,12 @@ class ResourceList(ResourceView):
             order = tuple(f"{'-' if name.startswith('-') else ''}sort_{name.lstrip('-')}" for name in params["sort"])
         if resource.paging == "none":
             items = list(queryset.order_by("id"))
-            return ok(resource.serializer(items, many=True, context=context).data, count=len(items))
+            data = (self.rows_json.page([item.pk for item in items]) if in_sql
+                    else resource.serializer(items, many=True, context=context).data)
+            return ok(data, count=len(items))
         page = paginate(queryset, params, cursor=resource.paging == "cursor", order=order)
-        data = resource.serializer(page.items, many=True, context=context).data
+        data = (self.rows_json.page([item.pk for item in page.items]) if in_sql
+                else resource.serializer(page.items, many=True, context=context).data)
         if resource.paging == "pages":
             return ok(data, count=page.count)
         return ok(data, count=page.count, page_info=page.page_info)
@@ -246,6 +262,7 @@ def record_views(resource: Resource) -> tuple[type[ResourceList], type[ResourceD
     listed, shown = list_params(resource), detail_params(resource)
     list_view = type(f"{resource.name}List", (ResourceList,), {
         "resource": resource, "params": listed, "reference_lacks": LISTS_WITHOUT_404.get(resource.path, {}),
+        "rows_json": None if resource.sql_fields is None else RowsAsJson(resource.serializer, resource.sql_fields),
         "get": extend_schema(
             operation_id=resource.operation, tags=[resource.tag], parameters=[listed],
             responses=envelope_of(resource.serializer, many=True, paged=resource.paging == "cursor"),
@@ -266,6 +283,7 @@ RESOURCES = [
     Resource(
         "procedures", Procedure, out.ProcedureSerializer, "Procedures", out.ProcedureDetailSerializer,
         location=OPTIONAL, sort=UPDATED, detail_prefetch=("treatment_plans",),
+        sql_fields={"body_site": out.PROCEDURE_BODY_SITE_SQL},
         filters={"provider_id": by_id("provider_id"), "patient_id": by_id("patient_id"),
                  "appointment_id": by_id("appointment_id"), "updated_since": UPDATED_SINCE,
                  "started_after": on_date("start_date__gte"), "started_before": on_date("start_date__lte"),
@@ -293,7 +311,7 @@ RESOURCES = [
                  "updated_since": UPDATED_SINCE, "include_deleted": INCLUDE_DELETED},
     ),
     Resource(
-        "claims", Claim, out.ClaimSerializer, "Claims", out.ClaimDetailSerializer, sort=UPDATED,
+        "claims", Claim, out.ClaimSerializer, "Claims", out.ClaimDetailSerializer, sort=UPDATED, sql_fields=None,
         prefetch=("payouts",), detail_includes=("patient", "provider", "guarantor", "charges", "charge_payouts"),
         detail_select=PERSON, detail_prefetch=("charges",),
         filters={"patient_id": by_id("patient_id"), "guarantor_id": by_id("guarantor_id"),
@@ -363,6 +381,7 @@ RESOURCES = [
     ),
     Resource(
         "patient_recalls", PatientRecall, out.PatientRecallSerializer, "Patient Recalls", version_header=True,
+        sql_fields=None,
         # Recalls without a due date sort first, like the earliest.
         sort={"date_due": Coalesce(F("date_due"), Value(date(1, 1, 1)))}, select=("recall_type",),
         filters={"recall_id": by_id("recall_type_id"), "patient_id": by_id("patient_id"),
@@ -371,7 +390,7 @@ RESOURCES = [
     ),
     Resource(
         "treatment_plans", TreatmentPlan, out.TreatmentPlanSerializer, "Treatment Plans", location=NONE,
-        prefetch=("procedures",),
+        prefetch=("procedures",), sql_fields=None,
         filters={"patient_id": by_id("patient_id"), "updated_since": UPDATED_SINCE,
                  "status": by("status", lambda: serializers.ChoiceField(choices=TreatmentPlan.Status.values,
                                                                         required=False))},
@@ -393,7 +412,7 @@ RESOURCES = [
     ),
     Resource(
         "nex_staff", StaffMember, out.StaffSerializer, "Nex Staff", location=NONE, paging="pages",
-        version_header=False,
+        version_header=False, sql_fields=None,
         filters={"inactive": flag("inactive"),
                  "location_ids": Filter(lambda: serializers.ListField(child=IdField(), required=False),
                                         lambda qs, ids: qs.filter(location_id__in=ids) if ids else qs)},

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.api.fast import FastModelSerializer
+from portal.api.fields import Money, MoneySerializer, Text, money_of
 from syncs.models import (
     Adjustment,
     AdjustmentType,
@@ -39,39 +40,6 @@ from syncs.models import (
     TreatmentPlan,
     WorkingHourLabel,
 )
-
-
-class MoneySerializer(serializers.Serializer):
-    amount = serializers.CharField()
-    currency = serializers.CharField()
-
-
-def money_of(amount: Decimal | None, currency: str) -> dict:
-    return {"amount": f"{amount or 0:.2f}", "currency": currency or "USD"}
-
-
-@extend_schema_field(MoneySerializer)
-class Money(serializers.Field):
-    """{"amount": "12.50", "currency": "USD"} from a decimal column and the record's currency."""
-
-    def __init__(self, attribute: str | None = None, **kwargs) -> None:
-        self.attribute = attribute
-        super().__init__(source="*", read_only=True, **kwargs)
-
-    def bind(self, field_name, parent):
-        super().bind(field_name, parent)
-        self.attribute = self.attribute or field_name
-
-    def to_representation(self, obj) -> dict:
-        return money_of(getattr(obj, self.attribute), getattr(obj, "currency", "USD"))
-
-
-class Text(serializers.CharField):
-    """A string the reference declares non-nullable: empty rather than null when unknown."""
-
-    def get_attribute(self, instance):
-        value = super().get_attribute(instance)
-        return "" if value is None else value
 
 
 class RecordSerializer(FastModelSerializer):
@@ -181,8 +149,17 @@ class ProcedureSerializer(RecordSerializer):
 
     @extend_schema_field(BodySiteSerializer)
     def get_body_site(self, obj) -> dict:
-        site = obj.body_site or {}
-        return {"tooth": list(site.get("tooth") or []), "surface": site.get("surface") or ""}
+        # The agent's body_site is free JSON: what is not a list of teeth or a surface string reads as none.
+        site = obj.body_site if isinstance(obj.body_site, dict) else {}
+        tooth, surface = site.get("tooth"), site.get("surface")
+        return {"tooth": tooth if isinstance(tooth, list) else [], "surface": surface if isinstance(surface, str) else ""}
+
+
+# ProcedureSerializer.get_body_site in SQL, for the list's JSON built by PostgreSQL (portal/api/sql_json.py).
+PROCEDURE_BODY_SITE_SQL = (
+    "json_build_object("
+    "'tooth', CASE WHEN jsonb_typeof(t.body_site -> 'tooth') = 'array' THEN t.body_site -> 'tooth' ELSE '[]'::jsonb END, "
+    "'surface', CASE WHEN jsonb_typeof(t.body_site -> 'surface') = 'string' THEN t.body_site ->> 'surface' ELSE '' END)")
 
 
 class ProcedureDetailSerializer(ProcedureSerializer):

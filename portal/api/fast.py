@@ -74,7 +74,7 @@ def _reader(field: serializers.Field) -> Reader:
         if getattr(field, "format", ISO_8601) != ISO_8601:
             return _generic(field)
         return lambda serializer, obj: iso_datetime(getattr(obj, attribute), serializer.fast_tz)
-    if isinstance(field, PASS_THROUGH):
+    if isinstance(field, PASS_THROUGH) and type(field).get_attribute is serializers.Field.get_attribute:
         return lambda serializer, obj: getattr(obj, attribute)
     return _generic(field)
 

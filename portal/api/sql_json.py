@@ -17,6 +17,16 @@ from django.db import connection
 from rest_framework import serializers
 
 from portal.api.fast import iso_utc_sql
+from portal.api.fields import Money, Text
+
+
+def _money_sql(model, attribute: str) -> str:
+    """Money's {"amount": "12.50", "currency": "USD"} (money_of): two decimals, no grouping, the record's currency
+    or USD."""
+    column = f"t.{connection.ops.quote_name(model._meta.get_field(attribute).column)}"
+    has_currency = any(f.name == "currency" for f in model._meta.concrete_fields)
+    currency = "COALESCE(NULLIF(t.currency, ''), 'USD')" if has_currency else "'USD'"
+    return f"json_build_object('amount', to_char(COALESCE({column}, 0), 'FM9999999999990.00'), 'currency', {currency})"
 
 
 class RowsAsJson:
@@ -30,21 +40,32 @@ class RowsAsJson:
     @cached_property
     def select(self) -> str:
         model = self.serializer_class.Meta.model
+        columns = {f.attname: f for f in model._meta.concrete_fields} | {f.name: f for f in model._meta.concrete_fields}
+        skipped = set(getattr(self.serializer_class, "expansions", ()))  # only with include[], which takes the serializer
+        if getattr(self.serializer_class, "omit_when_null", ()):
+            raise ImproperlyConfigured(f"{self.serializer_class.__name__} leaves out null fields: json_build_object cannot")
         pairs = []
         for field in self.serializer_class()._readable_fields:
             name = field.field_name
+            if name in skipped:
+                continue
             if name in self.expressions:
                 sql = self.expressions[name]
+            elif isinstance(field, Money):
+                sql = _money_sql(model, field.attribute)
             else:
-                columns = {f.attname: f for f in model._meta.concrete_fields} | {f.name: f for f in model._meta.concrete_fields}
                 model_field = columns.get(field.source)
                 if model_field is None:
                     raise ImproperlyConfigured(f"{self.serializer_class.__name__}.{name} has no column: give its SQL")
                 column = f"t.{connection.ops.quote_name(model_field.column)}"
                 if isinstance(field, serializers.DateTimeField):
                     sql = iso_utc_sql(column)
+                elif isinstance(field, serializers.DateField):
+                    sql = f"to_char({column}, 'YYYY-MM-DD')"
+                elif isinstance(field, Text):
+                    sql = f"COALESCE({column}, '')"
                 elif isinstance(field, (serializers.CharField, serializers.IntegerField, serializers.BooleanField,
-                                        serializers.JSONField, serializers.ReadOnlyField)):
+                                        serializers.ChoiceField, serializers.JSONField, serializers.ReadOnlyField)):
                     sql = column
                 else:
                     raise ImproperlyConfigured(f"{self.serializer_class.__name__}.{name}: give its SQL")

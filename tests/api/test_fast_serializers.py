@@ -148,3 +148,14 @@ def test_appointments_json_built_by_the_database_equals_the_serializers(sandbox)
     assert [record["id"] for record in built] == ids
     assert built == [dict(by_id[pk]) for pk in ids]
     assert {record["timezone_offset"] for record in built} >= {"+05:30"}
+
+
+def test_a_text_the_reference_declares_non_nullable_prints_empty_not_null(sandbox):
+    from syncs.models import Adjustment
+    from syncs.record_serializers import AdjustmentSerializer
+
+    adjustment = Adjustment.objects.filter(institution=sandbox).first()
+    adjustment.foreign_id = None
+
+    assert AdjustmentSerializer(adjustment).data["foreign_id"] == ""
+    assert AdjustmentSerializer(adjustment).data == standard(AdjustmentSerializer, adjustment)

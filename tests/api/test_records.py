@@ -93,3 +93,50 @@ def test_another_institutions_record_is_not_found(api, locations, cast):
     foreign = Procedure.objects.filter(institution=other).first()
     assert api.get(f"procedures/{foreign.pk}", {"subdomain": api.subdomain}).status_code == 404
     assert api.get("procedures", {"subdomain": "elsewhere-demo"}).status_code == 403
+
+
+BUILT_IN_SQL = [resource for resource in RESOURCES if resource.sql_fields is not None]
+
+
+@pytest.mark.parametrize("resource", BUILT_IN_SQL, ids=lambda r: r.path)
+def test_a_list_built_by_the_database_holds_what_the_serializer_prints(sandbox, resource):
+    """Every sandbox record of the kind, in a page's own order, plus one with every nullable column null and one with
+    no currency (on PostgreSQL the SQL path the list takes, elsewhere the fallback)."""
+    import orjson
+
+    from syncs.api_records import VIEWS
+
+    model = resource.model
+    ids = list(model.objects.filter(institution=sandbox).order_by("-id").values_list("id", flat=True))
+    assert len(ids) >= 2, "the sandbox has records of every kind"
+    nullable = {f.attname: None for f in model._meta.concrete_fields if f.null and f.attname != "institution_id"}
+    model.objects.filter(pk=ids[0]).update(**nullable)
+    if any(f.name == "currency" for f in model._meta.concrete_fields):
+        model.objects.filter(pk=ids[1]).update(currency="")
+
+    built = orjson.loads(orjson.dumps(VIEWS[resource.path][0].rows_json.page(ids)))
+    expected = resource.serializer(model.objects.in_bulk(ids).values(), many=True).data
+    by_id = {record["id"]: record for record in expected}
+
+    assert [record["id"] for record in built] == ids
+    assert built == [dict(by_id[pk]) for pk in ids]
+
+
+def test_a_procedures_body_site_reads_the_same_in_sql_whatever_the_agent_sent(sandbox):
+    import orjson
+
+    from syncs.api_records import VIEWS
+    from syncs.record_serializers import ProcedureSerializer
+
+    sites = [{}, {"tooth": ["14", "15"], "surface": "MO"}, {"tooth": "14", "surface": 3}, ["14"], {"surface": None}]
+    ids = list(Procedure.objects.filter(institution=sandbox).order_by("id").values_list("id", flat=True)[:len(sites)])
+    for pk, site in zip(ids, sites, strict=True):
+        Procedure.objects.filter(pk=pk).update(body_site=site)
+
+    built = orjson.loads(orjson.dumps(VIEWS["procedures"][0].rows_json.page(ids)))
+
+    assert [record["body_site"] for record in built] == [
+        {"tooth": [], "surface": ""}, {"tooth": ["14", "15"], "surface": "MO"}, {"tooth": [], "surface": ""},
+        {"tooth": [], "surface": ""}, {"tooth": [], "surface": ""}]
+    found = Procedure.objects.in_bulk(ids)
+    assert built == list(ProcedureSerializer([found[pk] for pk in ids], many=True).data)
