@@ -115,6 +115,7 @@ class Resource:
     # The list's records as JSON built by PostgreSQL (RowsAsJson), with the SQL of fields that are not a column;
     # None: the serializer writes them (a computed total, nested records, fields left out when null).
     sql_fields: dict[str, str] | None = field(default_factory=dict)
+    sql_joins: str = ""  # FROM items those fields read, aliased; the record's table is `t`
 
     @property
     def name(self) -> str:
@@ -262,7 +263,8 @@ def record_views(resource: Resource) -> tuple[type[ResourceList], type[ResourceD
     listed, shown = list_params(resource), detail_params(resource)
     list_view = type(f"{resource.name}List", (ResourceList,), {
         "resource": resource, "params": listed, "reference_lacks": LISTS_WITHOUT_404.get(resource.path, {}),
-        "rows_json": None if resource.sql_fields is None else RowsAsJson(resource.serializer, resource.sql_fields),
+        "rows_json": (None if resource.sql_fields is None
+                      else RowsAsJson(resource.serializer, resource.sql_fields, joins=resource.sql_joins)),
         "get": extend_schema(
             operation_id=resource.operation, tags=[resource.tag], parameters=[listed],
             responses=envelope_of(resource.serializer, many=True, paged=resource.paging == "cursor"),
@@ -311,7 +313,8 @@ RESOURCES = [
                  "updated_since": UPDATED_SINCE, "include_deleted": INCLUDE_DELETED},
     ),
     Resource(
-        "claims", Claim, out.ClaimSerializer, "Claims", out.ClaimDetailSerializer, sort=UPDATED, sql_fields=None,
+        "claims", Claim, out.ClaimSerializer, "Claims", out.ClaimDetailSerializer, sort=UPDATED,
+        sql_fields={"totals": out.CLAIM_TOTALS_SQL}, sql_joins=out.CLAIM_TOTALS_JOIN,
         prefetch=("payouts",), detail_includes=("patient", "provider", "guarantor", "charges", "charge_payouts"),
         detail_select=PERSON, detail_prefetch=("charges",),
         filters={"patient_id": by_id("patient_id"), "guarantor_id": by_id("guarantor_id"),

@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from portal.api.fast import FastModelSerializer
 from portal.api.fields import Money, MoneySerializer, Text, money_of
+from portal.api.sql_json import money_sql
 from syncs.models import (
     Adjustment,
     AdjustmentType,
@@ -293,9 +294,19 @@ class TotalsSerializer(serializers.Serializer):
     write_off = MoneySerializer()
 
 
+PAYOUT_TOTALS = ["amount_billed_to_insurance", "estimated_insurance_payment", "insurance_payment", "write_off"]
+
+
 def payout_totals(payouts, currency: str) -> dict:
-    names = ["amount_billed_to_insurance", "estimated_insurance_payment", "insurance_payment", "write_off"]
-    return {name: money_of(sum((getattr(p, name) for p in payouts), Decimal(0)), currency) for name in names}
+    return {name: money_of(sum((getattr(p, name) for p in payouts), Decimal(0)), currency) for name in PAYOUT_TOTALS}
+
+
+# ClaimSerializer.get_totals in SQL, for the list's JSON built by PostgreSQL: the claim's payouts summed once per
+# claim (CLAIM_TOTALS_JOIN), each total printed as money in the claim's currency.
+CLAIM_TOTALS_SQL = "json_build_object({})".format(
+    ", ".join(f"'{name}', {money_sql(f'totals.{name}', 't.currency')}" for name in PAYOUT_TOTALS))
+CLAIM_TOTALS_JOIN = "CROSS JOIN LATERAL (SELECT {} FROM {} p WHERE p.claim_id = t.id) totals".format(
+    ", ".join(f"SUM(p.{name}) AS {name}" for name in PAYOUT_TOTALS), ClaimPayout._meta.db_table)
 
 
 CHARGE_FIELDS = ["id", "patient_id", "provider_id", "guarantor_id", "procedure_id", "procedure_code", "description",

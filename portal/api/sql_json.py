@@ -20,13 +20,18 @@ from portal.api.fast import iso_utc_sql
 from portal.api.fields import Money, Text
 
 
-def _money_sql(model, attribute: str) -> str:
-    """Money's {"amount": "12.50", "currency": "USD"} (money_of): two decimals, no grouping, the record's currency
-    or USD."""
+def money_sql(amount: str, currency: str) -> str:
+    """money_of in SQL: {"amount": "12.50", "currency": "USD"}, two decimals and no grouping, USD when the
+    currency is empty."""
+    return (f"json_build_object('amount', to_char(COALESCE({amount}, 0), 'FM9999999999990.00'), "
+            f"'currency', COALESCE(NULLIF({currency}, ''), 'USD'))")
+
+
+def _money_field_sql(model, attribute: str) -> str:
+    """A Money field: a decimal column and the record's currency (USD for a model without one)."""
     column = f"t.{connection.ops.quote_name(model._meta.get_field(attribute).column)}"
     has_currency = any(f.name == "currency" for f in model._meta.concrete_fields)
-    currency = "COALESCE(NULLIF(t.currency, ''), 'USD')" if has_currency else "'USD'"
-    return f"json_build_object('amount', to_char(COALESCE({column}, 0), 'FM9999999999990.00'), 'currency', {currency})"
+    return money_sql(column, "t.currency" if has_currency else "''")
 
 
 class RowsAsJson:
@@ -52,7 +57,7 @@ class RowsAsJson:
             if name in self.expressions:
                 sql = self.expressions[name]
             elif isinstance(field, Money):
-                sql = _money_sql(model, field.attribute)
+                sql = _money_field_sql(model, field.attribute)
             else:
                 model_field = columns.get(field.source)
                 if model_field is None:
