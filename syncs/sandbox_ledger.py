@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db.models import F, Q
 
 from institutions.models import Institution, Location
+from portal.bulk_insert import bulk_insert
 from syncs.models import (
     Adjustment,
     AdjustmentType,
@@ -242,4 +243,4 @@ def _create(objs: list[PracticeRecord], start: int = 0) -> list:
     """Foreign ids numbered like the EHR's own keys (after `start`); one bulk insert."""
     for n, obj in enumerate(objs, start + 1):
         obj.foreign_id = str(n)
-    return type(objs[0]).objects.bulk_create(objs) if objs else []
+    return bulk_insert(type(objs[0]), objs) if objs else []

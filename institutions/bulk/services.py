@@ -5,13 +5,12 @@ import hashlib
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from operator import attrgetter
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, connections, models, transaction
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Left
 from django.utils import timezone
@@ -23,6 +22,7 @@ from institutions.models import BulkUpload, BulkUploadFile, BulkUploadRow, Insti
 from institutions.services import identity_key, subdomains_for
 from institutions.timeline import SUPPORT
 from portal.audit import audit_record
+from portal.bulk_insert import bulk_insert
 from portal.models import Organization, User
 from portal.outbox import enqueue_on_commit
 from syncs.catalog import SYNC_OPTIONS
@@ -145,7 +145,7 @@ def bulk_upload_check(upload_id: int, *, batch_rows: int = 2000) -> bool:
                 claim(processed_count=2 * total + start + len(batch))
                 for row in batch:
                     row.upload_id = upload_id
-                _insert(BulkUploadRow, batch)
+                bulk_insert(BulkUploadRow, batch)
         counts = {state: sum(1 for row in rows if row.state == state) for state in BulkUploadRow.State.values}
         with transaction.atomic():
             claim(status=BulkUpload.Status.VALIDATED, validated_at=timezone.now(), row_count=total,
@@ -330,8 +330,8 @@ def _import_batch(upload: BulkUpload, first_group: int, last_group: int) -> int:
         subdomains = dict(zip(by_group, subdomains_for([heads[group]["name"] for group in by_group])))
         institutions = {group: Institution(subdomain=subdomains[group], is_sandbox=False, created_at=now, **heads[group])
                         for group in by_group}
-        _insert(Institution, list(institutions.values()), "subdomain")
-        _insert(InstitutionAccess, [
+        bulk_insert(Institution, list(institutions.values()), "subdomain")
+        bulk_insert(InstitutionAccess, [
             InstitutionAccess(organization=organization, institution=institution, via=InstitutionAccess.Via.CREATED,
                               identity=identity_key(institution.name, institution.zip_code), created_at=now)
             for institution in institutions.values()])
@@ -342,7 +342,7 @@ def _import_batch(upload: BulkUpload, first_group: int, last_group: int) -> int:
                 syncs.append((row_pk, sync_build(institution=institutions[group], option=option, actor=actor,
                                                      operator=organization, now=now),
                               option))
-        _insert(Sync, [sync for _, sync, _ in syncs], "code")
+        bulk_insert(Sync, [sync for _, sync, _ in syncs], "code")
         board_sections_refresh_for([institution.pk for institution in institutions.values()])  # COPY skips save()
         events = [TimelineEvent(institution=institution, organization=organization, actor=actor, actor_label=actor_label,
                                 verb="institution.created", created_at=now,
@@ -353,7 +353,7 @@ def _import_batch(upload: BulkUpload, first_group: int, last_group: int) -> int:
                                  actor_label=actor_label, verb="sync.created", created_at=now,
                                  message=sync_created_message(option))
                    for _, sync, option in syncs]
-        _insert(TimelineEvent, events)
+        bulk_insert(TimelineEvent, events)
         _mark_created([(row_pk, sync.institution.pk, sync.pk) for row_pk, sync, _ in syncs])
         if skipped:
             BulkUploadRow.objects.bulk_update(skipped, ["result", "message"])
@@ -386,64 +386,13 @@ def _mark_created(created: list[tuple[int, int, int]], chunk: int = 300) -> None
 
 
 
-def _insert(model, objects: list, unique_field: str = "") -> None:
-    """Insert unsaved instances and set their primary keys. On PostgreSQL, ids from the sequence and one COPY:
-    bulk_create's per-value SQL preparation and parameter quoting were most of a 50,000-row import's time.
-    Elsewhere bulk_create (then `unique_field` finds ids the backend does not return)."""
-    if not objects:
-        return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objects)
-        if unique_field:
-            _ensure_pks(objects, model, unique_field)
-        return
-    meta = model._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    db = connections[connection.alias]  # the connection itself: the proxy's lookups per value added up
-    values = [_raw_value(field) or (lambda obj, field=field: field.get_db_prep_save(field.pre_save(obj, True), db))
-              for field in fields]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(column) for column in [meta.pk.column, *(field.column for field in fields)])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                       [meta.db_table, meta.pk.column, len(objects)])
-        for obj, (pk,) in zip(objects, cursor.fetchall()):
-            obj.pk = pk
-        with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
-            for obj in objects:
-                copy.write_row([obj.pk, *[value(obj) for value in values]])
-    for obj in objects:
-        obj._state.adding, obj._state.db = False, connection.alias
-
-
-# Fields whose value goes to PostgreSQL as the instance holds it (Django's preparation returns it unchanged);
-# exact types, so a subclass that prepares its value differently takes Django's way.
-_AS_IS = {models.CharField, models.TextField, models.EmailField, models.SlugField, models.URLField,
-          models.BooleanField, models.IntegerField, models.PositiveIntegerField, models.BigIntegerField,
-          models.FloatField, models.ForeignKey}
-
-
-def _raw_value(field):
-    """A getter of the instance's own value when Django's preparation would return it as it is; else None."""
-    if type(field) in _AS_IS or (type(field) is models.DateTimeField and not field.auto_now and not field.auto_now_add):
-        return attrgetter(field.attname)
-    return None
-
-
-def _ensure_pks(objects: Iterable, model, unique_field: str) -> None:
-    """bulk_create sets primary keys on PostgreSQL and SQLite; elsewhere, look them up by a unique field."""
-    objects = list(objects)
-    missing = {getattr(obj, unique_field): obj for obj in objects if obj.pk is None}
-    if missing:
-        for pk, value in model.objects.filter(**{f"{unique_field}__in": list(missing)}).values_list("pk", unique_field):
-            missing[value].pk = pk
-
-
-
 def bulk_uploads_resume_stalled() -> int:
     """Checks and imports that stopped making progress (a killed worker, a lost or never published task): publish
     them again. Both are idempotent: a check starts over, an import carries on."""
-    from institutions.tasks import check_bulk_upload, import_bulk_upload  # they import this module: a real cycle
+    from institutions.tasks import (  # they import this module: a real cycle
+        check_bulk_upload,
+        import_bulk_upload,
+    )
 
     now = timezone.now()
     stalled = list(BulkUpload.objects.filter(status__in=WORKING, heartbeat_at__lt=now - STALLED_AFTER)

@@ -105,13 +105,13 @@ def test_the_check_writes_its_progress_as_it_goes(cast, production, monkeypatch)
     upload, _ = bulk.bulk_upload_create(organization=cast.acme, actor=cast.alice, filename="f.csv",
                                         content=csv_bytes([practice(n) for n in range(1, 11)]))
     seen = []
-    real_insert = bulk.services._insert
+    real_insert = bulk.services.bulk_insert
 
     def watch(model, rows, *args, **kwargs):
         seen.append(BulkUpload.objects.values_list("processed_count", flat=True).get(pk=upload.pk))
         return real_insert(model, rows, *args, **kwargs)
 
-    monkeypatch.setattr(bulk.services, "_insert", watch)
+    monkeypatch.setattr(bulk.services, "bulk_insert", watch)
     real_validate = bulk.services.validate_rows
     monkeypatch.setattr(bulk.services, "validate_rows",
                         lambda **kwargs: real_validate(**kwargs, every=3))  # report every 3 rows
@@ -126,7 +126,7 @@ def test_the_check_writes_its_progress_as_it_goes(cast, production, monkeypatch)
 def test_a_check_that_died_half_way_is_published_again_and_starts_over(cast, production, monkeypatch):
     content = csv_bytes([practice(n) for n in range(1, 11)])
     upload, _ = bulk.bulk_upload_create(organization=cast.acme, actor=cast.alice, filename="f.csv", content=content)
-    real_insert, calls = bulk.services._insert, []
+    real_insert, calls = bulk.services.bulk_insert, []
 
     def dies_at_the_second_batch(model, rows, *args, **kwargs):
         calls.append(1)
@@ -134,7 +134,7 @@ def test_a_check_that_died_half_way_is_published_again_and_starts_over(cast, pro
             raise RuntimeError("worker lost")
         return real_insert(model, rows, *args, **kwargs)
 
-    monkeypatch.setattr(bulk.services, "_insert", dies_at_the_second_batch)
+    monkeypatch.setattr(bulk.services, "bulk_insert", dies_at_the_second_batch)
     with pytest.raises(RuntimeError):
         bulk.bulk_upload_check(upload.pk, batch_rows=4)
     monkeypatch.undo()
