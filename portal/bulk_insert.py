@@ -12,9 +12,8 @@ from django.db import connection, connections, models
 
 
 def bulk_insert(model, objects: list, unique_field: str = "") -> list:
-    """Insert unsaved instances and set their primary keys. On PostgreSQL, ids from the sequence and one COPY:
-    bulk_create's per-value SQL preparation and parameter quoting were most of a 50,000-row import's time.
-    Elsewhere bulk_create (then `unique_field` finds ids the backend does not return)."""
+    """Insert unsaved instances, set their primary keys and return them. Other databases take bulk_create (then
+    `unique_field` finds the ids a backend does not return)."""
     if not objects:
         return objects
     if connection.vendor != "postgresql":
