@@ -144,3 +144,18 @@ def test_a_procedures_body_site_reads_the_same_in_sql_whatever_the_agent_sent(sa
         {"tooth": [], "surface": ""}, {"tooth": [], "surface": ""}]
     found = Procedure.objects.in_bulk(ids)
     assert built == list(ProcedureSerializer([found[pk] for pk in ids], many=True).data)
+
+
+@pytest.mark.parametrize(("path", "extra", "in_sql"), [
+    ("procedures", {}, True), ("claims", {"sort": "-updated_at"}, True), ("recall_types", {}, True),
+    ("charges", {"include[]": "claim_payouts"}, False),  # an expansion takes the serializer
+    ("treatment_plans", {}, False),  # nested records: declared without SQL
+])
+def test_on_postgresql_a_list_takes_its_json_from_the_database_unless_it_must_not(api, locations, path, extra, in_sql):
+    params = scoped(api, locations[0], **extra)
+    with CaptureQueriesContext(connection) as queries:
+        response = api.get(path, params)
+    assert response.status_code == 200, response.content[:300]
+    built_by_sql = any("json_agg(json_build_object(" in query["sql"] for query in queries.captured_queries)
+    assert built_by_sql == (in_sql and connection.vendor == "postgresql")
+    assert response.json()["data"]
