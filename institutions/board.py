@@ -126,18 +126,23 @@ def board_figures_repair() -> int:
 @receiver(post_save, sender=Sync, dispatch_uid="board_section_sync_saved")
 @receiver(post_delete, sender=Sync, dispatch_uid="board_section_sync_deleted")
 def _sync_changed(sender, instance: Sync, update_fields=None, **kwargs) -> None:
-    if update_fields is None or "status" in update_fields:
+    if _changes(update_fields, Sync.objects):
         board_sections_refresh_for([instance.institution_id])
 
 
 @receiver(post_save, sender=InstitutionAccess, dispatch_uid="board_section_access_saved")
 def _access_saved(sender, instance: InstitutionAccess, update_fields=None, **kwargs) -> None:
-    if update_fields is None or {"status", "deactivated_at"} & set(update_fields):
+    if _changes(update_fields, InstitutionAccess.objects):
         board_sections_refresh(InstitutionAccess.objects.filter(pk=instance.pk))
 
 
 @receiver(post_save, sender=Location, dispatch_uid="live_locations_location_saved")
 @receiver(post_delete, sender=Location, dispatch_uid="live_locations_location_deleted")
 def _location_changed(sender, instance: Location, update_fields=None, **kwargs) -> None:
-    if update_fields is None or {"active", "deactivated_at", "institution"} & set(update_fields):
+    if _changes(update_fields, Location.objects, also={"institution"}):
         live_locations_refresh([instance.institution_id])
+
+
+def _changes(update_fields, manager, also: frozenset[str] | set[str] = frozenset()) -> bool:
+    """A save (or delete) that can change a figure: all fields, or one its queryset's update() follows too."""
+    return update_fields is None or bool((manager.get_queryset().followed_fields | also) & set(update_fields))

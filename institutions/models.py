@@ -117,18 +117,33 @@ class BoardSection(models.TextChoices):
     ALL_ONLY = "all_only", "ALL only"
 
 
-class InstitutionAccessQuerySet(models.QuerySet):
+class FiguresFollowUpdate(models.QuerySet):
+    """QuerySet.update that keeps a stored board figure (institutions.board) following its rule: an UPDATE of one
+    of `followed_fields` reads the rows' `refreshed_by` values first, then hands them to `refresh` (a second
+    UPDATE: the rule reads the new values). The board's receivers watch the same fields on save."""
+
+    followed_fields: frozenset[str] = frozenset()
+    refreshed_by = "pk"
+
+    def refresh(self, keys: set) -> None:
+        raise NotImplementedError
+
     def update(self, **changes) -> int:
-        """QuerySet.update; a change of status or deactivation also refreshes the rows' board sections (a second
-        UPDATE: the rule reads the new values)."""
-        if not {"status", "deactivated_at"} & changes.keys():
+        if not self.followed_fields & changes.keys():
             return super().update(**changes)
+        keys = set(self.values_list(self.refreshed_by, flat=True))
+        updated = super().update(**changes)
+        self.refresh(keys)
+        return updated
+
+
+class InstitutionAccessQuerySet(FiguresFollowUpdate):
+    followed_fields = frozenset({"status", "deactivated_at"})  # what the board section reads of the row
+
+    def refresh(self, keys: set) -> None:
         from institutions.board import board_sections_refresh  # board reads this module's models
 
-        pks = list(self.values_list("pk", flat=True))
-        updated = super().update(**changes)
-        board_sections_refresh(InstitutionAccess.objects.filter(pk__in=pks))
-        return updated
+        board_sections_refresh(InstitutionAccess.objects.filter(pk__in=keys))
 
 
 class InstitutionAccess(models.Model):
@@ -173,18 +188,14 @@ class InstitutionAccess(models.Model):
         return f"{self.organization} → {self.institution} ({self.status})"
 
 
-class LocationQuerySet(models.QuerySet):
-    def update(self, **changes) -> int:
-        """QuerySet.update; a change that can make locations live or not also refreshes their institutions'
-        stored count of live locations (Institution.live_locations)."""
-        if not {"active", "deactivated_at"} & changes.keys():
-            return super().update(**changes)
+class LocationQuerySet(FiguresFollowUpdate):
+    followed_fields = frozenset({"active", "deactivated_at"})  # what makes a location live (live() below)
+    refreshed_by = "institution_id"
+
+    def refresh(self, keys: set) -> None:
         from institutions.board import live_locations_refresh  # board reads this module's models
 
-        institution_ids = set(self.values_list("institution_id", flat=True))
-        updated = super().update(**changes)
-        live_locations_refresh(institution_ids)
-        return updated
+        live_locations_refresh(keys)  # Institution.live_locations
 
     def live(self):
         """Locations the Synchronizer serves for at least one organization: activated, not deactivated by all."""

@@ -3,7 +3,7 @@ derives it from sync states and keeps it current)."""
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, QuerySet
 
 from institutions.models import BoardSection, Institution, InstitutionAccess
 from portal.models import Organization
@@ -60,13 +60,12 @@ def institution_board(*, organization: Organization, sandbox: bool, section: str
     section = section if section in SECTIONS else "todo"
     base = _board_base(organization, sandbox=sandbox, query=query, status=status)
     counts = _section_counts(base)
-    pending = InstitutionAccess.objects.filter(institution=OuterRef("pk"), organization=organization,
-                                               status=InstitutionAccess.Status.PENDING)
-    ended = InstitutionAccess.objects.filter(institution=OuterRef("pk"), organization=organization,
-                                             deactivated_at__isnull=False)
+    # This organization's access row is already joined (`section`): its status and deactivation come from it too.
+    pending = ExpressionWrapper(Q(accesses__status=InstitutionAccess.Status.PENDING), output_field=BooleanField())
+    ended = ExpressionWrapper(Q(accesses__deactivated_at__isnull=False), output_field=BooleanField())
     rows = (
         (base if section == "all" else base.filter(section=section))
-        .annotate(consent_pending=Exists(pending), deactivated_here=Exists(ended))
+        .annotate(consent_pending=pending, deactivated_here=ended)
         .prefetch_related(Prefetch("syncs", queryset=Sync.objects.select_related("install_slot").order_by("id")))
         .order_by("name", "id")
     )

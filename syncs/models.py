@@ -8,7 +8,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from institutions.models import Institution, Location
+from institutions.models import FiguresFollowUpdate, Institution, Location
 from portal import crypto
 from portal.models import ApiKey, Organization
 from syncs.catalog import CATALOG, EHR_CHOICES
@@ -116,19 +116,14 @@ class Health:
         return GREEN if status == WAITING else status
 
 
-class SyncQuerySet(models.QuerySet):
-    def update(self, **changes) -> int:
-        """QuerySet.update; a change of status also refreshes the board sections of the syncs' institutions, for
-        every organization using them (institutions.board)."""
-        if "status" not in changes:
-            return super().update(**changes)
-        # Imported here: institutions.board reads this module's models.
-        from institutions.board import board_sections_refresh_for
+class SyncQuerySet(FiguresFollowUpdate):
+    followed_fields = frozenset({"status"})  # what the board section reads of an institution's syncs
+    refreshed_by = "institution_id"
 
-        institution_ids = set(self.values_list("institution_id", flat=True))
-        updated = super().update(**changes)
-        board_sections_refresh_for(institution_ids)
-        return updated
+    def refresh(self, keys: set) -> None:
+        from institutions.board import board_sections_refresh_for  # board reads this module's models
+
+        board_sections_refresh_for(keys)  # every organization using these institutions
 
 
 class Sync(models.Model):
